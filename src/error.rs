@@ -1,0 +1,83 @@
+//! Errors: one rich internal enum for the whole crate, and the small public enum callers branch on.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside the core, with enough context to say what happened.
+///
+/// Messages never carry key material, session keys or checksums' secret parts: only what a
+/// developer needs to find the cause (which input, which entry, which limit).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The public key could not be used (bad PEM, wrong type, unsupported size).
+    #[error("bad public key: {0}")]
+    PublicKey(String),
+    /// The `ivSessionKey` string is malformed or does not unwrap under the public key.
+    #[error("bad session key: {0}")]
+    SessionKey(String),
+    /// The checksum string has a form this updater does not accept.
+    #[error("bad checksum: {0}")]
+    ChecksumFormat(String),
+    /// The bundle's bytes do not hash to the expected checksum.
+    #[error("checksum mismatch: the bundle is corrupt, truncated, or not the one the checksum was made for")]
+    ChecksumMismatch,
+    /// The inputs do not go together (for example a session key without a public key).
+    #[error("{0}")]
+    Usage(String),
+    /// The ciphertext is empty, truncated or its padding is wrong.
+    #[error("bad ciphertext: {0}")]
+    Decrypt(String),
+    /// A zip entry has a name or type that could write outside the bundle folder or is not allowed.
+    #[error("unsafe entry name {name:?}: {reason}")]
+    UnsafeEntry {
+        /// The entry name as written in the zip (lossy UTF-8).
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// An extraction limit was exceeded.
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+    /// The zip is structurally broken (only ever seen on verified bytes, so this is a bad bundle).
+    #[error("bad zip: {0}")]
+    Zip(String),
+    /// The extracted bundle has no `index.html` at its root.
+    #[error("bad bundle: no index.html at the bundle root")]
+    MissingIndexHtml,
+    /// The destination folder already exists.
+    #[error("destination already exists: {0}")]
+    DestinationExists(PathBuf),
+    /// A filesystem or input/output operation failed.
+    #[error("i/o error while {op} {path}: {source}", path = .path.display())]
+    Io {
+        /// What was being done ("writing", "renaming", ...).
+        op: &'static str,
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Shorthand for results inside the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the operation and the path it concerned.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl Fn(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            op,
+            path: path.clone(),
+            source,
+        }
+    }
+}
+
+impl From<zip::result::ZipError> for Error {
+    fn from(e: zip::result::ZipError) -> Self {
+        Error::Zip(e.to_string())
+    }
+}

@@ -1,0 +1,135 @@
+//! Crash-safe filesystem steps: hidden staging folders, fsync of files and folders, publish by rename.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::error::{Error, Result};
+
+/// Alphabet for random names and ids: `[0-9A-Za-z]`, as Capgo bundle ids use.
+const ALNUM: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Returns `len` random characters from `[0-9A-Za-z]` (uniform, rejection sampling over the OS RNG).
+pub fn random_alnum(len: usize) -> Result<String> {
+    let rng = SystemRandom::new();
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        rng.fill(&mut buf).map_err(|_| Error::Io {
+            op: "reading the system random generator",
+            path: PathBuf::new(),
+            source: std::io::Error::other("no randomness available"),
+        })?;
+        for &b in &buf {
+            // 248 = 4 * 62: accept only bytes that map uniformly.
+            if b < 248 && out.len() < len {
+                out.push(ALNUM[(b % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Flushes a folder's entry list to disk so a rename or create inside it survives power loss.
+/// A no-op where folders cannot be opened for syncing (not on Android, iOS or Linux).
+pub fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = File::open(path).map_err(Error::io("opening folder for fsync", path))?;
+        dir.sync_all().map_err(Error::io("fsyncing folder", path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync the folder.
+/// Readers see either the old content or the new one, never a mix, even after a crash.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("not a file path: {}", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        random_alnum(8)?
+    ));
+    let result = (|| {
+        let mut f = File::create_new(&tmp).map_err(Error::io("creating", &tmp))?;
+        f.write_all(bytes).map_err(Error::io("writing", &tmp))?;
+        f.sync_all().map_err(Error::io("fsyncing", &tmp))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(Error::io("renaming into place", path))?;
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The folder that holds `path` (`.` for a bare name).
+pub fn parent_of(path: &Path) -> Result<PathBuf> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Ok(PathBuf::from(".")),
+        Some(p) => Ok(p.to_path_buf()),
+        None => Err(Error::Usage(format!("{} has no parent folder", path.display()))),
+    }
+}
+
+/// A hidden staging folder next to a destination, removed on drop unless it was published.
+///
+/// Everything a step writes goes inside it; publishing is one `rename` of a folder inside it to the
+/// destination, followed by an fsync of the parent, so the destination appears complete or not at all.
+#[derive(Debug)]
+pub struct Staging {
+    path: PathBuf,
+    parent: PathBuf,
+}
+
+impl Staging {
+    /// Creates `.<dest name>.staging-<random>` in `dest`'s parent folder (which must exist).
+    pub fn next_to(dest: &Path) -> Result<Self> {
+        let parent = parent_of(dest)?;
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Error::Usage(format!("not a folder path: {}", dest.display())))?;
+        let path = parent.join(format!(
+            ".{}.staging-{}",
+            name.to_string_lossy(),
+            random_alnum(10)?
+        ));
+        fs::create_dir(&path).map_err(Error::io("creating staging folder", &path))?;
+        Ok(Self { path, parent })
+    }
+
+    /// The staging folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames `inner` (a folder inside the staging folder) to `dest`, fsyncs `dest`'s parent and
+    /// removes what is left of the staging folder. `dest` must not exist.
+    pub fn publish(self, inner: &Path, dest: &Path) -> Result<()> {
+        if fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::DestinationExists(dest.to_path_buf()));
+        }
+        fs::rename(inner, dest).map_err(Error::io("renaming staged folder to", dest))?;
+        let dest_parent = parent_of(dest)?;
+        sync_dir(&dest_parent)?;
+        if dest_parent != self.parent {
+            sync_dir(&self.parent)?;
+        }
+        // Dropping removes the (now nearly empty) staging folder.
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}

@@ -1,0 +1,33 @@
+//! liveupdate: the Rust core of a self-hostable, Capgo-compatible over-the-air updater for Capacitor apps.
+//!
+//! # The data flow, top to bottom
+//!
+//! ```text
+//! received bytes (file or HTTP stream)
+//!   │  crypto::PublicKey::from_pem        the app's built-in key (PKCS#1 or SPKI, 2048–4096 bits)
+//!   │  crypto::WrappedSessionKey::parse   "base64(iv):base64(rsaBlock)"  → unwrap → SessionKey
+//!   │  checksum::ExpectedChecksum::parse  V3 / V2 / plain → the digest the zip must have
+//!   ▼
+//! unpack::unpack ── crypto::decrypt_stream (AES-128-CBC, PKCS#7, bounded memory)
+//!   │               └─ checksum::HashingWriter (SHA-256 in the same pass) → staging/bundle.zip
+//!   │  checksum::verify                   the only way to get a VerifiedZip
+//!   │  unzip::extract                     safe names, limits while inflating, Capgo flattening, threads
+//!   ▼  fs_atomic::Staging::publish        fsync, rename into place, fsync the parent
+//! complete bundle folder (or an error, and nothing on disk)
+//! ```
+//!
+//! Every public item documents whether it does I/O or blocks.
+#![deny(unsafe_code)]
+
+pub mod checksum;
+pub mod crypto;
+pub mod error;
+pub mod fs_atomic;
+pub mod unpack;
+pub mod unzip;
+
+pub use checksum::{ChecksumFormat, ExpectedChecksum, VerifiedZip};
+pub use crypto::{PublicKey, SessionKey, WrappedSessionKey};
+pub use error::{Error, Result};
+pub use unpack::{BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_parsed};
+pub use unzip::{EntryPath, ExtractOptions, Limits};

@@ -1,0 +1,214 @@
+//! The `liveupdate` command line: a thin adapter over the library (argument parsing and output only).
+
+use std::fs::{self, File};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use liveupdate::{BundleTrust, Error, ExtractOptions, Limits, PublicKey, UnpackReport};
+
+/// Safe, self-hostable over-the-air web bundle updates for Capacitor apps (Capgo-compatible).
+#[derive(Debug, Parser)]
+#[command(name = "liveupdate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decrypt, verify and safely extract a bundle (Capgo CLI format) into a new folder.
+    ///
+    /// The bundle is streamed: with a public key and session key it is AES-128-CBC decrypted,
+    /// its SHA-256 is checked against the (signed) checksum, and only then is it unzipped into a
+    /// hidden staging folder next to DIR and renamed into place. On failure DIR does not exist and
+    /// nothing is left next to it; the exit code is 1 and stderr has one line starting with `error:`.
+    Unpack {
+        /// The bundle file (encrypted zip from `bundle encrypt`, or a plain zip).
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// The folder to create; it must not exist.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The app's public key PEM (`.capgo_key_v2.pub`; PKCS#1 or SPKI, 2048–4096 bits).
+        #[arg(long, value_name = "PEM_FILE")]
+        public_key: Option<PathBuf>,
+        /// The `ivSessionKey` printed by `bundle encrypt` (`base64(iv):base64(key)`).
+        #[arg(long, value_name = "IV_SESSION_KEY")]
+        session_key: Option<String>,
+        /// The checksum: encrypted V3 (hex) or V2 (base64) with a public key, else the plain SHA-256 hex.
+        #[arg(long)]
+        checksum: String,
+        /// Maximum total bytes extracted, counted while inflating.
+        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_BYTES)]
+        max_bytes: u64,
+        /// Maximum number of files extracted (folders are limited to the same number).
+        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_FILES)]
+        max_files: u64,
+        /// Print one JSON object on stdout: {"files","bytes","sha256","checksum_format"}.
+        #[arg(long)]
+        json: bool,
+        /// Extraction threads (default: available cores, at most 4).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
+    /// Print the Capgo key_id of a public key (first 20 characters of its PKCS#1 base64 body).
+    KeyId {
+        /// The public key PEM file.
+        #[arg(long, value_name = "PEM_FILE")]
+        public_key: PathBuf,
+    },
+    /// Unpack a real Capgo CLI bundle embedded in this binary and show the result.
+    Demo {
+        /// Where to put the bundle folder (default: a new folder under the system temp folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_key(path: &Path) -> Result<PublicKey, Error> {
+    let pem = fs::read_to_string(path).map_err(|source| Error::Io {
+        op: "reading public key",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    PublicKey::from_pem(&pem)
+}
+
+fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Unpack {
+            input,
+            out,
+            public_key,
+            session_key,
+            checksum,
+            max_bytes,
+            max_files,
+            json,
+            threads,
+        } => {
+            let key = public_key.as_deref().map(read_key).transpose()?;
+            let trust = BundleTrust {
+                public_key: key.as_ref(),
+                session_key: session_key.as_deref(),
+                checksum: &checksum,
+            };
+            let parsed = trust.parse()?;
+            let file = File::open(&input).map_err(|source| Error::Io {
+                op: "opening bundle",
+                path: input.clone(),
+                source,
+            })?;
+            let mut options = ExtractOptions {
+                limits: Limits {
+                    max_bytes,
+                    max_files,
+                },
+                ..ExtractOptions::default()
+            };
+            if let Some(t) = threads {
+                options.threads = t.max(1);
+            }
+            let report = liveupdate::unpack_parsed(BufReader::new(file), &parsed, &out, &options)?;
+            if json {
+                println!("{}", report_json(&report));
+            } else {
+                println!(
+                    "unpacked {} files ({} bytes) into {} — sha256 {}, checksum {}",
+                    report.files,
+                    report.bytes,
+                    out.display(),
+                    report.sha256,
+                    report.checksum_format
+                );
+            }
+            Ok(())
+        }
+        Command::KeyId { public_key } => {
+            println!("{}", read_key(&public_key)?.key_id());
+            Ok(())
+        }
+        Command::Demo { out } => demo(out),
+    }
+}
+
+fn report_json(r: &UnpackReport) -> String {
+    serde_json::json!({
+        "files": r.files,
+        "bytes": r.bytes,
+        "sha256": r.sha256,
+        "checksum_format": r.checksum_format.as_str(),
+    })
+    .to_string()
+}
+
+/// Set a of the Capgo fixtures: made by the real `@capgo/cli` 8.68.1.
+const DEMO_BUNDLE: &[u8] =
+    include_bytes!("../tests/fixtures/capgo/set-a-small/com.example.liveupdate_1.0.0.zip_encrypted.zip");
+const DEMO_PUBLIC_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
+const DEMO_SESSION_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/ivSessionKey.txt");
+const DEMO_CHECKSUM: &str = include_str!("../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
+
+fn demo(out: Option<PathBuf>) -> Result<(), Error> {
+    let out = match out {
+        Some(o) => o,
+        None => std::env::temp_dir().join(format!(
+            "liveupdate-demo-{}",
+            liveupdate::fs_atomic::random_alnum(6)?
+        )),
+    };
+    let key = PublicKey::from_pem(DEMO_PUBLIC_KEY)?;
+    println!("liveupdate demo: unpack a bundle made by the real Capgo CLI (`bundle zip` + `bundle encrypt`)");
+    println!("  public key      {} bits, key_id {}", key.bits(), key.key_id());
+    println!("  encrypted zip   {} bytes", DEMO_BUNDLE.len());
+    println!("  ivSessionKey    {}…", &DEMO_SESSION_KEY.trim()[..24]);
+    println!("  checksum        {}… (V3, RSA-signed SHA-256)", &DEMO_CHECKSUM.trim()[..24]);
+    let trust = BundleTrust {
+        public_key: Some(&key),
+        session_key: Some(DEMO_SESSION_KEY),
+        checksum: DEMO_CHECKSUM,
+    };
+    let started = std::time::Instant::now();
+    let report = liveupdate::unpack(DEMO_BUNDLE, &trust, &out, &ExtractOptions::default())?;
+    println!(
+        "→ RSA-unwrapped the session key, AES-128-CBC decrypted, verified sha256 {} ({}), extracted in {:.1} ms:",
+        report.sha256,
+        report.checksum_format,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    print_tree(&out, &out);
+    println!("{}", report_json(&report));
+    println!("bundle folder: {}", out.display());
+    Ok(())
+}
+
+fn print_tree(root: &Path, dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        if path.is_dir() {
+            println!("  {rel}/");
+            print_tree(root, &path);
+        } else {
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            println!("  {rel}  ({size} bytes)");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Unpack: the whole bundle pipeline, from a stream of received bytes to a complete, verified bundle folder.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::checksum::{self, ChecksumFormat, ExpectedChecksum, HashingWriter};
+use crate::crypto::{self, PublicKey, SessionKey, WrappedSessionKey};
+use crate::error::{Error, Result};
+use crate::fs_atomic::{Staging, parent_of};
+use crate::unzip::{self, ExtractOptions};
+
+/// What arrived with a bundle and what the app trusts: the inputs of [`unpack`].
+#[derive(Debug, Clone, Copy)]
+pub struct BundleTrust<'a> {
+    /// The app's public key; `None` for apps that do not use encryption.
+    pub public_key: Option<&'a PublicKey>,
+    /// The `ivSessionKey` string sent with an encrypted bundle.
+    pub session_key: Option<&'a str>,
+    /// The checksum sent with the bundle (V3, V2, or plain SHA-256 when unencrypted).
+    pub checksum: &'a str,
+}
+
+/// The keys checked and parsed: everything needed before the first byte is read.
+#[derive(Debug)]
+pub struct ParsedTrust {
+    session_key: Option<SessionKey>,
+    expected: ExpectedChecksum,
+}
+
+impl ParsedTrust {
+    /// The checksum form that will be verified.
+    pub fn checksum_format(&self) -> ChecksumFormat {
+        self.expected.format()
+    }
+}
+
+impl BundleTrust<'_> {
+    /// Checks that the inputs go together, unwraps the session key and recovers the expected
+    /// checksum. Pure computation; fails fast before any download or disk work.
+    pub fn parse(&self) -> Result<ParsedTrust> {
+        let session_key = match (self.public_key, self.session_key) {
+            (Some(key), Some(s)) => Some(WrappedSessionKey::parse(s)?.unwrap(key)?),
+            (Some(_), None) => {
+                return Err(Error::SessionKey(
+                    "session_key_required: the app has a public key, so bundles must be encrypted \
+                     and come with their ivSessionKey"
+                        .into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::Usage(
+                    "a session key was given but no public key to unwrap it".into(),
+                ));
+            }
+            (None, None) => None,
+        };
+        let expected = ExpectedChecksum::parse(self.checksum, self.public_key)?;
+        Ok(ParsedTrust {
+            session_key,
+            expected,
+        })
+    }
+}
+
+/// What [`unpack`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpackReport {
+    /// Files written.
+    pub files: u64,
+    /// Folders created under the bundle root.
+    pub dirs: u64,
+    /// Bytes written across all files.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of the plain zip (the Capgo bundle checksum).
+    pub sha256: String,
+    /// The checksum form that verified the bundle.
+    pub checksum_format: ChecksumFormat,
+}
+
+/// Name of the plain zip inside the staging folder.
+const PLAIN_ZIP: &str = "bundle.zip";
+/// Name of the extracted tree inside the staging folder.
+const TREE: &str = "root";
+
+/// Turns the bytes of a received bundle into the complete bundle folder `dest`.
+///
+/// Steps: parse the keys and checksum; stream `input` through AES-128-CBC (if encrypted) into a
+/// plain zip inside a hidden staging folder next to `dest`, hashing it on the way; verify the
+/// checksum; only then read it as a zip and extract it safely (in parallel, within limits, flattened
+/// as Capgo does); fsync; rename into place. On any error `dest` does not exist and the staging
+/// folder is gone. Blocks for the whole operation (disk I/O and reads from `input`).
+pub fn unpack(
+    input: impl Read,
+    trust: &BundleTrust<'_>,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    let parsed = trust.parse()?;
+    unpack_parsed(input, &parsed, dest, options)
+}
+
+/// [`unpack`] with keys already parsed (lets a caller fail fast before it starts a download).
+pub fn unpack_parsed(
+    input: impl Read,
+    trust: &ParsedTrust,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    if fs::symlink_metadata(dest).is_ok() {
+        return Err(Error::DestinationExists(dest.to_path_buf()));
+    }
+    let created = create_parents(dest)?;
+    let result = unpack_into(input, trust, dest, options);
+    if result.is_err() {
+        for dir in created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+fn unpack_into(
+    input: impl Read,
+    trust: &ParsedTrust,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    let staging = Staging::next_to(dest)?;
+    let zip_path = staging.path().join(PLAIN_ZIP);
+    let file = File::create_new(&zip_path).map_err(Error::io("creating", &zip_path))?;
+    let mut sink = HashingWriter::new(file);
+    crypto::decrypt_stream(
+        input,
+        trust.session_key.as_ref(),
+        &mut sink,
+        Error::io("reading", "the bundle input"),
+        Error::io("writing", &zip_path),
+    )?;
+    let (file, digest) = sink.finish();
+    drop(file);
+    let verified = checksum::verify(zip_path.clone(), digest, &trust.expected)?;
+
+    let tree = staging.path().join(TREE);
+    let stats = unzip::extract(&verified, &tree, options)?;
+    fs::remove_file(&zip_path).map_err(Error::io("removing", &zip_path))?;
+    staging.publish(&tree, dest)?;
+    Ok(UnpackReport {
+        files: stats.files,
+        dirs: stats.dirs,
+        bytes: stats.bytes,
+        sha256: verified.sha256_hex(),
+        checksum_format: verified.format(),
+    })
+}
+
+/// Creates the missing ancestors of `dest`; returns them outermost first so a failure can undo them.
+fn create_parents(dest: &Path) -> Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut cur = parent_of(dest)?;
+    while fs::symlink_metadata(&cur).is_err() {
+        missing.push(cur.clone());
+        match cur.parent() {
+            Some(p) if !p.as_os_str().is_empty() => cur = p.to_path_buf(),
+            _ => break,
+        }
+    }
+    missing.reverse();
+    for (i, dir) in missing.iter().enumerate() {
+        if let Err(e) = fs::create_dir(dir) {
+            for done in missing[..i].iter().rev() {
+                let _ = fs::remove_dir(done);
+            }
+            return Err(Error::io("creating folder", dir)(e));
+        }
+    }
+    Ok(missing)
+}

@@ -1,0 +1,510 @@
+//! Unzip: turn a `VerifiedZip` into a folder tree, refusing unsafe names and types, within limits, on all cores.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use zip::ZipArchive;
+
+use crate::checksum::VerifiedZip;
+use crate::error::{Error, Result};
+use crate::fs_atomic::sync_dir;
+
+/// Limits on what one bundle may extract. Checked while inflating, not from the zip headers' claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum total bytes written for all files.
+    pub max_bytes: u64,
+    /// Maximum number of files (folders are limited to the same number separately).
+    pub max_files: u64,
+}
+
+impl Limits {
+    /// Default total extracted size: 512 MiB (web bundles are typically 1–50 MB).
+    pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+    /// Default number of files: 50,000 (large SPAs ship a few thousand).
+    pub const DEFAULT_MAX_FILES: u64 = 50_000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_files: Self::DEFAULT_MAX_FILES,
+        }
+    }
+}
+
+/// How extraction behaves beyond the limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// The size and count limits.
+    pub limits: Limits,
+    /// Worker threads (at least 1). Default: the available cores, at most 4.
+    pub threads: usize,
+    /// fsync every file and folder before the result is published (default true).
+    pub durable: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            limits: Limits::default(),
+            threads: cores.clamp(1, 4),
+            durable: true,
+        }
+    }
+}
+
+/// A zip entry name that is safe to join under the bundle root: relative, no `..`, no backslash,
+/// no NUL, no drive letter. `.` and empty segments are dropped. Built only by [`EntryPath::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryPath {
+    parts: Vec<String>,
+}
+
+impl EntryPath {
+    /// Parses a zip entry name (already decoded to text) into safe path segments.
+    ///
+    /// Returns the path (possibly empty, for `./`-like names) or the reason the name is refused.
+    pub fn parse(name: &str) -> std::result::Result<Self, &'static str> {
+        if name.contains('\0') {
+            return Err("contains a NUL byte");
+        }
+        if name.contains('\\') {
+            return Err("contains a backslash");
+        }
+        if name.starts_with('/') {
+            return Err("is an absolute path");
+        }
+        let mut parts = Vec::new();
+        for (i, seg) in name.split('/').enumerate() {
+            if i == 0 && is_drive(seg) {
+                return Err("starts with a drive letter");
+            }
+            match seg {
+                "" | "." => {}
+                ".." => return Err("has a '..' component"),
+                s => parts.push(s.to_string()),
+            }
+        }
+        Ok(Self { parts })
+    }
+
+    /// The segments, outermost first.
+    pub fn parts(&self) -> &[String] {
+        &self.parts
+    }
+
+    /// True for the bundle root itself.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The path relative to the bundle root, for joining with the root folder.
+    pub fn to_path(&self) -> PathBuf {
+        self.parts.iter().collect()
+    }
+
+    fn strip_first(&self) -> Self {
+        Self {
+            parts: self.parts[1..].to_vec(),
+        }
+    }
+}
+
+fn is_drive(seg: &str) -> bool {
+    let b = seg.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File,
+}
+
+/// One file to write: the zip index and where it goes.
+#[derive(Debug)]
+struct FileJob {
+    index: usize,
+    path: EntryPath,
+    compressed: u64,
+}
+
+/// What the zip will produce, decided before any byte is written.
+#[derive(Debug, Default)]
+struct Plan {
+    dirs: Vec<EntryPath>,
+    files: Vec<FileJob>,
+}
+
+/// S_IFMT bits of a Unix mode.
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+const S_IFDIR: u32 = 0o040000;
+
+/// Reads the central directory and decides the output tree: checks every name and type, refuses
+/// duplicates and file/folder clashes, counts against the limits, applies Capgo's root flattening
+/// and requires `index.html` at the root. No I/O beyond reading the archive's metadata.
+fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan> {
+    if archive.has_duplicate_names() {
+        return Err(Error::UnsafeEntry {
+            name: String::new(),
+            reason: "the zip has duplicate entry names",
+        });
+    }
+    // normalized path -> (kind, explicit entry index if any, compressed size)
+    let mut tree: BTreeMap<EntryPath, (Kind, Option<usize>, u64)> = BTreeMap::new();
+    let mut files = 0u64;
+    let mut dirs = 0u64;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_data(i)?;
+        let raw = entry.name_raw();
+        let shown = String::from_utf8_lossy(raw).into_owned();
+        let refuse = |reason: &'static str| Error::UnsafeEntry {
+            name: shown.clone(),
+            reason,
+        };
+        if raw.contains(&0) {
+            return Err(refuse("contains a NUL byte"));
+        }
+        let name = entry.name().map_err(|_| refuse("name is not valid text"))?;
+        let path = EntryPath::parse(&name).map_err(refuse)?;
+        if entry.encrypted() {
+            return Err(refuse("is encrypted with a zip password (not supported)"));
+        }
+        let mode_type = entry.unix_mode().map(|m| m & S_IFMT).unwrap_or(0);
+        if entry.is_symlink() {
+            return Err(refuse("is a symbolic link"));
+        }
+        let kind = match mode_type {
+            0 | S_IFREG if !entry.is_dir() => Kind::File,
+            0 | S_IFDIR | S_IFREG if entry.is_dir() => Kind::Dir,
+            S_IFDIR => Kind::Dir,
+            _ => return Err(refuse("is neither a file nor a folder")),
+        };
+        if path.is_empty() {
+            if kind == Kind::File {
+                return Err(refuse("has an empty name"));
+            }
+            continue;
+        }
+        // Every ancestor is an (implicit) folder and must not clash with a file.
+        for depth in 1..path.parts.len() {
+            let anc = EntryPath {
+                parts: path.parts[..depth].to_vec(),
+            };
+            match tree.get(&anc) {
+                Some((Kind::File, _, _)) => return Err(refuse("is inside a path that is also a file")),
+                Some(_) => {}
+                None => {
+                    dirs += 1;
+                    tree.insert(anc, (Kind::Dir, None, 0));
+                }
+            }
+        }
+        match tree.get(&path) {
+            None => {
+                match kind {
+                    Kind::File => files += 1,
+                    Kind::Dir => dirs += 1,
+                }
+                tree.insert(path, (kind, Some(i), entry.compressed_size()));
+            }
+            Some((Kind::Dir, None, _)) if kind == Kind::Dir => {
+                tree.insert(path, (kind, Some(i), 0));
+            }
+            Some(_) => return Err(refuse("duplicates another entry")),
+        }
+        if files > limits.max_files {
+            return Err(Error::Limit(format!(
+                "more than {} files (raise --max-files)",
+                limits.max_files
+            )));
+        }
+        if dirs > limits.max_files {
+            return Err(Error::Limit(format!(
+                "more than {} folders (raise --max-files)",
+                limits.max_files
+            )));
+        }
+    }
+
+    // Capgo's flattening: a single top-level folder (ignoring `.*` and `__MACOSX`) becomes the root.
+    let mut top = tree
+        .keys()
+        .filter(|p| p.parts.len() == 1)
+        .filter(|p| !p.parts[0].starts_with('.') && p.parts[0] != "__MACOSX");
+    let flatten = match (top.next(), top.next()) {
+        (Some(only), None) if matches!(tree.get(only), Some((Kind::Dir, _, _))) => {
+            Some(only.parts[0].clone())
+        }
+        _ => None,
+    };
+
+    let mut plan = Plan::default();
+    for (path, (kind, index, compressed)) in tree {
+        let path = match &flatten {
+            Some(root) if path.parts[0] == *root => path.strip_first(),
+            Some(_) => continue,
+            None => path,
+        };
+        if path.is_empty() {
+            continue;
+        }
+        match (kind, index) {
+            (Kind::Dir, _) => plan.dirs.push(path),
+            (Kind::File, Some(index)) => plan.files.push(FileJob {
+                index,
+                path,
+                compressed,
+            }),
+            (Kind::File, None) => {}
+        }
+    }
+    let has_index = plan
+        .files
+        .iter()
+        .any(|f| f.path.parts.len() == 1 && f.path.parts[0] == "index.html");
+    if !has_index {
+        return Err(Error::MissingIndexHtml);
+    }
+    Ok(plan)
+}
+
+/// What an extraction produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractStats {
+    /// Files written.
+    pub files: u64,
+    /// Folders created (not counting the root).
+    pub dirs: u64,
+    /// Bytes written across all files.
+    pub bytes: u64,
+}
+
+/// Extracts `zip` into `root`, which must not exist yet (it is created). On error `root` may hold a
+/// partial tree: callers extract inside a staging folder and discard it. Blocks; uses
+/// `options.threads` threads for file entries.
+pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Result<ExtractStats> {
+    let file = PosFile::open(zip.path())?;
+    let archive = ZipArchive::new(file)?;
+    let mut plan = plan(&archive, &options.limits)?;
+
+    fs::create_dir(root).map_err(Error::io("creating folder", root))?;
+    // BTreeMap order puts every parent before its children.
+    for d in &plan.dirs {
+        let p = root.join(d.to_path());
+        fs::create_dir(&p).map_err(Error::io("creating folder", &p))?;
+    }
+
+    // Largest first, so no thread is left with one big entry at the end.
+    plan.files.sort_by(|a, b| b.compressed.cmp(&a.compressed));
+    let jobs = &plan.files;
+    let next = AtomicUsize::new(0);
+    let total = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let threads = options.threads.clamp(1, jobs.len().max(1));
+
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let mut archive = archive.clone();
+            let (next, total, stop, first_error) = (&next, &total, &stop, &first_error);
+            s.spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let result = write_entry(&mut archive, job, root, &mut buf, total, options);
+                    if let Err(e) = result {
+                        stop.store(true, Ordering::Relaxed);
+                        if let Ok(mut slot) = first_error.lock() {
+                            slot.get_or_insert(e);
+                        }
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+
+    if options.durable {
+        // Deepest folders first, then the root: every name is durable before its parent's entry is.
+        for d in plan.dirs.iter().rev() {
+            sync_dir(&root.join(d.to_path()))?;
+        }
+        sync_dir(root)?;
+    }
+    Ok(ExtractStats {
+        files: jobs.len() as u64,
+        dirs: plan.dirs.len() as u64,
+        bytes: total.load(Ordering::Relaxed),
+    })
+}
+
+fn write_entry(
+    archive: &mut ZipArchive<PosFile>,
+    job: &FileJob,
+    root: &Path,
+    buf: &mut [u8],
+    total: &AtomicU64,
+    options: &ExtractOptions,
+) -> Result<()> {
+    let dest = root.join(job.path.to_path());
+    let mut entry = archive.by_index(job.index)?;
+    let mut out = File::create_new(&dest).map_err(Error::io("creating file", &dest))?;
+    loop {
+        let n = match entry.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::Zip(format!(
+                    "cannot read entry {:?}: {e}",
+                    job.path.parts().join("/")
+                )));
+            }
+        };
+        let before = total.fetch_add(n as u64, Ordering::Relaxed);
+        if before + n as u64 > options.limits.max_bytes {
+            return Err(Error::Limit(format!(
+                "the bundle expands to more than {} bytes (raise --max-bytes)",
+                options.limits.max_bytes
+            )));
+        }
+        out.write_all(&buf[..n])
+            .map_err(Error::io("writing file", &dest))?;
+    }
+    if options.durable {
+        out.sync_all().map_err(Error::io("fsyncing file", &dest))?;
+    }
+    Ok(())
+}
+
+/// A cloneable positional reader over one shared open file, with a small read-ahead buffer for the
+/// many tiny reads of central-directory parsing. Each clone has its own position, so threads can
+/// read different entries of the same archive without reopening or locking.
+#[derive(Clone)]
+struct PosFile {
+    file: Arc<File>,
+    len: u64,
+    pos: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+const POS_BUF: usize = 8 * 1024;
+
+impl PosFile {
+    fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(Error::io("opening", path))?;
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", path))?
+            .len();
+        Ok(Self {
+            file: Arc::new(file),
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            buf_start: 0,
+        })
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_at(&*self.file, buf, offset)
+        }
+        #[cfg(windows)]
+        {
+            std::os::windows::fs::FileExt::seek_read(&*self.file, buf, offset)
+        }
+    }
+}
+
+impl Read for PosFile {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        if self.pos >= self.buf_start && self.pos < buf_end {
+            let from = (self.pos - self.buf_start) as usize;
+            let n = out.len().min(self.buf.len() - from);
+            out[..n].copy_from_slice(&self.buf[from..from + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if out.len() >= POS_BUF {
+            let n = self.read_at(out, self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        self.buf.resize(POS_BUF, 0);
+        let mut tmp = std::mem::take(&mut self.buf);
+        let got = self.read_at(&mut tmp, self.pos);
+        self.buf = tmp;
+        let got = match got {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.clear();
+                return Err(e);
+            }
+        };
+        self.buf.truncate(got);
+        self.buf_start = self.pos;
+        let n = out.len().min(got);
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for PosFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let new = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        self.pos = new;
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names() {
+        let ok = |s: &str| EntryPath::parse(s).unwrap().parts().join("/");
+        assert_eq!(ok("a/b.js"), "a/b.js");
+        assert_eq!(ok("a/./b.js"), "a/b.js");
+        assert_eq!(ok("a//b/"), "a/b");
+        assert_eq!(ok("./"), "");
+        assert_eq!(ok("i18n/ünïcødé-文件.json"), "i18n/ünïcødé-文件.json");
+        assert_eq!(ok("a..b/c..d"), "a..b/c..d");
+        for bad in [
+            "../x",
+            "a/../../x",
+            "a/..",
+            "/etc/passwd",
+            "C:/x",
+            "c:x",
+            "a\\b",
+            "..\\x",
+            "a\0b",
+        ] {
+            assert!(EntryPath::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
