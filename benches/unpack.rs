@@ -1,1 +1,336 @@
-fn main() {}
+//! Unpack benchmark: a ~50 MB realistic bundle (hundreds of JS files plus incompressible images)
+//! unpacked by liveupdate (decrypt + verify + extract + fsync) against `unzip -q` of the already
+//! decrypted zip, side by side in the same run; a 5,000-file bundle the same way; and the peak RSS of
+//! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
+//!
+//! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use liveupdate::{BundleTrust, ExtractOptions, Limits, PublicKey};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+const WORDS: &[&str] = &[
+    "function", "return", "const", "let", "this", "props", "state", "render", "=>", "{", "}", "(", ")",
+    "useEffect", "document", "window", "null", "undefined", "async", "await", "import", "export",
+    "default", "if", "else", "for", "of", "new", "Promise", "map", "filter", "length", ";", ",", ".",
+    "e", "t", "n", "r", "i", "o", "a", "s", "0", "1", "true", "false", "\"click\"", "\n",
+];
+
+fn js_file(rng: &mut Rng, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size + 16);
+    while out.len() < size {
+        let w = WORDS[(rng.next() % WORDS.len() as u64) as usize];
+        out.extend_from_slice(w.as_bytes());
+        out.push(b' ');
+    }
+    out.truncate(size);
+    out
+}
+
+/// Writes a Capgo-like zip (folder entries, everything deflated) of a realistic web app.
+fn make_large_zip(path: &Path) -> u64 {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut files: Vec<(String, Vec<u8>)> = vec![(
+        "index.html".into(),
+        b"<!doctype html><html><body><script src=\"main.js\"></script></body></html>".to_vec(),
+    )];
+    for i in 0..600 {
+        let size = 2_000 + (rng.next() % 40_000) as usize;
+        files.push((format!("assets/js/chunk-{i:04}.js"), js_file(&mut rng, size)));
+    }
+    for i in 0..40 {
+        let size = 400_000 + (rng.next() % 1_000_000) as usize;
+        let mut img = vec![0u8; size];
+        rng.fill(&mut img);
+        files.push((format!("assets/img/photo-{i:03}.jpg"), img));
+    }
+    for i in 0..12 {
+        files.push((format!("assets/css/style-{i}.css"), js_file(&mut rng, 30_000)));
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let zip = common::writer_zip(&refs, common::ZipStyle::CapgoLike);
+    fs::write(path, &zip).unwrap();
+    files.iter().map(|(_, d)| d.len() as u64).sum()
+}
+
+fn make_manyfiles_zip(path: &Path) {
+    let mut rng = Rng(42);
+    let mut files: Vec<(String, Vec<u8>)> = vec![("index.html".into(), b"<html></html>".to_vec())];
+    for i in 0..5_000 {
+        let size = 20 + (rng.next() % 300) as usize;
+        files.push((format!("m/{:02}/f{i:05}.js", i % 4), js_file(&mut rng, size)));
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    fs::write(path, common::writer_zip(&refs, common::ZipStyle::CapgoLike)).unwrap();
+}
+
+struct Encrypted {
+    cipher: PathBuf,
+    session: String,
+    checksum: String,
+}
+
+fn encrypt(plain: &Path, out: &Path) -> Encrypted {
+    let (_, private) = common::key_a();
+    let enc = common::Encryptor::new(&private);
+    let data = fs::read(plain).unwrap();
+    let (cipher, session, checksum) =
+        enc.encrypt(&data, &[0x11; 16], &[0x22; 16], common::ChecksumVersion::V3);
+    fs::write(out, cipher).unwrap();
+    Encrypted {
+        cipher: out.to_path_buf(),
+        session,
+        checksum,
+    }
+}
+
+fn unpack_once(e: &Encrypted, dest: &Path, limits: Limits) -> Duration {
+    let key = PublicKey::from_pem(&common::key_a().0).unwrap();
+    let trust = BundleTrust {
+        public_key: Some(&key),
+        session_key: Some(&e.session),
+        checksum: &e.checksum,
+    };
+    let options = ExtractOptions {
+        limits,
+        ..ExtractOptions::default()
+    };
+    let start = Instant::now();
+    let file = File::open(&e.cipher).unwrap();
+    liveupdate::unpack(std::io::BufReader::new(file), &trust, dest, &options).unwrap();
+    start.elapsed()
+}
+
+fn unzip_once(plain: &Path, dest: &Path) -> Duration {
+    let start = Instant::now();
+    let st = Command::new("unzip")
+        .arg("-q")
+        .arg(plain)
+        .arg("-d")
+        .arg(dest)
+        .status()
+        .expect("`unzip` is needed for the comparison (apt-get install unzip)");
+    let t = start.elapsed();
+    assert!(st.success());
+    t
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn compare(name: &str, work: &Path, plain: &Path, enc: &Encrypted, runs: usize) {
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    // One discarded warm-up each; then alternate, always into fresh folders (nothing deleted meanwhile).
+    unpack_once(enc, &work.join(format!("{name}-warm-ours")), Limits::default());
+    unzip_once(plain, &work.join(format!("{name}-warm-unzip")));
+    for i in 0..runs {
+        let _ = Command::new("sync").status();
+        ours.push(ms(unpack_once(enc, &work.join(format!("{name}-ours-{i}")), Limits::default())));
+        let _ = Command::new("sync").status();
+        theirs.push(ms(unzip_once(plain, &work.join(format!("{name}-unzip-{i}")))));
+    }
+    let (min_o, min_t) = (
+        ours.iter().copied().fold(f64::MAX, f64::min),
+        theirs.iter().copied().fold(f64::MAX, f64::min),
+    );
+    let (med_o, med_t) = (median(&mut ours), median(&mut theirs));
+    println!(
+        "{name:<10} liveupdate unpack (decrypt+verify+extract+fsync): median {med_o:7.1} ms  min {min_o:7.1} ms"
+    );
+    println!("{name:<10} unzip -q on the plain zip:                        median {med_t:7.1} ms  min {min_t:7.1} ms");
+    println!(
+        "{name:<10} ratio unpack/unzip: median {:.2}  min/min {:.2}",
+        med_o / med_t,
+        min_o / min_t
+    );
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Child mode: unpack one bundle and print the peak RSS of this process.
+fn rss_child(cipher: &str, session: &str, checksum: &str, dest: &str) {
+    let e = Encrypted {
+        cipher: cipher.into(),
+        session: session.into(),
+        checksum: checksum.into(),
+    };
+    let before = peak_rss_kib();
+    let t = unpack_once(
+        &e,
+        Path::new(dest),
+        Limits {
+            max_bytes: 2 << 30,
+            max_files: 10,
+        },
+    );
+    println!("{} {} {:.0}", before, peak_rss_kib(), ms(t));
+}
+
+fn make_huge_zip(path: &Path) {
+    // One 1 GiB entry of 16-symbol noise (deflates ~2:1), streamed through the zip writer.
+    use zip::write::SimpleFileOptions;
+    let f = BufWriter::new(File::create(path).unwrap());
+    let mut zw = zip::ZipWriter::new_stream(f);
+    zw.start_file("index.html", SimpleFileOptions::default()).unwrap();
+    zw.write_all(b"<html></html>").unwrap();
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(true);
+    zw.start_file("assets/huge.bin", opts).unwrap();
+    let mut rng = Rng(7);
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        rng.fill(&mut buf);
+        for b in &mut buf {
+            *b &= 0x0F;
+        }
+        zw.write_all(&buf).unwrap();
+    }
+    zw.finish().unwrap().flush().unwrap();
+}
+
+fn encrypt_streaming(plain: &Path, out: &Path) -> Encrypted {
+    // The test encryptor works in memory; for 1 GiB, encrypt in a streaming way with the same primitives.
+    use aes::Aes128;
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    let (_, private) = common::key_a();
+    let enc = common::Encryptor::new(&private);
+    let (iv, key) = ([0x33u8; 16], [0x44u8; 16]);
+    let mut cbc = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into());
+    let data = fs::read(plain).unwrap();
+    let checksum = enc.checksum(&data, common::ChecksumVersion::V3);
+    let whole = data.len() / 16 * 16;
+    let mut w = BufWriter::new(File::create(out).unwrap());
+    for chunk in data[..whole].chunks(1 << 20) {
+        let mut c = chunk.to_vec();
+        let (blocks, _) = cbc::cipher::Array::slice_as_chunks_mut(&mut c);
+        cbc.encrypt_blocks(blocks);
+        w.write_all(&c).unwrap();
+    }
+    let tail = cbc.encrypt_padded_vec::<Pkcs7>(&data[whole..]);
+    w.write_all(&tail).unwrap();
+    w.flush().unwrap();
+    Encrypted {
+        cipher: out.to_path_buf(),
+        session: enc.session_key(&iv, &key),
+        checksum,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--rss-child") {
+        rss_child(&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let work = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/bench-work")
+        .join(stamp.to_string());
+    fs::create_dir_all(&work).unwrap();
+    println!("liveupdate unpack benchmark — work folder {}", work.display());
+    println!(
+        "machine: {} cores; extraction threads: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ExtractOptions::default().threads
+    );
+
+    let plain = work.join("large.zip");
+    let raw = make_large_zip(&plain);
+    let enc = encrypt(&plain, &work.join("large.enc"));
+    println!(
+        "large:     {} files, {:.1} MB extracted, zip {:.1} MB, encrypted {:.1} MB",
+        654,
+        raw as f64 / 1e6,
+        fs::metadata(&plain).unwrap().len() as f64 / 1e6,
+        fs::metadata(&enc.cipher).unwrap().len() as f64 / 1e6
+    );
+    compare("large", &work, &plain, &enc, runs);
+
+    let many = work.join("many.zip");
+    make_manyfiles_zip(&many);
+    let many_enc = encrypt(&many, &work.join("many.enc"));
+    println!(
+        "manyfiles: 5001 files, zip {:.2} MB",
+        fs::metadata(&many).unwrap().len() as f64 / 1e6
+    );
+    compare("manyfiles", &work, &many, &many_enc, runs);
+
+    if std::env::var("BENCH_SKIP_RSS").is_err() {
+        let huge = work.join("huge.zip");
+        make_huge_zip(&huge);
+        let huge_enc = encrypt_streaming(&huge, &work.join("huge.enc"));
+        fs::remove_file(&huge).unwrap();
+        let out = Command::new(&args[0])
+            .arg("--rss-child")
+            .arg(&huge_enc.cipher)
+            .arg(&huge_enc.session)
+            .arg(&huge_enc.checksum)
+            .arg(work.join("huge-out"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let line = String::from_utf8_lossy(&out.stdout);
+        let v: Vec<&str> = line.split_whitespace().collect();
+        let (before, peak, t): (u64, u64, f64) =
+            (v[0].parse().unwrap(), v[1].parse().unwrap(), v[2].parse().unwrap());
+        println!(
+            "1 GiB entry: encrypted bundle {:.0} MB; unpack {:.1} s; peak RSS {:.1} MiB (process baseline {:.1} MiB)",
+            fs::metadata(&huge_enc.cipher).unwrap().len() as f64 / 1e6,
+            t / 1000.0,
+            peak as f64 / 1024.0,
+            before as f64 / 1024.0
+        );
+    }
+    // Give the disk back (the bench writes to fresh folders, so deleting at the end is fine).
+    let _ = fs::remove_dir_all(&work);
+}

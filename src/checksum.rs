@@ -71,7 +71,7 @@ fn is_hex(s: &str) -> bool {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !is_hex(s) {
+    if !s.len().is_multiple_of(2) || !is_hex(s) {
         return None;
     }
     (0..s.len())
@@ -135,9 +135,8 @@ impl ExpectedChecksum {
                 .ok_or_else(|| Error::ChecksumFormat("odd number of hex digits".into()))?;
             (ChecksumFormat::V3, block)
         } else {
-            let block = Base64::decode_vec(text).map_err(|_| {
-                Error::ChecksumFormat("neither hex (V3) nor base64 (V2)".into())
-            })?;
+            let block = Base64::decode_vec(text)
+                .map_err(|_| Error::ChecksumFormat("neither hex (V3) nor base64 (V2)".into()))?;
             (ChecksumFormat::V2, block)
         };
         if block.len() != k {
@@ -149,7 +148,9 @@ impl ExpectedChecksum {
             )));
         }
         let expected = key.recover(&block).map_err(|e| {
-            Error::ChecksumFormat(format!("cannot decrypt the checksum with the public key: {e}"))
+            Error::ChecksumFormat(format!(
+                "cannot decrypt the checksum with the public key: {e}"
+            ))
         })?;
         let want = match format {
             ChecksumFormat::V3 => 32,

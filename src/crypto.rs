@@ -53,15 +53,19 @@ impl PublicKey {
     pub fn from_pem(pem: &str) -> Result<Self> {
         let pem = pem.trim();
         let key = if pem.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
-            RsaPublicKey::from_pkcs1_pem(pem)
-                .map_err(|e| Error::PublicKey(format!("cannot parse the PKCS#1 RSA public key: {e}")))?
+            RsaPublicKey::from_pkcs1_pem(pem).map_err(|e| {
+                Error::PublicKey(format!("cannot parse the PKCS#1 RSA public key: {e}"))
+            })?
         } else if pem.starts_with("-----BEGIN PUBLIC KEY-----") {
             RsaPublicKey::from_public_key_pem(pem).map_err(|e| {
-                Error::PublicKey(format!("cannot parse the SPKI public key (is it RSA?): {e}"))
+                Error::PublicKey(format!(
+                    "cannot parse the SPKI public key (is it RSA?): {e}"
+                ))
             })?
         } else if pem.contains("PRIVATE KEY-----") {
             return Err(Error::PublicKey(
-                "this is a private key; the app must only hold the public key (.capgo_key_v2.pub)".into(),
+                "this is a private key; the app must only hold the public key (.capgo_key_v2.pub)"
+                    .into(),
             ));
         } else {
             return Err(Error::PublicKey(
@@ -112,7 +116,8 @@ impl PublicKey {
         if &c >= self.key.n() {
             return Err("the RSA block is not smaller than the modulus");
         }
-        let m = rsa::hazmat::rsa_encrypt(&self.key, &c).map_err(|_| "RSA public operation failed")?;
+        let m =
+            rsa::hazmat::rsa_encrypt(&self.key, &c).map_err(|_| "RSA public operation failed")?;
         let m = m.to_bytes_be();
         if m.len() > k {
             return Err("RSA public operation gave an oversized result");
@@ -263,7 +268,7 @@ pub(crate) fn decrypt_stream(
                 if seen == 0 {
                     return Err(Error::Decrypt("the encrypted bundle is empty".into()));
                 }
-                if filled % BLOCK != 0 {
+                if !filled.is_multiple_of(BLOCK) {
                     return Err(Error::Decrypt(
                         "length is not a multiple of 16 bytes (truncated download?)".into(),
                     ));
@@ -279,8 +284,9 @@ pub(crate) fn decrypt_stream(
                 let Some(last_start) = upto.checked_sub(BLOCK) else {
                     return Err(Error::Decrypt("the encrypted bundle is empty".into()));
                 };
-                let unpadded = pkcs7_len(&buf[last_start..upto])
-                    .ok_or_else(|| Error::Decrypt("bad padding (wrong key or corrupt data)".into()))?;
+                let unpadded = pkcs7_len(&buf[last_start..upto]).ok_or_else(|| {
+                    Error::Decrypt("bad padding (wrong key or corrupt data)".into())
+                })?;
                 let end = last_start + unpadded;
                 sink.write_all(&buf[..end]).map_err(&on_write_error)?;
                 total += end as u64;
@@ -369,7 +375,10 @@ mod tests {
             "AAECAwQFBgcICQoLDA0ODw==:not base64!",
             "AAECAwQFBgcICQoLDA0ODw:AAAA",
         ] {
-            assert!(WrappedSessionKey::parse(bad).is_err(), "{bad:?} was accepted");
+            assert!(
+                WrappedSessionKey::parse(bad).is_err(),
+                "{bad:?} was accepted"
+            );
         }
         assert!(WrappedSessionKey::parse("AAECAwQFBgcICQoLDA0ODw==:AAAA").is_ok());
     }

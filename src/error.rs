@@ -20,7 +20,9 @@ pub enum Error {
     #[error("bad checksum: {0}")]
     ChecksumFormat(String),
     /// The bundle's bytes do not hash to the expected checksum.
-    #[error("checksum mismatch: the bundle is corrupt, truncated, or not the one the checksum was made for")]
+    #[error(
+        "checksum mismatch: the bundle is corrupt, truncated, or not the one the checksum was made for"
+    )]
     ChecksumMismatch,
     /// The inputs do not go together (for example a session key without a public key).
     #[error("{0}")]

@@ -76,7 +76,10 @@ pub fn parent_of(path: &Path) -> Result<PathBuf> {
     match path.parent() {
         Some(p) if p.as_os_str().is_empty() => Ok(PathBuf::from(".")),
         Some(p) => Ok(p.to_path_buf()),
-        None => Err(Error::Usage(format!("{} has no parent folder", path.display()))),
+        None => Err(Error::Usage(format!(
+            "{} has no parent folder",
+            path.display()
+        ))),
     }
 }
 

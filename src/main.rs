@@ -157,11 +157,13 @@ fn report_json(r: &UnpackReport) -> String {
 }
 
 /// Set a of the Capgo fixtures: made by the real `@capgo/cli` 8.68.1.
-const DEMO_BUNDLE: &[u8] =
-    include_bytes!("../tests/fixtures/capgo/set-a-small/com.example.liveupdate_1.0.0.zip_encrypted.zip");
+const DEMO_BUNDLE: &[u8] = include_bytes!(
+    "../tests/fixtures/capgo/set-a-small/com.example.liveupdate_1.0.0.zip_encrypted.zip"
+);
 const DEMO_PUBLIC_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
 const DEMO_SESSION_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/ivSessionKey.txt");
-const DEMO_CHECKSUM: &str = include_str!("../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
+const DEMO_CHECKSUM: &str =
+    include_str!("../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
 
 fn demo(out: Option<PathBuf>) -> Result<(), Error> {
     let out = match out {
@@ -172,11 +174,20 @@ fn demo(out: Option<PathBuf>) -> Result<(), Error> {
         )),
     };
     let key = PublicKey::from_pem(DEMO_PUBLIC_KEY)?;
-    println!("liveupdate demo: unpack a bundle made by the real Capgo CLI (`bundle zip` + `bundle encrypt`)");
-    println!("  public key      {} bits, key_id {}", key.bits(), key.key_id());
+    println!(
+        "liveupdate demo: unpack a bundle made by the real Capgo CLI (`bundle zip` + `bundle encrypt`)"
+    );
+    println!(
+        "  public key      {} bits, key_id {}",
+        key.bits(),
+        key.key_id()
+    );
     println!("  encrypted zip   {} bytes", DEMO_BUNDLE.len());
     println!("  ivSessionKey    {}…", &DEMO_SESSION_KEY.trim()[..24]);
-    println!("  checksum        {}… (V3, RSA-signed SHA-256)", &DEMO_CHECKSUM.trim()[..24]);
+    println!(
+        "  checksum        {}… (V3, RSA-signed SHA-256)",
+        &DEMO_CHECKSUM.trim()[..24]
+    );
     let trust = BundleTrust {
         public_key: Some(&key),
         session_key: Some(DEMO_SESSION_KEY),
@@ -197,12 +208,18 @@ fn demo(out: Option<PathBuf>) -> Result<(), Error> {
 }
 
 fn print_tree(root: &Path, dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
-        let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         if path.is_dir() {
             println!("  {rel}/");
             print_tree(root, &path);

@@ -200,7 +200,9 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
                 parts: path.parts[..depth].to_vec(),
             };
             match tree.get(&anc) {
-                Some((Kind::File, _, _)) => return Err(refuse("is inside a path that is also a file")),
+                Some((Kind::File, _, _)) => {
+                    return Err(refuse("is inside a path that is also a file"));
+                }
                 Some(_) => {}
                 None => {
                     dirs += 1;
@@ -304,7 +306,7 @@ pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Resu
     }
 
     // Largest first, so no thread is left with one big entry at the end.
-    plan.files.sort_by(|a, b| b.compressed.cmp(&a.compressed));
+    plan.files.sort_by_key(|f| std::cmp::Reverse(f.compressed));
     let jobs = &plan.files;
     let next = AtomicUsize::new(0);
     let total = AtomicU64::new(0);
@@ -474,7 +476,8 @@ impl Seek for PosFile {
             SeekFrom::End(d) => self.len.checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        let new = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        let new =
+            new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
         self.pos = new;
         Ok(new)
     }

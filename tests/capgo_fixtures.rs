@@ -89,7 +89,10 @@ fn deterministic_vector_is_reproduced_byte_for_byte() {
         .unwrap();
     let enc = Encryptor::new(&set.private_pem);
     let (cipher, session, checksum) = enc.encrypt(&plain, &iv, &key, ChecksumVersion::V3);
-    assert_eq!(cipher, fs::read(dir.join("set-a_fixed-iv-key_encrypted.zip")).unwrap());
+    assert_eq!(
+        cipher,
+        fs::read(dir.join("set-a_fixed-iv-key_encrypted.zip")).unwrap()
+    );
     assert_eq!(session, v["ivSessionKey"].as_str().unwrap());
     assert_eq!(checksum, v["encrypted_checksum_V3"].as_str().unwrap());
     // The CLI's own V3 checksum for set a is deterministic too.
@@ -97,7 +100,14 @@ fn deterministic_vector_is_reproduced_byte_for_byte() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("b");
-    unpack_bytes(&cipher, Some(&set.public_pem), Some(&session), &checksum, &dest).unwrap();
+    unpack_bytes(
+        &cipher,
+        Some(&set.public_pem),
+        Some(&session),
+        &checksum,
+        &dest,
+    )
+    .unwrap();
     check_against_manifest(&set, &dest);
 }
 
@@ -110,7 +120,14 @@ fn v2_checksum_is_accepted() {
     assert!(checksum.contains('=') || !checksum.chars().all(|c| c.is_ascii_hexdigit()));
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("b");
-    let r = unpack_bytes(&cipher, Some(&set.public_pem), Some(&session), &checksum, &dest).unwrap();
+    let r = unpack_bytes(
+        &cipher,
+        Some(&set.public_pem),
+        Some(&session),
+        &checksum,
+        &dest,
+    )
+    .unwrap();
     assert_eq!(r.checksum_format, ChecksumFormat::V2);
     check_against_manifest(&set, &dest);
 }
@@ -134,8 +151,14 @@ fn full_padding_block_is_handled() {
     let (cipher, session, checksum) = enc.encrypt(&zip, &[1; 16], &[2; 16], ChecksumVersion::V3);
     assert_eq!(cipher.len(), zip.len() + 16);
     let tmp = tempfile::tempdir().unwrap();
-    let r = unpack_bytes(&cipher, Some(&public), Some(&session), &checksum, &tmp.path().join("b"))
-        .unwrap();
+    let r = unpack_bytes(
+        &cipher,
+        Some(&public),
+        Some(&session),
+        &checksum,
+        &tmp.path().join("b"),
+    )
+    .unwrap();
     assert_eq!(r.sha256, sha256_hex(&zip));
 }
 
@@ -148,7 +171,10 @@ fn nested_www_root_is_flattened_and_hidden_top_level_entries_ignored() {
         .collect();
     files.push(("__MACOSX/www/._index.html".into(), b"junk".to_vec()));
     files.push((".DS_Store".into(), b"junk".to_vec()));
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     for style in [ZipStyle::CapgoLike, ZipStyle::FilesOnly] {
         let zip = writer_zip(&refs, style);
         let tmp = tempfile::tempdir().unwrap();
@@ -157,7 +183,10 @@ fn nested_www_root_is_flattened_and_hidden_top_level_entries_ignored() {
         assert_eq!(r.files, app.len() as u64);
         let got = tree(&dest);
         assert!(got.iter().any(|(p, _)| p == "index.html"));
-        assert!(!got.iter().any(|(p, _)| p.starts_with("www") || p.starts_with("__MACOSX")));
+        assert!(
+            !got.iter()
+                .any(|(p, _)| p.starts_with("www") || p.starts_with("__MACOSX"))
+        );
         assert!(!got.iter().any(|(p, _)| p == ".DS_Store"));
     }
 }
@@ -179,7 +208,10 @@ fn zips_of_every_shape_unpack_to_the_same_tree() {
         let r = unpack_bytes(&zip, None, None, &sha256_hex(&zip), &dest)
             .unwrap_or_else(|e| panic!("{style:?}: {e}"));
         assert_eq!(r.files, 6, "{style:?}");
-        assert_eq!(r.bytes, app.iter().map(|(_, d)| d.len() as u64).sum::<u64>());
+        assert_eq!(
+            r.bytes,
+            app.iter().map(|(_, d)| d.len() as u64).sum::<u64>()
+        );
         trees.push(tree(&dest));
     }
     for t in &trees[1..] {
@@ -205,8 +237,14 @@ fn spki_and_larger_keys_work_and_key_ids_match() {
     assert_eq!(spki_key.key_id(), pkcs1.key_id());
     let tmp = tempfile::tempdir().unwrap();
     let bytes = fs::read(&set.encrypted_zip).unwrap();
-    unpack_bytes(&bytes, Some(&spki), Some(&set.session_key), &set.checksum, &tmp.path().join("s"))
-        .unwrap();
+    unpack_bytes(
+        &bytes,
+        Some(&spki),
+        Some(&set.session_key),
+        &set.checksum,
+        &tmp.path().join("s"),
+    )
+    .unwrap();
 
     for name in ["rsa3072", "rsa4096"] {
         let (public, private) = test_key(name);
@@ -217,7 +255,8 @@ fn spki_and_larger_keys_work_and_key_ids_match() {
             let dest = tmp.path().join(format!("{name}-{v:?}"));
             unpack_bytes(&cipher, Some(&public), Some(&session), &checksum, &dest)
                 .unwrap_or_else(|e| panic!("{name} {v:?}: {e}"));
-            let spki = fs::read_to_string(fixtures().join(format!("keys/{name}.spki.pub"))).unwrap();
+            let spki =
+                fs::read_to_string(fixtures().join(format!("keys/{name}.spki.pub"))).unwrap();
             assert_eq!(
                 PublicKey::from_pem(&spki).unwrap().key_id(),
                 PublicKey::from_pem(&public).unwrap().key_id()

@@ -80,7 +80,9 @@ impl Encryptor {
 
     /// RSA private operation with PKCS#1 v1.5 type-1 padding and no DigestInfo (Node `privateEncrypt`).
     pub fn sign_type1(&self, payload: &[u8]) -> Vec<u8> {
-        self.key.sign(Pkcs1v15Sign::new_unprefixed(), payload).unwrap()
+        self.key
+            .sign(Pkcs1v15Sign::new_unprefixed(), payload)
+            .unwrap()
     }
 
     /// `base64(iv):base64(rsa(key))`.
@@ -174,7 +176,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -310,11 +316,20 @@ pub fn writer_zip(files: &[(&str, &[u8])], style: ZipStyle) -> Vec<u8> {
 /// A small realistic web app: index.html, js, css, nested asset, unicode name, empty file.
 pub fn small_app() -> Vec<(&'static str, Vec<u8>)> {
     vec![
-        ("index.html", b"<!doctype html><script src=app.js></script>".to_vec()),
+        (
+            "index.html",
+            b"<!doctype html><script src=app.js></script>".to_vec(),
+        ),
         ("app.js", b"CapacitorUpdater.notifyAppReady();\n".repeat(20)),
         ("style.css", b"body{margin:0}".to_vec()),
-        ("assets/img/logo.png", (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect()),
-        ("i18n/ünïcødé-文件.json", "{\"hello\":\"wörld\"}".as_bytes().to_vec()),
+        (
+            "assets/img/logo.png",
+            (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
+        (
+            "i18n/ünïcødé-文件.json",
+            "{\"hello\":\"wörld\"}".as_bytes().to_vec(),
+        ),
         ("empty.txt", Vec::new()),
     ]
 }
@@ -329,7 +344,11 @@ pub fn tree(root: &Path) -> Vec<(String, Option<Vec<u8>>)> {
         for e in fs::read_dir(dir).unwrap() {
             let e = e.unwrap();
             let p = e.path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let ft = fs::symlink_metadata(&p).unwrap().file_type();
             assert!(!ft.is_symlink(), "symlink in output: {rel}");
             if ft.is_dir() {
