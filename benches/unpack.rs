@@ -35,10 +35,55 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "function", "return", "const", "let", "this", "props", "state", "render", "=>", "{", "}", "(", ")",
-    "useEffect", "document", "window", "null", "undefined", "async", "await", "import", "export",
-    "default", "if", "else", "for", "of", "new", "Promise", "map", "filter", "length", ";", ",", ".",
-    "e", "t", "n", "r", "i", "o", "a", "s", "0", "1", "true", "false", "\"click\"", "\n",
+    "function",
+    "return",
+    "const",
+    "let",
+    "this",
+    "props",
+    "state",
+    "render",
+    "=>",
+    "{",
+    "}",
+    "(",
+    ")",
+    "useEffect",
+    "document",
+    "window",
+    "null",
+    "undefined",
+    "async",
+    "await",
+    "import",
+    "export",
+    "default",
+    "if",
+    "else",
+    "for",
+    "of",
+    "new",
+    "Promise",
+    "map",
+    "filter",
+    "length",
+    ";",
+    ",",
+    ".",
+    "e",
+    "t",
+    "n",
+    "r",
+    "i",
+    "o",
+    "a",
+    "s",
+    "0",
+    "1",
+    "true",
+    "false",
+    "\"click\"",
+    "\n",
 ];
 
 fn js_file(rng: &mut Rng, size: usize) -> Vec<u8> {
@@ -61,7 +106,10 @@ fn make_large_zip(path: &Path) -> u64 {
     )];
     for i in 0..600 {
         let size = 2_000 + (rng.next() % 40_000) as usize;
-        files.push((format!("assets/js/chunk-{i:04}.js"), js_file(&mut rng, size)));
+        files.push((
+            format!("assets/js/chunk-{i:04}.js"),
+            js_file(&mut rng, size),
+        ));
     }
     for i in 0..40 {
         let size = 400_000 + (rng.next() % 1_000_000) as usize;
@@ -70,9 +118,15 @@ fn make_large_zip(path: &Path) -> u64 {
         files.push((format!("assets/img/photo-{i:03}.jpg"), img));
     }
     for i in 0..12 {
-        files.push((format!("assets/css/style-{i}.css"), js_file(&mut rng, 30_000)));
+        files.push((
+            format!("assets/css/style-{i}.css"),
+            js_file(&mut rng, 30_000),
+        ));
     }
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     let zip = common::writer_zip(&refs, common::ZipStyle::CapgoLike);
     fs::write(path, &zip).unwrap();
     files.iter().map(|(_, d)| d.len() as u64).sum()
@@ -83,9 +137,15 @@ fn make_manyfiles_zip(path: &Path) {
     let mut files: Vec<(String, Vec<u8>)> = vec![("index.html".into(), b"<html></html>".to_vec())];
     for i in 0..5_000 {
         let size = 20 + (rng.next() % 300) as usize;
-        files.push((format!("m/{:02}/f{i:05}.js", i % 4), js_file(&mut rng, size)));
+        files.push((
+            format!("m/{:02}/f{i:05}.js", i % 4),
+            js_file(&mut rng, size),
+        ));
     }
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     fs::write(path, common::writer_zip(&refs, common::ZipStyle::CapgoLike)).unwrap();
 }
 
@@ -152,13 +212,24 @@ fn median(v: &mut [f64]) -> f64 {
 fn compare(name: &str, work: &Path, plain: &Path, enc: &Encrypted, runs: usize) {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     // One discarded warm-up each; then alternate, always into fresh folders (nothing deleted meanwhile).
-    unpack_once(enc, &work.join(format!("{name}-warm-ours")), Limits::default());
+    unpack_once(
+        enc,
+        &work.join(format!("{name}-warm-ours")),
+        Limits::default(),
+    );
     unzip_once(plain, &work.join(format!("{name}-warm-unzip")));
     for i in 0..runs {
         let _ = Command::new("sync").status();
-        ours.push(ms(unpack_once(enc, &work.join(format!("{name}-ours-{i}")), Limits::default())));
+        ours.push(ms(unpack_once(
+            enc,
+            &work.join(format!("{name}-ours-{i}")),
+            Limits::default(),
+        )));
         let _ = Command::new("sync").status();
-        theirs.push(ms(unzip_once(plain, &work.join(format!("{name}-unzip-{i}")))));
+        theirs.push(ms(unzip_once(
+            plain,
+            &work.join(format!("{name}-unzip-{i}")),
+        )));
     }
     let (min_o, min_t) = (
         ours.iter().copied().fold(f64::MAX, f64::min),
@@ -168,7 +239,9 @@ fn compare(name: &str, work: &Path, plain: &Path, enc: &Encrypted, runs: usize) 
     println!(
         "{name:<10} liveupdate unpack (decrypt+verify+extract+fsync): median {med_o:7.1} ms  min {min_o:7.1} ms"
     );
-    println!("{name:<10} unzip -q on the plain zip:                        median {med_t:7.1} ms  min {min_t:7.1} ms");
+    println!(
+        "{name:<10} unzip -q on the plain zip:                        median {med_t:7.1} ms  min {min_t:7.1} ms"
+    );
     println!(
         "{name:<10} ratio unpack/unzip: median {:.2}  min/min {:.2}",
         med_o / med_t,
@@ -209,7 +282,8 @@ fn make_huge_zip(path: &Path) {
     use zip::write::SimpleFileOptions;
     let f = BufWriter::new(File::create(path).unwrap());
     let mut zw = zip::ZipWriter::new_stream(f);
-    zw.start_file("index.html", SimpleFileOptions::default()).unwrap();
+    zw.start_file("index.html", SimpleFileOptions::default())
+        .unwrap();
     zw.write_all(b"<html></html>").unwrap();
     let opts = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -262,6 +336,25 @@ fn main() {
         rss_child(&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--make") {
+        // Writes the bundles and their keys to a folder, for timing the CLI by hand.
+        let dir = Path::new(&args[i + 1]);
+        fs::create_dir_all(dir).unwrap();
+        for (name, make) in [
+            ("large", make_large_zip as fn(&Path) -> u64),
+            ("many", |p: &Path| {
+                make_manyfiles_zip(p);
+                0
+            }),
+        ] {
+            let plain = dir.join(format!("{name}.zip"));
+            make(&plain);
+            let e = encrypt(&plain, &dir.join(format!("{name}.enc")));
+            fs::write(dir.join(format!("{name}.session")), e.session).unwrap();
+            fs::write(dir.join(format!("{name}.checksum")), e.checksum).unwrap();
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return;
     }
@@ -277,7 +370,10 @@ fn main() {
         .join("target/bench-work")
         .join(stamp.to_string());
     fs::create_dir_all(&work).unwrap();
-    println!("liveupdate unpack benchmark — work folder {}", work.display());
+    println!(
+        "liveupdate unpack benchmark — work folder {}",
+        work.display()
+    );
     println!(
         "machine: {} cores; extraction threads: {}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -318,11 +414,18 @@ fn main() {
             .arg(work.join("huge-out"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let line = String::from_utf8_lossy(&out.stdout);
         let v: Vec<&str> = line.split_whitespace().collect();
-        let (before, peak, t): (u64, u64, f64) =
-            (v[0].parse().unwrap(), v[1].parse().unwrap(), v[2].parse().unwrap());
+        let (before, peak, t): (u64, u64, f64) = (
+            v[0].parse().unwrap(),
+            v[1].parse().unwrap(),
+            v[2].parse().unwrap(),
+        );
         println!(
             "1 GiB entry: encrypted bundle {:.0} MB; unpack {:.1} s; peak RSS {:.1} MiB (process baseline {:.1} MiB)",
             fs::metadata(&huge_enc.cipher).unwrap().len() as f64 / 1e6,

@@ -126,6 +126,7 @@ fn unpack_into(
     dest: &Path,
     options: &ExtractOptions,
 ) -> Result<UnpackReport> {
+    let t0 = std::time::Instant::now();
     let staging = Staging::next_to(dest)?;
     let zip_path = staging.path().join(PLAIN_ZIP);
     let file = File::create_new(&zip_path).map_err(Error::io("creating", &zip_path))?;
@@ -141,10 +142,18 @@ fn unpack_into(
     drop(file);
     let verified = checksum::verify(zip_path.clone(), digest, &trust.expected)?;
 
+    let t1 = t0.elapsed();
     let tree = staging.path().join(TREE);
     let stats = unzip::extract(&verified, &tree, options)?;
+    let t2 = t0.elapsed();
     fs::remove_file(&zip_path).map_err(Error::io("removing", &zip_path))?;
     staging.publish(&tree, dest)?;
+    log::debug!(
+        "unpack: decrypt+hash {:.1} ms, extract {:.1} ms, publish {:.1} ms",
+        t1.as_secs_f64() * 1e3,
+        (t2 - t1).as_secs_f64() * 1e3,
+        (t0.elapsed() - t2).as_secs_f64() * 1e3
+    );
     Ok(UnpackReport {
         files: stats.files,
         dirs: stats.dirs,

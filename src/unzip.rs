@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use zip::ZipArchive;
 
@@ -314,37 +314,72 @@ pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Resu
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let threads = options.threads.clamp(1, jobs.len().max(1));
 
+    // fsync is mostly waiting on the device: a few extra threads flush finished files while
+    // the extraction threads keep the cores busy. The bounded queue caps open descriptors.
+    let (tx, rx) = mpsc::sync_channel::<(Option<File>, PathBuf)>(SYNC_QUEUE);
+    let rx = Mutex::new(rx);
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            let mut archive = archive.clone();
-            let (next, total, stop, first_error) = (&next, &total, &stop, &first_error);
-            s.spawn(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let result = write_entry(&mut archive, job, root, &mut buf, total, options);
-                    if let Err(e) = result {
-                        stop.store(true, Ordering::Relaxed);
-                        if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e);
+        if options.durable {
+            for _ in 0..SYNC_THREADS {
+                let (rx, stop, first_error) = (&rx, &stop, &first_error);
+                s.spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((file, path)) = job else { break };
+                        let result = match file {
+                            Some(f) => f.sync_all().map_err(Error::io("fsyncing file", &path)),
+                            None => sync_dir(&path),
+                        };
+                        if let Err(e) = result {
+                            fail(stop, first_error, e);
                         }
-                        break;
                     }
-                }
-            });
+                });
+            }
         }
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut archive = archive.clone();
+                let tx = tx.clone();
+                let (next, total, stop, first_error) = (&next, &total, &stop, &first_error);
+                s.spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        match write_entry(&mut archive, job, root, &mut buf, total, options) {
+                            Ok((file, path)) if options.durable => {
+                                if tx.send((Some(file), path)).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                fail(stop, first_error, e);
+                                break;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+        if options.durable && !stop.load(Ordering::Relaxed) {
+            // Folders after all their entries exist; the root last in queue order.
+            for d in plan.dirs.iter().rev() {
+                let _ = tx.send((None, root.join(d.to_path())));
+            }
+            let _ = tx.send((None, root.to_path_buf()));
+        }
+        drop(tx);
     });
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
-    }
-
-    if options.durable {
-        // Deepest folders first, then the root: every name is durable before its parent's entry is.
-        for d in plan.dirs.iter().rev() {
-            sync_dir(&root.join(d.to_path()))?;
-        }
-        sync_dir(root)?;
     }
     Ok(ExtractStats {
         files: jobs.len() as u64,
@@ -353,6 +388,19 @@ pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Resu
     })
 }
 
+/// Records the first error and tells every thread to stop.
+fn fail(stop: &AtomicBool, first_error: &Mutex<Option<Error>>, e: Error) {
+    stop.store(true, Ordering::Relaxed);
+    if let Ok(mut slot) = first_error.lock() {
+        slot.get_or_insert(e);
+    }
+}
+
+/// Threads that fsync finished files and folders.
+const SYNC_THREADS: usize = 8;
+/// Files waiting for fsync at most (each holds an open descriptor).
+const SYNC_QUEUE: usize = 64;
+
 fn write_entry(
     archive: &mut ZipArchive<PosFile>,
     job: &FileJob,
@@ -360,7 +408,7 @@ fn write_entry(
     buf: &mut [u8],
     total: &AtomicU64,
     options: &ExtractOptions,
-) -> Result<()> {
+) -> Result<(File, PathBuf)> {
     let dest = root.join(job.path.to_path());
     let mut entry = archive.by_index(job.index)?;
     let mut out = File::create_new(&dest).map_err(Error::io("creating file", &dest))?;
@@ -386,10 +434,7 @@ fn write_entry(
         out.write_all(&buf[..n])
             .map_err(Error::io("writing file", &dest))?;
     }
-    if options.durable {
-        out.sync_all().map_err(Error::io("fsyncing file", &dest))?;
-    }
-    Ok(())
+    Ok((out, dest))
 }
 
 /// A cloneable positional reader over one shared open file, with a small read-ahead buffer for the
@@ -484,6 +529,7 @@ impl Seek for PosFile {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

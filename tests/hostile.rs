@@ -131,10 +131,12 @@ fn limits_are_enforced_while_inflating() {
         ZipStyle::CapgoLike,
     );
     assert!(zip.len() < 100_000);
-    let mut options = ExtractOptions::default();
-    options.limits = Limits {
-        max_bytes: 1 << 20,
-        max_files: 100,
+    let mut options = ExtractOptions {
+        limits: Limits {
+            max_bytes: 1 << 20,
+            max_files: 100,
+        },
+        ..ExtractOptions::default()
     };
     let e = refuse_encrypted(&zip, &options);
     assert!(e.contains("limit exceeded") && e.contains("bytes"), "{e}");
