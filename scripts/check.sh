@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every check, as CI runs it: set-up, formatting, lints, all tests (unit, integration, CLI, property).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy (all targets, -D warnings)"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+mkdir -p target
+cargo test --locked 2>&1 | tee target/test-output.txt
+passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+echo "== all checks passed in $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
