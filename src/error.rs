@@ -50,6 +50,23 @@ pub enum Error {
     /// The destination folder already exists.
     #[error("destination already exists: {0}")]
     DestinationExists(PathBuf),
+    /// The configuration is unusable.
+    #[error("bad config: {0}")]
+    Config(String),
+    /// The state file cannot be used (written by a newer version).
+    #[error("state file: {0}")]
+    StateFormat(String),
+    /// Not enough free space for the operation.
+    #[error("not enough free space: {needed} bytes needed, {available} available")]
+    NoSpace {
+        /// Bytes the operation needs (estimate).
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
+    /// A bundle operation was refused (unknown id, bundle in use, not installable, …).
+    #[error("{0}")]
+    Refused(String),
     /// A filesystem or input/output operation failed.
     #[error("i/o error while {op} {path}: {source}", path = .path.display())]
     Io {

@@ -136,3 +136,27 @@ impl Drop for Staging {
         let _ = fs::remove_dir_all(&self.path);
     }
 }
+
+/// Bytes available to this process on the filesystem holding `path` (`None` where it cannot be
+/// told). Used before installs so a full disk fails early and cleanly. Does one `statvfs`.
+pub fn available_space(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let st = rustix::fs::statvfs(path).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Removes a folder tree if it exists; a missing folder is not an error.
+pub fn remove_tree(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing", path)(e)),
+    }
+}

@@ -16,18 +16,36 @@
 //! complete bundle folder (or an error, and nothing on disk)
 //! ```
 //!
+//! Around it, the bundle store and lifecycle (`store`, `state`, `lifecycle`):
+//!
+//! ```text
+//! lifecycle::Device::install   unpack into DATA/bundles/<id>, record `pending`       (state.json, atomic)
+//! lifecycle::Device::next/set  queue or activate a bundle
+//! lifecycle::Device::launch    roll back an unconfirmed previous launch, apply next, sweep,
+//!                              record the launch durably, return the web root + launch id
+//! lifecycle::Device::notify_app_ready(launch_id)   that bundle → `success` and fallback
+//! ```
+//!
 //! Every public item documents whether it does I/O or blocks.
 #![deny(unsafe_code)]
 
 pub mod checksum;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod fs_atomic;
+pub mod lifecycle;
+pub mod state;
+pub mod store;
+pub mod time;
 pub mod unpack;
 pub mod unzip;
 
 pub use checksum::{ChecksumFormat, ExpectedChecksum, VerifiedZip};
+pub use config::UpdaterConfig;
 pub use crypto::{PublicKey, SessionKey, WrappedSessionKey};
 pub use error::{Error, Result};
+pub use lifecycle::{Device, LaunchResult, ReadyResult, Status};
+pub use state::{BundleInfo, BundleStatus};
 pub use unpack::{BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_parsed};
 pub use unzip::{EntryPath, ExtractOptions, Limits};

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use liveupdate::{BundleTrust, Error, ExtractOptions, Limits, PublicKey, UnpackReport};
+use liveupdate::{
+    BundleTrust, Device, Error, ExtractOptions, Limits, PublicKey, UnpackReport, UpdaterConfig,
+};
 
 /// Safe, self-hostable over-the-air web bundle updates for Capacitor apps (Capgo-compatible).
 #[derive(Debug, Parser)]
@@ -53,6 +55,27 @@ enum Command {
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
+    /// Work on an app's bundle store as the app itself would (one call = one app process).
+    ///
+    /// State lives only in DIR. Every command prints one JSON object on stdout; on failure it exits
+    /// 1 with one `error:` line on stderr.
+    Device {
+        /// The app's data folder for liveupdate (created if missing).
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The app's shipped web folder (the builtin bundle).
+        #[arg(long, value_name = "WEB_DIR")]
+        builtin: PathBuf,
+        /// The app's capacitor.config.json (appId, plugins.CapacitorUpdater: publicKey, appReadyTimeout,
+        /// autoDeleteFailed, autoDeletePrevious, resetWhenUpdate, version, maxStoredBundles, …).
+        #[arg(long, value_name = "CAPACITOR_CONFIG_JSON")]
+        config: Option<PathBuf>,
+        /// The native app version; a change resets to builtin (resetWhenUpdate).
+        #[arg(long, value_name = "V")]
+        native_version: Option<String>,
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// Print the Capgo key_id of a public key (first 20 characters of its PKCS#1 base64 body).
     KeyId {
         /// The public key PEM file.
@@ -65,6 +88,63 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Install a bundle file as a new pending bundle → {"bundle": BundleInfo}.
+    Install {
+        /// The bundle file (encrypted with the config's public key, or a plain zip).
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// The bundle's version name.
+        #[arg(long, value_name = "V")]
+        version: String,
+        /// The checksum (encrypted V3/V2 with a public key, else the plain SHA-256).
+        #[arg(long, value_name = "C")]
+        checksum: String,
+        /// The ivSessionKey of an encrypted bundle.
+        #[arg(long, value_name = "S")]
+        session_key: Option<String>,
+    },
+    /// Queue a bundle for the next launch or background → {"bundle": BundleInfo}.
+    Next {
+        /// Bundle id (or `builtin`).
+        id: String,
+    },
+    /// Make a bundle current now → {"bundle": BundleInfo}.
+    Set {
+        /// Bundle id (or `builtin`).
+        id: String,
+    },
+    /// Delete a bundle's files (not builtin, current, next or fallback) → {"bundle": BundleInfo}.
+    Delete {
+        /// Bundle id.
+        id: String,
+    },
+    /// Mark a bundle as failed → {"bundle": BundleInfo}.
+    Error {
+        /// Bundle id.
+        id: String,
+    },
+    /// Back to builtin (or the last confirmed bundle) → {"bundle": BundleInfo} (now current).
+    Reset {
+        /// Go back to the last bundle that called notify_app_ready instead of builtin.
+        #[arg(long)]
+        to_last_successful: bool,
+    },
+    /// App start: roll back an unconfirmed launch, apply next, sweep, record the launch
+    /// → {"launch_id", "web_root", "bundle", "rolled_back"}.
+    Launch,
+    /// The web app is ready (notifyAppReady) for this launch → {"bundle": BundleInfo, "accepted": bool}.
+    Ready {
+        /// The launch id printed by `launch`.
+        launch_id: String,
+    },
+    /// The app went to the background: apply a pending next → {"bundle": BundleInfo}.
+    Background,
+    /// {"current", "next", "fallback", "bundles": [BundleInfo…]}.
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -143,7 +223,58 @@ fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Demo { out } => demo(out),
+        Command::Device {
+            data_dir,
+            builtin,
+            config,
+            native_version,
+            command,
+        } => {
+            let config = match config {
+                Some(path) => UpdaterConfig::from_capacitor_file(&path)?,
+                None => UpdaterConfig::default(),
+            };
+            let device = Device::new(&data_dir, &builtin, config, native_version)?;
+            println!("{}", device_command(&device, command)?);
+            Ok(())
+        }
     }
+}
+
+fn device_command(device: &Device, command: DeviceCommand) -> Result<serde_json::Value, Error> {
+    use serde_json::json;
+    let bundle = |b: liveupdate::BundleInfo| json!({ "bundle": b });
+    Ok(match command {
+        DeviceCommand::Install {
+            input,
+            version,
+            checksum,
+            session_key,
+        } => bundle(device.install(&input, &version, &checksum, session_key.as_deref())?),
+        DeviceCommand::Next { id } => bundle(device.next(&id)?),
+        DeviceCommand::Set { id } => bundle(device.set(&id)?),
+        DeviceCommand::Delete { id } => bundle(device.delete(&id)?),
+        DeviceCommand::Error { id } => bundle(device.set_bundle_error(&id)?),
+        DeviceCommand::Reset { to_last_successful } => bundle(device.reset(to_last_successful)?),
+        DeviceCommand::Launch => {
+            let l = device.launch()?;
+            json!({
+                "launch_id": l.launch_id,
+                "web_root": l.web_root,
+                "bundle": l.bundle,
+                "rolled_back": l.rolled_back.map(|r| json!({"failed": r.failed, "to": r.to})),
+            })
+        }
+        DeviceCommand::Ready { launch_id } => {
+            let r = device.notify_app_ready(&launch_id)?;
+            json!({ "bundle": r.bundle, "accepted": r.accepted })
+        }
+        DeviceCommand::Background => bundle(device.on_background()?),
+        DeviceCommand::Status => {
+            let s = device.status()?;
+            json!({ "current": s.current, "next": s.next, "fallback": s.fallback, "bundles": s.bundles })
+        }
+    })
 }
 
 fn report_json(r: &UnpackReport) -> String {

@@ -256,7 +256,11 @@ impl State {
                 _ => return Err(()),
             }
         }
-        if self.booting.as_ref().is_some_and(|l| l.launch_id == launch_id) {
+        if self
+            .booting
+            .as_ref()
+            .is_some_and(|l| l.launch_id == launch_id)
+        {
             self.booting = None;
         }
         if self.fallback == id {
@@ -268,15 +272,13 @@ impl State {
 
     /// Back to builtin, or to the fallback when `to_last_successful` and it is servable.
     pub fn reset(&mut self, to_last_successful: bool) {
-        let target = if to_last_successful
-            && self.fallback != BUILTIN
-            && self.is_servable(&self.fallback)
-        {
-            self.fallback.clone()
-        } else {
-            self.fallback = BUILTIN.into();
-            BUILTIN.to_string()
-        };
+        let target =
+            if to_last_successful && self.fallback != BUILTIN && self.is_servable(&self.fallback) {
+                self.fallback.clone()
+            } else {
+                self.fallback = BUILTIN.into();
+                BUILTIN.to_string()
+            };
         self.current = target;
         self.next = None;
         self.booting = None;
@@ -381,7 +383,10 @@ mod tests {
         s.reset(true);
         assert_eq!((s.current.as_str(), s.next.as_deref()), ("a", None));
         s.reset(false);
-        assert_eq!((s.current.as_str(), s.fallback.as_str()), (BUILTIN, BUILTIN));
+        assert_eq!(
+            (s.current.as_str(), s.fallback.as_str()),
+            (BUILTIN, BUILTIN)
+        );
     }
 
     #[test]

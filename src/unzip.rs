@@ -11,7 +11,7 @@ use zip::ZipArchive;
 
 use crate::checksum::VerifiedZip;
 use crate::error::{Error, Result};
-use crate::fs_atomic::sync_dir;
+use crate::fs_atomic::{available_space, sync_dir};
 
 /// Limits on what one bundle may extract. Checked while inflating, not from the zip headers' claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,8 @@ struct FileJob {
 struct Plan {
     dirs: Vec<EntryPath>,
     files: Vec<FileJob>,
+    /// Sum of the uncompressed sizes the headers claim (for the free-space check only).
+    claimed_bytes: u64,
 }
 
 /// S_IFMT bits of a Unix mode.
@@ -261,11 +263,16 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
         }
         match (kind, index) {
             (Kind::Dir, _) => plan.dirs.push(path),
-            (Kind::File, Some(index)) => plan.files.push(FileJob {
-                index,
-                path,
-                compressed,
-            }),
+            (Kind::File, Some(index)) => {
+                plan.claimed_bytes = plan
+                    .claimed_bytes
+                    .saturating_add(archive.by_index_data(index)?.size());
+                plan.files.push(FileJob {
+                    index,
+                    path,
+                    compressed,
+                })
+            }
             (Kind::File, None) => {}
         }
     }
@@ -298,6 +305,17 @@ pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Resu
     let archive = ZipArchive::new(file)?;
     let mut plan = plan(&archive, &options.limits)?;
 
+    if let Some(parent) = root.parent()
+        && let Some(available) = available_space(parent)
+    {
+        let needed = plan
+            .claimed_bytes
+            .min(options.limits.max_bytes)
+            .saturating_add(SPACE_MARGIN);
+        if available < needed {
+            return Err(Error::NoSpace { needed, available });
+        }
+    }
     fs::create_dir(root).map_err(Error::io("creating folder", root))?;
     // BTreeMap order puts every parent before its children.
     for d in &plan.dirs {
@@ -395,6 +413,9 @@ fn fail(stop: &AtomicBool, first_error: &Mutex<Option<Error>>, e: Error) {
         slot.get_or_insert(e);
     }
 }
+
+/// Free space kept beyond an extraction's claimed size.
+const SPACE_MARGIN: u64 = 4 * 1024 * 1024;
 
 /// Threads that fsync finished files and folders.
 const SYNC_THREADS: usize = 8;

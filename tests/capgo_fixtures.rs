@@ -291,3 +291,46 @@ fn bad_keys_are_clear_errors() {
         assert!(e.contains(needle), "{e:?} should mention {needle:?}");
     }
 }
+
+#[test]
+fn trees_match_what_unzip_gives() {
+    if std::process::Command::new("unzip")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        eprintln!("unzip not installed; scripts/setup.sh installs it");
+        return;
+    }
+    // The large CLI fixture and a 5,000-file bundle, extracted by both.
+    let mut names = Vec::new();
+    for i in 0..5000 {
+        names.push((
+            format!("js/{:02}/f{i}.js", i % 7),
+            format!("console.log({i});").into_bytes(),
+        ));
+    }
+    names.push(("index.html".into(), b"<html>".to_vec()));
+    let refs: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let many = tmp.path().join("many.zip");
+    fs::write(&many, writer_zip(&refs, ZipStyle::FilesOnly)).unwrap();
+    for zip in [capgo_set("set-b-large").plain_zip, many] {
+        let bytes = fs::read(&zip).unwrap();
+        let ours = tmp.path().join(format!("ours-{}", bytes.len()));
+        let theirs = tmp.path().join(format!("unzip-{}", bytes.len()));
+        unpack_bytes(&bytes, None, None, &sha256_hex(&bytes), &ours).unwrap();
+        let st = std::process::Command::new("unzip")
+            .arg("-q")
+            .arg(&zip)
+            .arg("-d")
+            .arg(&theirs)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(tree(&ours), tree(&theirs), "{}", zip.display());
+    }
+}

@@ -1,0 +1,190 @@
+//! Config: the updater's typed configuration, read from a Capacitor config (`plugins.CapacitorUpdater`) with Capgo's defaults.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::crypto::PublicKey;
+use crate::error::{Error, Result};
+use crate::unzip::Limits;
+
+/// Capgo's default update endpoint.
+pub const DEFAULT_UPDATE_URL: &str = "https://plugin.capgo.app/updates";
+/// Capgo's default stats endpoint.
+pub const DEFAULT_STATS_URL: &str = "https://plugin.capgo.app/stats";
+/// Capgo's default channel endpoint.
+pub const DEFAULT_CHANNEL_URL: &str = "https://plugin.capgo.app/channel_self";
+
+/// Everything the core needs to know about the app, with Capgo's names, units and defaults.
+#[derive(Debug, Clone)]
+pub struct UpdaterConfig {
+    /// The app id (`appId` at the config root, overridden by `plugins.CapacitorUpdater.appId`).
+    pub app_id: String,
+    /// The developer's public key; `None` for apps without encryption.
+    pub public_key: Option<PublicKey>,
+    /// How long a new bundle has to call `notify_app_ready`, in ms (Capgo `appReadyTimeout`,
+    /// default 10,000, at least 1,000).
+    pub app_ready_timeout_ms: u64,
+    /// Delete a bundle's files after it is rolled back (default true).
+    pub auto_delete_failed: bool,
+    /// Delete the previous fallback once a new bundle is confirmed (default true).
+    pub auto_delete_previous: bool,
+    /// On a native app version change, go back to builtin and delete downloaded bundles (default true).
+    pub reset_when_update: bool,
+    /// The builtin bundle's version name (Capgo `version`; default: the native version).
+    pub version: Option<String>,
+    /// How many bundles may be kept on disk at most, besides builtin (`maxStoredBundles`, default 5).
+    pub max_stored_bundles: usize,
+    /// Extraction limits (`maxBundleBytes`, `maxBundleFiles`).
+    pub limits: Limits,
+    /// Update check endpoint (`updateUrl`); empty disables checks.
+    pub update_url: String,
+    /// Stats endpoint (`statsUrl`); empty disables stats.
+    pub stats_url: String,
+    /// Channel endpoint (`channelUrl`).
+    pub channel_url: String,
+    /// Channel sent when none was set on the device (`defaultChannel`).
+    pub default_channel: String,
+    /// Seconds without progress before a request fails (`responseTimeout`, default 20).
+    pub response_timeout_s: u64,
+}
+
+impl Default for UpdaterConfig {
+    fn default() -> Self {
+        Self {
+            app_id: String::new(),
+            public_key: None,
+            app_ready_timeout_ms: 10_000,
+            auto_delete_failed: true,
+            auto_delete_previous: true,
+            reset_when_update: true,
+            version: None,
+            max_stored_bundles: 5,
+            limits: Limits::default(),
+            update_url: DEFAULT_UPDATE_URL.into(),
+            stats_url: DEFAULT_STATS_URL.into(),
+            channel_url: DEFAULT_CHANNEL_URL.into(),
+            default_channel: String::new(),
+            response_timeout_s: 20,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRoot {
+    app_id: Option<String>,
+    #[serde(default)]
+    plugins: RawPlugins,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawPlugins {
+    #[serde(rename = "CapacitorUpdater", default)]
+    updater: RawUpdater,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawUpdater {
+    app_id: Option<String>,
+    public_key: Option<String>,
+    app_ready_timeout: Option<u64>,
+    auto_delete_failed: Option<bool>,
+    auto_delete_previous: Option<bool>,
+    reset_when_update: Option<bool>,
+    version: Option<String>,
+    max_stored_bundles: Option<usize>,
+    max_bundle_bytes: Option<u64>,
+    max_bundle_files: Option<u64>,
+    update_url: Option<String>,
+    stats_url: Option<String>,
+    channel_url: Option<String>,
+    default_channel: Option<String>,
+    response_timeout: Option<i64>,
+}
+
+impl UpdaterConfig {
+    /// Parses the text of a `capacitor.config.json`. Unknown keys are ignored; a key of the wrong
+    /// type or an unusable public key is an error naming it. Pure computation.
+    pub fn from_capacitor_json(text: &str) -> Result<Self> {
+        let raw: RawRoot = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("capacitor config: {e}")))?;
+        let u = raw.plugins.updater;
+        let d = Self::default();
+        let public_key = match u.public_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(pem) => Some(PublicKey::from_pem(pem)?),
+        };
+        Ok(Self {
+            app_id: u.app_id.or(raw.app_id).unwrap_or_default(),
+            public_key,
+            app_ready_timeout_ms: u
+                .app_ready_timeout
+                .unwrap_or(d.app_ready_timeout_ms)
+                .max(1000),
+            auto_delete_failed: u.auto_delete_failed.unwrap_or(d.auto_delete_failed),
+            auto_delete_previous: u.auto_delete_previous.unwrap_or(d.auto_delete_previous),
+            reset_when_update: u.reset_when_update.unwrap_or(d.reset_when_update),
+            version: u.version.filter(|v| !v.is_empty()),
+            max_stored_bundles: u.max_stored_bundles.unwrap_or(d.max_stored_bundles).max(1),
+            limits: Limits {
+                max_bytes: u.max_bundle_bytes.unwrap_or(d.limits.max_bytes),
+                max_files: u.max_bundle_files.unwrap_or(d.limits.max_files),
+            },
+            update_url: u.update_url.unwrap_or(d.update_url),
+            stats_url: u.stats_url.unwrap_or(d.stats_url),
+            channel_url: u.channel_url.unwrap_or(d.channel_url),
+            default_channel: u.default_channel.unwrap_or(d.default_channel),
+            response_timeout_s: match u.response_timeout {
+                Some(v) if v > 0 => v as u64,
+                _ => d.response_timeout_s,
+            },
+        })
+    }
+
+    /// Reads and parses a `capacitor.config.json` file. Does file I/O.
+    pub fn from_capacitor_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(Error::io("reading config", path))?;
+        Self::from_capacitor_json(&text)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = UpdaterConfig::from_capacitor_json(r#"{"appId":"com.x"}"#).unwrap();
+        assert_eq!(c.app_id, "com.x");
+        assert_eq!(c.app_ready_timeout_ms, 10_000);
+        assert!(c.auto_delete_failed && c.auto_delete_previous && c.reset_when_update);
+        assert!(c.public_key.is_none());
+        let c = UpdaterConfig::from_capacitor_json(
+            r#"{"appId":"com.x","plugins":{"CapacitorUpdater":{"appId":"com.y","appReadyTimeout":5,
+                "autoDeleteFailed":false,"statsUrl":"","publicKey":"","responseTimeout":0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.app_id, "com.y");
+        assert_eq!(c.app_ready_timeout_ms, 1000);
+        assert!(!c.auto_delete_failed);
+        assert_eq!(c.stats_url, "");
+        assert_eq!(c.response_timeout_s, 20);
+    }
+
+    #[test]
+    fn wrong_types_and_bad_keys_are_errors() {
+        let e = UpdaterConfig::from_capacitor_json(
+            r#"{"plugins":{"CapacitorUpdater":{"appReadyTimeout":"soon"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("capacitor config"), "{e}");
+        let e = UpdaterConfig::from_capacitor_json(
+            r#"{"plugins":{"CapacitorUpdater":{"publicKey":"nope"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad public key"), "{e}");
+    }
+}

@@ -1,0 +1,622 @@
+//! Lifecycle: install, activate, launch, confirm, roll back and clean up bundles — each operation one locked, crash-safe step.
+//!
+//! Every public method of [`Device`] takes the data folder's lock, loads the state, applies the
+//! start-up rules (native version change), does its work and saves the state atomically before it
+//! returns. A kill at any instant leaves either the old or the new state on disk, and the next
+//! [`Device::launch`] sweeps what an interrupted step left behind. See `docs/state-machine.md`.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::config::UpdaterConfig;
+use crate::error::{Error, Result};
+use crate::fs_atomic::random_alnum;
+use crate::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
+use crate::store::Store;
+use crate::time::{iso8601, now_ms};
+use crate::unpack::{BundleTrust, unpack_parsed};
+use crate::unzip::ExtractOptions;
+
+/// Tombstones (`deleted` records) kept at most; older ones are forgotten.
+const MAX_TOMBSTONES: usize = 20;
+/// Known-bad entries kept at most (oldest forgotten first).
+const MAX_KNOWN_BAD: usize = 100;
+/// Free space kept beyond an install's estimate.
+const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
+
+/// One app's updater on one device: the data folder, the builtin web folder and the configuration.
+#[derive(Debug, Clone)]
+pub struct Device {
+    data_dir: PathBuf,
+    builtin_dir: PathBuf,
+    config: UpdaterConfig,
+    native_version: Option<String>,
+}
+
+/// What [`Device::launch`] decided: the folder to serve and the id to confirm it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchResult {
+    /// Pass this to [`Device::notify_app_ready`] once the web app has started.
+    pub launch_id: String,
+    /// Absolute path of the folder the web view must load.
+    pub web_root: PathBuf,
+    /// The bundle served.
+    pub bundle: BundleInfo,
+    /// Set when an unconfirmed bundle was rolled back by this launch.
+    pub rolled_back: Option<Rollback>,
+    /// True when a pending `next` bundle was applied by this launch.
+    pub applied_next: bool,
+}
+
+/// What [`Device::notify_app_ready`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyResult {
+    /// The current bundle after the call.
+    pub bundle: BundleInfo,
+    /// False when the launch id was stale or foreign: nothing was changed.
+    pub accepted: bool,
+}
+
+/// The store's bundles as the host sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The bundle served now.
+    pub current: BundleInfo,
+    /// The bundle queued for the next launch or background.
+    pub next: Option<BundleInfo>,
+    /// The rollback target (last confirmed bundle, or builtin).
+    pub fallback: BundleInfo,
+    /// Every downloaded bundle's record except tombstones.
+    pub bundles: Vec<BundleInfo>,
+}
+
+/// A locked store with its loaded state.
+struct Session {
+    store: Store,
+    state: State,
+}
+
+impl Session {
+    fn save(&self) -> Result<()> {
+        self.store.save(&self.state)
+    }
+}
+
+impl Device {
+    /// Describes a device. `builtin_dir` is the app's shipped web folder; `native_version` is the
+    /// native app version (a change of it triggers `resetWhenUpdate`). No I/O beyond checking that
+    /// the builtin folder exists.
+    pub fn new(
+        data_dir: &Path,
+        builtin_dir: &Path,
+        config: UpdaterConfig,
+        native_version: Option<String>,
+    ) -> Result<Self> {
+        let builtin_dir = std::fs::canonicalize(builtin_dir)
+            .map_err(Error::io("opening the builtin web folder", builtin_dir))?;
+        if !builtin_dir.is_dir() {
+            return Err(Error::Config(format!(
+                "the builtin web folder {} is not a folder",
+                builtin_dir.display()
+            )));
+        }
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            builtin_dir,
+            config,
+            native_version: native_version.filter(|v| !v.is_empty()),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &UpdaterConfig {
+        &self.config
+    }
+
+    /// The builtin bundle's record (always `success`, never deleted).
+    pub fn builtin_info(&self) -> BundleInfo {
+        BundleInfo {
+            id: BUILTIN.into(),
+            version: self
+                .config
+                .version
+                .clone()
+                .or_else(|| self.native_version.clone())
+                .unwrap_or_else(|| BUILTIN.into()),
+            downloaded: iso8601(0),
+            checksum: String::new(),
+            status: BundleStatus::Success,
+        }
+    }
+
+    fn info(&self, state: &State, id: &str) -> BundleInfo {
+        match state.get(id) {
+            Some(b) if id != BUILTIN => b.clone(),
+            _ => self.builtin_info(),
+        }
+    }
+
+    fn web_root(&self, store: &Store, id: &str) -> PathBuf {
+        if id == BUILTIN {
+            self.builtin_dir.clone()
+        } else {
+            store.bundle_dir(id)
+        }
+    }
+
+    /// Locks the store, loads the state and applies the start-up rules.
+    fn session(&self) -> Result<Session> {
+        let store = Store::open(&self.data_dir)?;
+        let (state, _) = store.load()?;
+        let mut s = Session { store, state };
+        if let Some(v) = &self.native_version
+            && s.state.native_version.as_deref() != Some(v)
+        {
+            let changed = s.state.native_version.is_some();
+            s.state.native_version = Some(v.clone());
+            if changed && self.config.reset_when_update {
+                log::info!(
+                    "native version changed to {v}: back to builtin, removing downloaded bundles"
+                );
+                s.state.reset(false);
+                s.state.fallback = BUILTIN.into();
+                for b in s.state.bundles.values_mut() {
+                    if b.status != BundleStatus::Deleted {
+                        b.status = BundleStatus::Deleting;
+                    }
+                }
+                s.save()?;
+                self.sweep(&mut s)?;
+            }
+            s.save()?;
+        }
+        Ok(s)
+    }
+
+    fn require_installable(&self, s: &Session, id: &str) -> Result<()> {
+        if id == BUILTIN {
+            return Ok(());
+        }
+        let Some(b) = s.state.get(id) else {
+            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+        };
+        if !b.status.is_servable() {
+            return Err(Error::Refused(format!(
+                "bundle {id} cannot be used: its status is {}",
+                b.status
+            )));
+        }
+        if !s.store.has_files(id) {
+            return Err(Error::Refused(format!("bundle {id} has no files on disk")));
+        }
+        Ok(())
+    }
+
+    /// Installs the bundle file `input` as a new `pending` bundle: checks free space, then runs the
+    /// whole pipeline (decrypt with the configured public key, verify, safe unzip) into the store.
+    /// Blocks for the whole install; holds the lock meanwhile.
+    pub fn install(
+        &self,
+        input: &Path,
+        version: &str,
+        checksum: &str,
+        session_key: Option<&str>,
+    ) -> Result<BundleInfo> {
+        let file = File::open(input).map_err(Error::io("opening bundle", input))?;
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", input))?
+            .len();
+        self.install_from(BufReader::new(file), len, version, checksum, session_key)
+    }
+
+    /// [`Device::install`] from any reader of `len_hint` bytes (a download stream, for example).
+    pub fn install_from(
+        &self,
+        input: impl Read,
+        len_hint: u64,
+        version: &str,
+        checksum: &str,
+        session_key: Option<&str>,
+    ) -> Result<BundleInfo> {
+        let version = version.trim();
+        if version.is_empty() || version == BUILTIN || version.len() > 256 {
+            return Err(Error::Refused(format!(
+                "invalid bundle version {version:?}"
+            )));
+        }
+        let trust = BundleTrust {
+            public_key: self.config.public_key.as_ref(),
+            session_key: session_key.filter(|s| !s.trim().is_empty()),
+            checksum,
+        }
+        .parse()?;
+        let mut s = self.session()?;
+        self.make_room(&mut s, 1)?;
+        let needed = len_hint.saturating_mul(2).saturating_add(SPACE_MARGIN);
+        if let Some(available) = s.store.available_space()
+            && available < needed
+        {
+            return Err(Error::NoSpace { needed, available });
+        }
+        let id = random_alnum(10)?;
+        let mut info = BundleInfo {
+            id: id.clone(),
+            version: version.to_string(),
+            downloaded: iso8601(now_ms()),
+            checksum: String::new(),
+            status: BundleStatus::Downloading,
+        };
+        s.state.bundles.insert(id.clone(), info.clone());
+        s.save()?;
+        let options = ExtractOptions {
+            limits: self.config.limits,
+            ..ExtractOptions::default()
+        };
+        match unpack_parsed(input, &trust, &s.store.bundle_dir(&id), &options) {
+            Ok(report) => {
+                info.status = BundleStatus::Pending;
+                info.checksum = report.sha256;
+                s.state.bundles.insert(id, info.clone());
+                s.save()?;
+                Ok(info)
+            }
+            Err(e) => {
+                s.state.bundles.remove(&id);
+                s.save()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Queues bundle `id` (or `builtin`) to be applied at the next launch or background.
+    pub fn next(&self, id: &str) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        self.require_installable(&s, id)?;
+        s.state.next = Some(id.to_string());
+        s.save()?;
+        Ok(self.info(&s.state, id))
+    }
+
+    /// Makes bundle `id` (or `builtin`) current now. The host reloads the web view and calls
+    /// [`Device::launch`] for it, which records the launch that `notify_app_ready` confirms.
+    pub fn set(&self, id: &str) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        self.require_installable(&s, id)?;
+        s.state.current = id.to_string();
+        if s.state.next.as_deref() == Some(id) {
+            s.state.next = None;
+        }
+        // Switching away from an unconfirmed bundle on purpose is not a crash of it.
+        if s.state.booting.as_ref().is_some_and(|l| l.bundle != id) {
+            s.state.booting = None;
+        }
+        s.save()?;
+        Ok(self.info(&s.state, id))
+    }
+
+    /// Deletes bundle `id`'s files, keeping a `deleted` tombstone. Refuses builtin, current, next
+    /// and fallback. Persists `deleting` first, so an interrupted delete is resumed by the next launch.
+    pub fn delete(&self, id: &str) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        if id == BUILTIN {
+            return Err(Error::Refused(
+                "the builtin bundle cannot be deleted".into(),
+            ));
+        }
+        if s.state.get(id).is_none() {
+            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+        }
+        for (role, used) in [
+            ("current", s.state.current == id),
+            ("next", s.state.next.as_deref() == Some(id)),
+            ("fallback", s.state.fallback == id),
+        ] {
+            if used {
+                return Err(Error::Refused(format!(
+                    "bundle {id} is the {role} bundle and cannot be deleted"
+                )));
+            }
+        }
+        self.delete_files(&mut s, id)?;
+        Ok(self.info(&s.state, id))
+    }
+
+    /// The crash-safe delete protocol: persist `deleting`, remove the folder, persist `deleted`.
+    fn delete_files(&self, s: &mut Session, id: &str) -> Result<()> {
+        if let Some(b) = s.state.bundles.get_mut(id) {
+            b.status = BundleStatus::Deleting;
+        }
+        s.save()?;
+        s.store.remove_bundle_files(id)?;
+        if let Some(b) = s.state.bundles.get_mut(id) {
+            b.status = BundleStatus::Deleted;
+        }
+        s.save()
+    }
+
+    /// Marks bundle `id` as failed (`error`, known-bad). If it is current, the fallback (else
+    /// builtin) becomes current right away.
+    pub fn set_bundle_error(&self, id: &str) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        if id == BUILTIN {
+            return Err(Error::Refused(
+                "the builtin bundle cannot be marked as failed".into(),
+            ));
+        }
+        if s.state.get(id).is_none() {
+            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+        }
+        if s.state.current == id {
+            s.state.rollback(id);
+        } else {
+            s.state.mark_error(id);
+            if s.state.fallback == id {
+                s.state.fallback = BUILTIN.into();
+            }
+        }
+        s.save()?;
+        Ok(self.info(&s.state, id))
+    }
+
+    /// Goes back to builtin, or to the last confirmed bundle when `to_last_successful`. Clears next.
+    pub fn reset(&self, to_last_successful: bool) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        s.state.reset(to_last_successful);
+        if s.state.current != BUILTIN && !s.store.has_files(&s.state.current) {
+            s.state.reset(false);
+        }
+        s.save()?;
+        Ok(self.info(&s.state, &s.state.current.clone()))
+    }
+
+    /// Call at every web view start (process start or reload), before loading it.
+    ///
+    /// Steps: roll back a bundle whose previous launch never confirmed (crash, kill, timeout);
+    /// serve builtin if the current bundle is gone; apply a pending `next`; sweep leftovers; record
+    /// this launch durably (as `booting` when the bundle is unconfirmed); return the web root.
+    pub fn launch(&self) -> Result<LaunchResult> {
+        let mut s = self.session()?;
+        let mut rolled_back = None;
+        if let Some(booting) = s.state.booting.clone() {
+            log::warn!(
+                "bundle {} was launched and never confirmed: rolling back",
+                booting.bundle
+            );
+            if booting.bundle != BUILTIN {
+                rolled_back = Some(s.state.rollback(&booting.bundle));
+            }
+            s.state.booting = None;
+        }
+        let current = s.state.current.clone();
+        if current != BUILTIN && (!s.state.is_servable(&current) || !s.store.has_files(&current)) {
+            log::warn!("current bundle {current} is not servable: rolling back");
+            rolled_back = Some(s.state.rollback(&current));
+        }
+        if let Some(next) = s.state.next.clone()
+            && next != BUILTIN
+            && !s.store.has_files(&next)
+        {
+            s.state.mark_error(&next);
+        }
+        let applied_next = s.state.apply_next();
+        s.save()?;
+        self.sweep(&mut s)?;
+        let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
+        s.save()?;
+        Ok(LaunchResult {
+            web_root: self.web_root(&s.store, &launch.bundle),
+            bundle: self.info(&s.state, &launch.bundle),
+            launch_id: launch.launch_id,
+            rolled_back,
+            applied_next,
+        })
+    }
+
+    /// The web app started fine on the launch `launch_id`: that bundle becomes `success` and the
+    /// fallback; with `autoDeletePrevious` the previous fallback's files are deleted. A stale or
+    /// foreign launch id changes nothing (`accepted: false`).
+    pub fn notify_app_ready(&self, launch_id: &str) -> Result<ReadyResult> {
+        let mut s = self.session()?;
+        let accepted = match s.state.confirm(launch_id) {
+            Ok(previous) => {
+                s.save()?;
+                if let Some(prev) = previous
+                    && self.config.auto_delete_previous
+                    && prev != BUILTIN
+                    && !s.state.is_in_use(&prev)
+                    && s.state.get(&prev).is_some()
+                {
+                    self.delete_files(&mut s, &prev)?;
+                }
+                true
+            }
+            Err(()) => false,
+        };
+        let current = s.state.current.clone();
+        Ok(ReadyResult {
+            bundle: self.info(&s.state, &current),
+            accepted,
+        })
+    }
+
+    /// Rolls back if `launch_id` is still unconfirmed after the configured `appReadyTimeout`.
+    /// For hosts that keep a timer in-process; returns what was rolled back, if anything.
+    pub fn check_app_ready_timeout(&self, launch_id: &str) -> Result<Option<Rollback>> {
+        let mut s = self.session()?;
+        let Some(Launch {
+            launch_id: booting_id,
+            bundle,
+            started_ms,
+        }) = s.state.booting.clone()
+        else {
+            return Ok(None);
+        };
+        if booting_id != launch_id
+            || bundle != s.state.current
+            || now_ms().saturating_sub(started_ms) < self.config.app_ready_timeout_ms
+        {
+            return Ok(None);
+        }
+        let r = s.state.rollback(&bundle);
+        s.save()?;
+        self.sweep(&mut s)?;
+        Ok(Some(r))
+    }
+
+    /// The app went to the background: apply a pending `next` now, as Capgo does. Returns the
+    /// current bundle afterwards; the host reloads the web view and calls [`Device::launch`].
+    pub fn on_background(&self) -> Result<BundleInfo> {
+        let mut s = self.session()?;
+        if let Some(next) = s.state.next.clone()
+            && next != BUILTIN
+            && !s.store.has_files(&next)
+        {
+            s.state.mark_error(&next);
+        }
+        if s.state.apply_next() {
+            if s.state
+                .booting
+                .as_ref()
+                .is_some_and(|l| l.bundle != s.state.current)
+            {
+                s.state.booting = None;
+            }
+            s.save()?;
+        }
+        let current = s.state.current.clone();
+        Ok(self.info(&s.state, &current))
+    }
+
+    /// Current, next, fallback and every downloaded bundle (tombstones excluded).
+    pub fn status(&self) -> Result<Status> {
+        let s = self.session()?;
+        Ok(Status {
+            current: self.info(&s.state, &s.state.current),
+            next: s.state.next.as_deref().map(|id| self.info(&s.state, id)),
+            fallback: self.info(&s.state, &s.state.fallback),
+            bundles: s
+                .state
+                .bundles
+                .values()
+                .filter(|b| b.status != BundleStatus::Deleted)
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// True if this version + checksum was rolled back or marked failed before.
+    pub fn is_known_bad(&self, version: &str, checksum: &str) -> Result<bool> {
+        Ok(self.session()?.state.is_known_bad(version, checksum))
+    }
+
+    /// Evicts the oldest unused bundles until `incoming` more fit under `maxStoredBundles`.
+    fn make_room(&self, s: &mut Session, incoming: usize) -> Result<()> {
+        loop {
+            let stored: Vec<&BundleInfo> = s
+                .state
+                .bundles
+                .values()
+                .filter(|b| s.store.has_files(&b.id) && b.status != BundleStatus::Deleted)
+                .collect();
+            if stored.len() + incoming <= self.config.max_stored_bundles {
+                return Ok(());
+            }
+            let victim = stored
+                .iter()
+                .filter(|b| !s.state.is_in_use(&b.id))
+                .min_by(|a, b| {
+                    // Failed bundles go first, then the oldest.
+                    (a.status != BundleStatus::Error, &a.downloaded)
+                        .cmp(&(b.status != BundleStatus::Error, &b.downloaded))
+                })
+                .map(|b| b.id.clone());
+            let Some(victim) = victim else {
+                return Ok(());
+            };
+            log::info!("store full: deleting bundle {victim}");
+            self.delete_files(s, &victim)?;
+        }
+    }
+
+    /// Removes what interrupted or finished steps left behind: unfinished installs, interrupted
+    /// deletes, failed bundles' files (`autoDeleteFailed`), staging folders, orphan folders, temp
+    /// files; enforces the stored-bundle cap; bounds tombstones and known-bad entries.
+    fn sweep(&self, s: &mut Session) -> Result<()> {
+        let mut changed = false;
+        // Unfinished installs: we hold the lock, so no install is running.
+        let unfinished: Vec<String> = s
+            .state
+            .bundles
+            .values()
+            .filter(|b| b.status == BundleStatus::Downloading)
+            .map(|b| b.id.clone())
+            .collect();
+        for id in unfinished {
+            s.state.bundles.remove(&id);
+            changed = true;
+        }
+        if changed {
+            s.save()?;
+        }
+        let deleting: Vec<String> = s
+            .state
+            .bundles
+            .values()
+            .filter(|b| b.status == BundleStatus::Deleting)
+            .map(|b| b.id.clone())
+            .collect();
+        for id in deleting {
+            self.delete_files(s, &id)?;
+        }
+        // Folders on disk that no servable (or kept failed) record claims.
+        for name in s.store.list_bundle_folder()? {
+            let keep = match s.state.get(&name) {
+                Some(b) => match b.status {
+                    BundleStatus::Pending | BundleStatus::Success => true,
+                    BundleStatus::Error => !self.config.auto_delete_failed,
+                    _ => false,
+                },
+                None => false,
+            };
+            if !keep {
+                let path = s.store.bundles_dir().join(&name);
+                log::info!("sweeping {}", path.display());
+                if path.is_dir() {
+                    crate::fs_atomic::remove_tree(&path)?;
+                } else {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        crate::fs_atomic::sync_dir(&s.store.bundles_dir())?;
+        s.store.sweep_temp_files()?;
+        self.make_room(s, 0)?;
+        // Bound what the state file itself remembers.
+        let mut tombstones: Vec<(String, String)> = s
+            .state
+            .bundles
+            .values()
+            .filter(|b| b.status == BundleStatus::Deleted)
+            .map(|b| (b.downloaded.clone(), b.id.clone()))
+            .collect();
+        let mut pruned = false;
+        if tombstones.len() > MAX_TOMBSTONES {
+            tombstones.sort();
+            for (_, id) in &tombstones[..tombstones.len() - MAX_TOMBSTONES] {
+                s.state.bundles.remove(id);
+            }
+            pruned = true;
+        }
+        if s.state.known_bad.len() > MAX_KNOWN_BAD {
+            let extra = s.state.known_bad.len() - MAX_KNOWN_BAD;
+            s.state.known_bad.drain(..extra);
+            pruned = true;
+        }
+        if pruned {
+            s.save()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Store: the data folder on disk — lock, versioned state file, bundle folders — and its crash-safe file operations.
+//!
+//! Layout under the host-given data folder:
+//!
+//! ```text
+//! DATA/
+//! ├── .lock                      exclusive lock held by the process working on the store
+//! ├── state.json                 the versioned State, only ever replaced by write_atomic
+//! └── bundles/
+//!     ├── <id>/                  published bundles: complete, verified, never modified in place
+//!     └── .<id>.staging-<rand>/  an install in progress (swept when no process holds the lock)
+//! ```
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fs_atomic::{self, remove_tree, sync_dir, write_atomic};
+use crate::state::{BUILTIN, FORMAT, State};
+
+const STATE_FILE: &str = "state.json";
+const LOCK_FILE: &str = ".lock";
+const BUNDLES: &str = "bundles";
+
+/// The data folder, locked for the lifetime of this value.
+///
+/// Holding a `Store` means no other process of the app is reading or writing the same data folder
+/// (std `File::lock`, released when the value is dropped or the process dies).
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    _lock: File,
+}
+
+/// How the state file was found when it was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadOutcome {
+    /// It existed and was read.
+    Read,
+    /// There was none yet (first start).
+    Fresh,
+    /// It was unreadable; it was moved aside to this file and a fresh state was started.
+    Recovered(PathBuf),
+}
+
+/// True if `id` is a bundle id this store can hold: 1–64 characters of `[0-9A-Za-z]` (so it can
+/// never name a path outside the bundles folder), and not `builtin`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id != BUILTIN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl Store {
+    /// Opens (creating it if needed) the data folder and takes its exclusive lock, waiting for any
+    /// other process that holds it. Blocks; does I/O.
+    pub fn open(root: &Path) -> Result<Self> {
+        fs::create_dir_all(root.join(BUNDLES)).map_err(Error::io("creating data folder", root))?;
+        let lock_path = root.join(LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(Error::io("opening lock file", &lock_path))?;
+        lock.lock().map_err(Error::io("locking", &lock_path))?;
+        let root = fs::canonicalize(root).map_err(Error::io("resolving", root))?;
+        Ok(Self { root, _lock: lock })
+    }
+
+    /// The data folder (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder holding every bundle folder.
+    pub fn bundles_dir(&self) -> PathBuf {
+        self.root.join(BUNDLES)
+    }
+
+    /// The folder of bundle `id` (which must be a valid id).
+    pub fn bundle_dir(&self, id: &str) -> PathBuf {
+        self.bundles_dir().join(id)
+    }
+
+    /// True if bundle `id` has a complete folder with an `index.html` at its root.
+    pub fn has_files(&self, id: &str) -> bool {
+        is_valid_id(id) && self.bundle_dir(id).join("index.html").is_file()
+    }
+
+    /// Loads the state. A missing file gives a fresh state; a file from a newer format is an
+    /// error (never overwritten); an unreadable one is moved aside and a fresh state is returned,
+    /// so the app falls back to builtin and the orphaned bundles are swept. Does I/O.
+    pub fn load(&self) -> Result<(State, LoadOutcome)> {
+        let path = self.root.join(STATE_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((State::default(), LoadOutcome::Fresh));
+            }
+            Err(e) => return Err(Error::io("reading", &path)(e)),
+        };
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            format: u32,
+        }
+        if let Ok(p) = serde_json::from_slice::<Probe>(&bytes)
+            && p.format > FORMAT
+        {
+            return Err(Error::StateFormat(format!(
+                "{} has format {} but this build reads up to {FORMAT}; it was written by a newer liveupdate",
+                path.display(),
+                p.format
+            )));
+        }
+        match serde_json::from_slice::<State>(&bytes) {
+            Ok(state) if state_is_coherent(&state) => Ok((state, LoadOutcome::Read)),
+            _ => {
+                let aside = self.root.join(format!(
+                    "state.json.corrupt-{}",
+                    fs_atomic::random_alnum(6)?
+                ));
+                fs::rename(&path, &aside).map_err(Error::io("moving aside", &path))?;
+                sync_dir(&self.root)?;
+                log::warn!("state file unreadable; moved to {}", aside.display());
+                Ok((State::default(), LoadOutcome::Recovered(aside)))
+            }
+        }
+    }
+
+    /// Saves the state atomically (temp file, fsync, rename, fsync of the folder).
+    pub fn save(&self, state: &State) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(state)
+            .map_err(|e| Error::StateFormat(format!("cannot encode state: {e}")))?;
+        write_atomic(&self.root.join(STATE_FILE), &bytes)
+    }
+
+    /// Removes bundle `id`'s folder (if any) and makes the removal durable.
+    pub fn remove_bundle_files(&self, id: &str) -> Result<()> {
+        if !is_valid_id(id) {
+            return Ok(());
+        }
+        remove_tree(&self.bundle_dir(id))?;
+        sync_dir(&self.bundles_dir())
+    }
+
+    /// Names in the bundles folder (bundle folders, staging folders, stray files).
+    pub fn list_bundle_folder(&self) -> Result<Vec<String>> {
+        let dir = self.bundles_dir();
+        let mut names = Vec::new();
+        for e in fs::read_dir(&dir).map_err(Error::io("listing", &dir))? {
+            let e = e.map_err(Error::io("listing", &dir))?;
+            names.push(e.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Removes leftovers of interrupted writes in the data folder itself (temp state files).
+    pub fn sweep_temp_files(&self) -> Result<usize> {
+        let mut removed = 0;
+        for e in fs::read_dir(&self.root).map_err(Error::io("listing", &self.root))? {
+            let e = e.map_err(Error::io("listing", &self.root))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".state.json.tmp-") {
+                let _ = fs::remove_file(e.path());
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Bytes free on the data folder's filesystem, if known.
+    pub fn available_space(&self) -> Option<u64> {
+        fs_atomic::available_space(&self.root)
+    }
+}
+
+/// A state that parses but whose references are broken is treated as unreadable.
+fn state_is_coherent(s: &State) -> bool {
+    let known = |id: &str| id == BUILTIN || s.bundles.contains_key(id);
+    s.bundles.iter().all(|(k, b)| k == &b.id && is_valid_id(k))
+        && known(&s.current)
+        && known(&s.fallback)
+        && s.next.as_deref().is_none_or(known)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(is_valid_id("aZ09aZ09aZ"));
+        for bad in ["", "builtin", "../x", "a/b", "a.b", &"a".repeat(65)] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn load_save_recover_and_refuse_newer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        assert_eq!(store.load().unwrap().1, LoadOutcome::Fresh);
+        let mut s = State::default();
+        s.native_version = Some("1".into());
+        store.save(&s).unwrap();
+        assert_eq!(store.load().unwrap(), (s, LoadOutcome::Read));
+
+        fs::write(tmp.path().join("state.json"), b"{not json").unwrap();
+        let (s, outcome) = store.load().unwrap();
+        assert_eq!(s, State::default());
+        assert!(matches!(outcome, LoadOutcome::Recovered(_)));
+
+        fs::write(tmp.path().join("state.json"), br#"{"format": 99}"#).unwrap();
+        let e = store.load().unwrap_err();
+        assert!(e.to_string().contains("newer"), "{e}");
+        assert!(
+            tmp.path().join("state.json").exists(),
+            "a newer state is never moved"
+        );
+    }
+}
