@@ -204,8 +204,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path()).unwrap();
         assert_eq!(store.load().unwrap().1, LoadOutcome::Fresh);
-        let mut s = State::default();
-        s.native_version = Some("1".into());
+        let s = State {
+            native_version: Some("1".into()),
+            ..State::default()
+        };
         store.save(&s).unwrap();
         assert_eq!(store.load().unwrap(), (s, LoadOutcome::Read));
 
