@@ -1,0 +1,421 @@
+//! Store and lifecycle transitions through the public `Device` API, on a real filesystem in temp folders.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::*;
+use liveupdate::{BundleStatus, Device, Error, UpdaterConfig};
+
+struct App {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    www: PathBuf,
+    zip: Vec<u8>,
+}
+
+impl App {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let www = tmp.path().join("www");
+        fs::create_dir(&www).unwrap();
+        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+        let zip = fs::read(capgo_set("set-a-small").plain_zip).unwrap();
+        Self {
+            data: tmp.path().join("data"),
+            www,
+            zip,
+            _tmp: tmp,
+        }
+    }
+
+    fn device(&self, config: UpdaterConfig, native: &str) -> Device {
+        Device::new(&self.data, &self.www, config, Some(native.into())).unwrap()
+    }
+
+    fn install(&self, d: &Device, version: &str) -> String {
+        let sha = sha256_hex(&self.zip);
+        d.install_from(
+            self.zip.as_slice(),
+            self.zip.len() as u64,
+            version,
+            &sha,
+            None,
+        )
+        .unwrap()
+        .id
+    }
+
+    fn bundle_dirs(&self) -> Vec<String> {
+        names_in(&self.data.join("bundles"))
+    }
+}
+
+fn cfg() -> UpdaterConfig {
+    UpdaterConfig::default()
+}
+
+fn status_of(d: &Device, id: &str) -> BundleStatus {
+    d.status()
+        .unwrap()
+        .bundles
+        .into_iter()
+        .find(|b| b.id == id)
+        .map(|b| b.status)
+        .unwrap_or(BundleStatus::Deleted)
+}
+
+#[test]
+fn unconfirmed_launch_then_relaunch_rolls_back_and_remembers_bad() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let id = app.install(&d, "1.0.1");
+    assert_eq!(status_of(&d, &id), BundleStatus::Pending);
+    d.next(&id).unwrap();
+    let l1 = d.launch().unwrap();
+    assert!(l1.applied_next);
+    assert_eq!(l1.bundle.id, id);
+    assert_eq!(
+        l1.web_root,
+        fs::canonicalize(&app.data)
+            .unwrap()
+            .join("bundles")
+            .join(&id)
+    );
+    assert!(l1.web_root.join("index.html").is_file());
+    // The process dies without notify_app_ready; the next start rolls back.
+    let l2 = d.launch().unwrap();
+    assert_eq!(l2.bundle.id, "builtin");
+    assert_eq!(l2.web_root, fs::canonicalize(&app.www).unwrap());
+    let rb = l2.rolled_back.unwrap();
+    assert_eq!(
+        (rb.failed.as_str(), rb.to.as_str()),
+        (id.as_str(), "builtin")
+    );
+    assert_eq!(status_of(&d, &id), BundleStatus::Error);
+    assert!(d.is_known_bad("1.0.1", &sha256_hex(&app.zip)).unwrap());
+    // autoDeleteFailed (default): files gone, record kept as error.
+    assert!(app.bundle_dirs().is_empty());
+    // The old launch id cannot resurrect it.
+    let r = d.notify_app_ready(&l1.launch_id).unwrap();
+    assert!(!r.accepted);
+    assert_eq!(status_of(&d, &id), BundleStatus::Error);
+    // And it cannot be queued again.
+    assert!(matches!(d.next(&id), Err(Error::Refused(_))));
+}
+
+#[test]
+fn confirmed_launch_stays_and_becomes_fallback() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1.0.1");
+    d.next(&a).unwrap();
+    let l = d.launch().unwrap();
+    let r = d.notify_app_ready(&l.launch_id).unwrap();
+    assert!(r.accepted);
+    assert_eq!(r.bundle.status, BundleStatus::Success);
+    for _ in 0..3 {
+        let l = d.launch().unwrap();
+        assert_eq!(l.bundle.id, a);
+        assert!(l.rolled_back.is_none());
+    }
+    let s = d.status().unwrap();
+    assert_eq!(
+        (s.current.id.as_str(), s.fallback.id.as_str()),
+        (a.as_str(), a.as_str())
+    );
+
+    // A second bundle that never confirms goes back to the first, not to builtin.
+    let b = app.install(&d, "1.0.2");
+    d.next(&b).unwrap();
+    assert_eq!(d.launch().unwrap().bundle.id, b);
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, a);
+    assert_eq!(status_of(&d, &b), BundleStatus::Error);
+}
+
+#[test]
+fn auto_delete_previous_and_failed_can_be_turned_off() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    let b = app.install(&d, "2");
+    d.next(&b).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    assert_eq!(
+        status_of(&d, &a),
+        BundleStatus::Deleted,
+        "previous fallback deleted"
+    );
+    assert_eq!(app.bundle_dirs(), vec![b.clone()]);
+
+    let app = App::new();
+    let mut c = cfg();
+    c.auto_delete_previous = false;
+    c.auto_delete_failed = false;
+    let d = app.device(c, "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    let b = app.install(&d, "2");
+    d.next(&b).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    assert_eq!(status_of(&d, &a), BundleStatus::Success);
+    let x = app.install(&d, "3");
+    d.next(&x).unwrap();
+    d.launch().unwrap();
+    assert_eq!(d.launch().unwrap().bundle.id, b);
+    assert_eq!(status_of(&d, &x), BundleStatus::Error);
+    let mut dirs = app.bundle_dirs();
+    dirs.sort();
+    let mut want = vec![a, b, x];
+    want.sort();
+    assert_eq!(dirs, want, "failed bundle files kept");
+}
+
+#[test]
+fn native_version_change_resets_to_builtin_unless_disabled() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    // Same version: nothing happens.
+    assert_eq!(app.device(cfg(), "1").launch().unwrap().bundle.id, a);
+    let d2 = app.device(cfg(), "2");
+    let l = d2.launch().unwrap();
+    assert_eq!(l.bundle.id, "builtin");
+    assert!(app.bundle_dirs().is_empty());
+    assert!(d2.status().unwrap().bundles.is_empty());
+
+    let app = App::new();
+    let mut keep = cfg();
+    keep.reset_when_update = false;
+    let d = app.device(keep.clone(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    assert_eq!(app.device(keep, "2").launch().unwrap().bundle.id, a);
+}
+
+#[test]
+fn stale_launch_id_does_not_credit_a_newer_bundle() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    let old = d.launch().unwrap();
+    let b = app.install(&d, "2");
+    d.next(&b).unwrap();
+    assert_eq!(d.on_background().unwrap().id, b);
+    let new = d.launch().unwrap();
+    assert_eq!(new.bundle.id, b);
+    // The old page's late notifyAppReady (Capgo #907) is ignored.
+    assert!(!d.notify_app_ready(&old.launch_id).unwrap().accepted);
+    assert!(!d.notify_app_ready("made-up").unwrap().accepted);
+    assert_eq!(status_of(&d, &b), BundleStatus::Pending);
+    assert!(d.notify_app_ready(&new.launch_id).unwrap().accepted);
+    assert_eq!(status_of(&d, &b), BundleStatus::Success);
+}
+
+#[test]
+fn delete_refuses_bundles_in_use_and_leaves_a_tombstone() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    let b = app.install(&d, "2");
+    let c = app.install(&d, "3");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    d.next(&b).unwrap();
+    let refused = |id: &str| match d.delete(id) {
+        Err(Error::Refused(m)) => m,
+        other => panic!("{id}: {other:?}"),
+    };
+    assert!(refused("builtin").contains("builtin"));
+    assert!(refused(&a).contains("current"));
+    assert!(refused(&b).contains("next"));
+    assert!(refused("nope").contains("unknown"));
+    let gone = d.delete(&c).unwrap();
+    assert_eq!(gone.status, BundleStatus::Deleted);
+    assert!(!app.bundle_dirs().contains(&c));
+    assert!(d.status().unwrap().bundles.iter().all(|x| x.id != c));
+    // Fallback is protected too.
+    d.set(&b).unwrap();
+    assert!(refused(&a).contains("fallback"));
+}
+
+#[test]
+fn reset_and_set_bundle_error() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    let b = app.install(&d, "2");
+    d.set(&b).unwrap();
+    assert_eq!(d.reset(true).unwrap().id, a);
+    d.set(&b).unwrap();
+    assert_eq!(d.reset(false).unwrap().id, "builtin");
+    assert_eq!(d.status().unwrap().fallback.id, "builtin");
+    // Marking the current bundle failed serves the fallback (builtin now) at once.
+    d.set(&b).unwrap();
+    let e = d.set_bundle_error(&b).unwrap();
+    assert_eq!(e.status, BundleStatus::Error);
+    assert_eq!(d.status().unwrap().current.id, "builtin");
+    assert!(matches!(
+        d.set_bundle_error("builtin"),
+        Err(Error::Refused(_))
+    ));
+}
+
+#[test]
+fn app_ready_timeout_rolls_back_in_process() {
+    let app = App::new();
+    let mut c = cfg();
+    c.app_ready_timeout_ms = 1000;
+    let d = app.device(c, "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    let l = d.launch().unwrap();
+    assert_eq!(
+        d.check_app_ready_timeout(&l.launch_id).unwrap(),
+        None,
+        "not yet"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = d.check_app_ready_timeout(&l.launch_id).unwrap().unwrap();
+    assert_eq!(r.to, "builtin");
+    assert_eq!(d.status().unwrap().current.id, "builtin");
+    assert_eq!(status_of(&d, &a), BundleStatus::Error);
+}
+
+#[test]
+fn stored_bundles_are_capped() {
+    let app = App::new();
+    let mut c = cfg();
+    c.max_stored_bundles = 2;
+    let d = app.device(c, "1");
+    let ids: Vec<String> = (0..5)
+        .map(|i| app.install(&d, &format!("1.0.{i}")))
+        .collect();
+    assert_eq!(app.bundle_dirs().len(), 2);
+    let dirs = app.bundle_dirs();
+    assert!(
+        dirs.contains(&ids[3]) && dirs.contains(&ids[4]),
+        "newest kept: {dirs:?}"
+    );
+}
+
+#[test]
+fn failed_install_leaves_no_record_and_no_folder() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let wrong = "0".repeat(64);
+    let e = d
+        .install_from(app.zip.as_slice(), 10, "1", &wrong, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+    assert!(d.status().unwrap().bundles.is_empty());
+    assert!(app.bundle_dirs().is_empty());
+    // Encrypted app: a missing session key is refused before anything is written.
+    let mut c = cfg();
+    c.public_key = Some(liveupdate::PublicKey::from_pem(&key_a().0).unwrap());
+    let d = app.device(c, "1");
+    let e = d
+        .install_from(
+            app.zip.as_slice(),
+            10,
+            "1",
+            &capgo_set("set-a-small").checksum,
+            None,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("session_key_required"), "{e}");
+}
+
+#[test]
+fn leftovers_of_interrupted_steps_are_swept_at_launch() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    let b = app.install(&d, "2");
+    let bundles = app.data.join("bundles");
+    // An interrupted extraction, an orphan folder, a stray temp state file.
+    fs::create_dir_all(bundles.join(".Xyz.staging-abc/root")).unwrap();
+    fs::create_dir_all(bundles.join("Orphan1234")).unwrap();
+    fs::write(bundles.join("Orphan1234/index.html"), "x").unwrap();
+    fs::write(app.data.join(".state.json.tmp-zzzz"), "partial").unwrap();
+    // An interrupted delete: status `deleting` with half its files.
+    let state_path = app.data.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state_path).unwrap()).unwrap();
+    state["bundles"][&b]["status"] = "deleting".into();
+    fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+    fs::remove_file(bundles.join(&b).join("index.html")).unwrap();
+
+    d.launch().unwrap();
+    assert_eq!(app.bundle_dirs(), vec![a.clone()]);
+    assert_eq!(status_of(&d, &b), BundleStatus::Deleted);
+    assert!(!app.data.join(".state.json.tmp-zzzz").exists());
+}
+
+#[test]
+fn unreadable_state_falls_back_to_builtin_and_newer_state_is_refused() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let a = app.install(&d, "1");
+    d.next(&a).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    fs::write(app.data.join("state.json"), b"\0\0garbage").unwrap();
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, "builtin");
+    assert!(app.bundle_dirs().is_empty(), "orphaned bundle swept");
+    assert!(
+        names_in(&app.data)
+            .iter()
+            .any(|n| n.starts_with("state.json.corrupt-"))
+    );
+
+    fs::write(
+        app.data.join("state.json"),
+        br#"{"format": 7, "future": true}"#,
+    )
+    .unwrap();
+    let e = d.launch().unwrap_err();
+    assert!(matches!(e, Error::StateFormat(_)), "{e}");
+    assert!(
+        fs::read_to_string(app.data.join("state.json"))
+            .unwrap()
+            .contains("future")
+    );
+}
+
+#[test]
+fn concurrent_processes_serialise_on_the_lock() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let (d, app) = (&d, &app);
+            s.spawn(move || {
+                app.install(d, &format!("2.0.{i}"));
+                d.launch().unwrap();
+            });
+        }
+    });
+    let st = d.status().unwrap();
+    assert_eq!(st.bundles.len(), 4);
+    assert_eq!(app.bundle_dirs().len(), 4);
+}
+
+#[test]
+fn builtin_folder_must_exist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = Device::new(tmp.path(), &tmp.path().join("missing"), cfg(), None).unwrap_err();
+    assert!(e.to_string().contains("builtin"), "{e}");
+}
