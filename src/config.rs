@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::crypto::PublicKey;
 use crate::error::{Error, Result};
@@ -14,6 +15,62 @@ pub const DEFAULT_UPDATE_URL: &str = "https://plugin.capgo.app/updates";
 pub const DEFAULT_STATS_URL: &str = "https://plugin.capgo.app/stats";
 /// Capgo's default channel endpoint.
 pub const DEFAULT_CHANNEL_URL: &str = "https://plugin.capgo.app/channel_self";
+
+/// The `plugin_version` this core reports: the `@capgo/capacitor-updater` release whose protocol and
+/// bundle formats it implements (servers use it to pick V3 checksums and features).
+pub const PLUGIN_COMPAT_VERSION: &str = "8.51.23";
+
+/// What the host (the native app) knows about itself at run time; sent with every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    /// `android` or `ios` (or another platform name the server knows).
+    pub platform: String,
+    /// Native version name (`versionName` / `CFBundleShortVersionString`).
+    pub version_build: String,
+    /// Native build number (`versionCode` / `CFBundleVersion`).
+    pub version_code: String,
+    /// OS version.
+    pub version_os: String,
+    /// Device id; `None` = generate a lowercase UUID v4 once and keep it in the data folder.
+    pub device_id: Option<String>,
+    /// The app's custom id (`""` if none).
+    pub custom_id: String,
+    /// Running on an emulator or simulator.
+    pub is_emulator: bool,
+    /// A production (release) build.
+    pub is_prod: bool,
+    /// Store the app came from, if known (`google_play`, `app_store`, …).
+    pub install_source: Option<String>,
+}
+
+impl Default for HostInfo {
+    fn default() -> Self {
+        Self {
+            platform: "android".into(),
+            version_build: String::new(),
+            version_code: String::new(),
+            version_os: String::new(),
+            device_id: None,
+            custom_id: String::new(),
+            is_emulator: false,
+            is_prod: true,
+            install_source: None,
+        }
+    }
+}
+
+/// How an update is applied once it is downloaded (Capgo `directUpdate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectUpdate {
+    /// Queue as next; applied at the next background or launch (Capgo's default).
+    Never,
+    /// Apply immediately after every download.
+    Always,
+    /// Apply immediately only while the app has never confirmed a downloaded bundle (first install).
+    AtInstall,
+    /// Apply immediately only for the first update of the process (at launch).
+    OnLaunch,
+}
 
 /// Everything the core needs to know about the app, with Capgo's names, units and defaults.
 #[derive(Debug, Clone)]
@@ -47,6 +104,14 @@ pub struct UpdaterConfig {
     pub default_channel: String,
     /// Seconds without progress before a request fails (`responseTimeout`, default 20).
     pub response_timeout_s: u64,
+    /// How a downloaded update is applied (`directUpdate`; `autoUpdate` string modes map onto it).
+    pub direct_update: DirectUpdate,
+    /// Most bytes one download may transfer (`maxDownloadBytes`, default 1 GiB): endless-body protection.
+    pub max_download_bytes: u64,
+    /// Attempts per download, counting the first (`downloadAttempts`, default 5: the first and 4 retries).
+    pub download_attempts: u32,
+    /// Upper bound for a whole `update()` in seconds (`updateTimeout`, default 300).
+    pub update_timeout_s: u64,
 }
 
 impl Default for UpdaterConfig {
@@ -66,6 +131,10 @@ impl Default for UpdaterConfig {
             channel_url: DEFAULT_CHANNEL_URL.into(),
             default_channel: String::new(),
             response_timeout_s: 20,
+            direct_update: DirectUpdate::Never,
+            max_download_bytes: 1 << 30,
+            download_attempts: 5,
+            update_timeout_s: 300,
         }
     }
 }
@@ -102,6 +171,33 @@ struct RawUpdater {
     channel_url: Option<String>,
     default_channel: Option<String>,
     response_timeout: Option<i64>,
+    direct_update: Option<Value>,
+    auto_update: Option<Value>,
+    max_download_bytes: Option<u64>,
+    download_attempts: Option<u32>,
+    update_timeout: Option<u64>,
+}
+
+fn direct_update_mode(auto_update: Option<&Value>, direct: Option<&Value>) -> DirectUpdate {
+    let from_direct = |v: Option<&Value>| match v {
+        Some(Value::Bool(true)) => DirectUpdate::Always,
+        Some(Value::String(s)) => match s.as_str() {
+            "always" => DirectUpdate::Always,
+            "atInstall" => DirectUpdate::AtInstall,
+            "onLaunch" => DirectUpdate::OnLaunch,
+            _ => DirectUpdate::Never,
+        },
+        _ => DirectUpdate::Never,
+    };
+    match auto_update {
+        Some(Value::String(s)) => match s.as_str() {
+            "always" => DirectUpdate::Always,
+            "atInstall" => DirectUpdate::AtInstall,
+            "onLaunch" => DirectUpdate::OnLaunch,
+            _ => DirectUpdate::Never,
+        },
+        _ => from_direct(direct),
+    }
 }
 
 impl UpdaterConfig {
@@ -140,6 +236,13 @@ impl UpdaterConfig {
                 Some(v) if v > 0 => v as u64,
                 _ => d.response_timeout_s,
             },
+            direct_update: direct_update_mode(u.auto_update.as_ref(), u.direct_update.as_ref()),
+            max_download_bytes: u.max_download_bytes.unwrap_or(d.max_download_bytes),
+            download_attempts: u
+                .download_attempts
+                .unwrap_or(d.download_attempts)
+                .clamp(1, 20),
+            update_timeout_s: u.update_timeout.unwrap_or(d.update_timeout_s).max(1),
         })
     }
 

@@ -67,6 +67,12 @@ pub enum Error {
     /// A bundle operation was refused (unknown id, bundle in use, not installable, …).
     #[error("{0}")]
     Refused(String),
+    /// The network or the server failed (after retries where they apply).
+    #[error("network error: {0}")]
+    Network(String),
+    /// The operation was cancelled by the host.
+    #[error("cancelled")]
+    Cancelled,
     /// A filesystem or input/output operation failed.
     #[error("i/o error while {op} {path}: {source}", path = .path.display())]
     Io {

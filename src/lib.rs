@@ -29,11 +29,13 @@
 //! Every public item documents whether it does I/O or blocks.
 #![deny(unsafe_code)]
 
+pub mod check;
 pub mod checksum;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod fs_atomic;
+pub mod http;
 pub mod lifecycle;
 pub mod state;
 pub mod store;

@@ -232,39 +232,60 @@ impl Device {
             checksum,
         }
         .parse()?;
-        let mut s = self.session()?;
-        self.make_room(&mut s, 1)?;
-        let needed = len_hint.saturating_mul(2).saturating_add(SPACE_MARGIN);
-        if let Some(available) = s.store.available_space()
-            && available < needed
-        {
-            return Err(Error::NoSpace { needed, available });
-        }
-        let id = random_alnum(10)?;
-        let mut info = BundleInfo {
-            id: id.clone(),
-            version: version.to_string(),
-            downloaded: iso8601(now_ms()),
-            checksum: String::new(),
-            status: BundleStatus::Downloading,
+        // The install lock keeps sweeps away from this install while the main lock is released
+        // for the long unpack, so launch and notify_app_ready are never blocked by a download.
+        let _install = Store::install_guard(&self.data_dir)?;
+        let (id, mut info, bundle_dir) = {
+            let mut s = self.session()?;
+            self.make_room(&mut s, 1)?;
+            let needed = len_hint.saturating_mul(2).saturating_add(SPACE_MARGIN);
+            if let Some(available) = s.store.available_space()
+                && available < needed
+            {
+                return Err(Error::NoSpace { needed, available });
+            }
+            let id = random_alnum(10)?;
+            let info = BundleInfo {
+                id: id.clone(),
+                version: version.to_string(),
+                downloaded: iso8601(now_ms()),
+                checksum: String::new(),
+                status: BundleStatus::Downloading,
+            };
+            s.state.bundles.insert(id.clone(), info.clone());
+            s.save()?;
+            let dir = s.store.bundle_dir(&id);
+            (id, info, dir)
         };
-        s.state.bundles.insert(id.clone(), info.clone());
-        s.save()?;
         let options = ExtractOptions {
             limits: self.config.limits,
             ..ExtractOptions::default()
         };
-        match unpack_parsed(input, &trust, &s.store.bundle_dir(&id), &options) {
-            Ok(report) => {
+        let result = unpack_parsed(input, &trust, &bundle_dir, &options);
+        let mut s = self.session()?;
+        let still_ours = s
+            .state
+            .get(&id)
+            .is_some_and(|b| b.status == BundleStatus::Downloading);
+        match result {
+            Ok(report) if still_ours => {
                 info.status = BundleStatus::Pending;
                 info.checksum = report.sha256;
                 s.state.bundles.insert(id, info.clone());
                 s.save()?;
                 Ok(info)
             }
+            Ok(_) => {
+                s.store.remove_bundle_files(&id)?;
+                Err(Error::Refused(
+                    "the install was cancelled by a reset of the store".into(),
+                ))
+            }
             Err(e) => {
-                s.state.bundles.remove(&id);
-                s.save()?;
+                if still_ours {
+                    s.state.bundles.remove(&id);
+                    s.save()?;
+                }
                 Err(e)
             }
         }
@@ -545,12 +566,13 @@ impl Device {
     /// files; enforces the stored-bundle cap; bounds tombstones and known-bad entries.
     fn sweep(&self, s: &mut Session) -> Result<()> {
         let mut changed = false;
-        // Unfinished installs: we hold the lock, so no install is running.
+        let installing = s.store.install_in_progress()?;
+        // Unfinished installs (only when no install holds the install lock).
         let unfinished: Vec<String> = s
             .state
             .bundles
             .values()
-            .filter(|b| b.status == BundleStatus::Downloading)
+            .filter(|b| b.status == BundleStatus::Downloading && !installing)
             .map(|b| b.id.clone())
             .collect();
         for id in unfinished {
@@ -573,8 +595,10 @@ impl Device {
         // Folders on disk that no servable (or kept failed) record claims.
         for name in s.store.list_bundle_folder()? {
             let keep = match s.state.get(&name) {
+                _ if installing && name.starts_with('.') => true,
                 Some(b) => match b.status {
                     BundleStatus::Pending | BundleStatus::Success => true,
+                    BundleStatus::Downloading => installing,
                     BundleStatus::Error => !self.config.auto_delete_failed,
                     _ => false,
                 },

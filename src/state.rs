@@ -119,6 +119,18 @@ pub struct State {
     pub known_bad: Vec<KnownBad>,
     /// The native app version seen at the last start (for `resetWhenUpdate`).
     pub native_version: Option<String>,
+    /// The device id generated for this install (lowercase UUID v4), when the host gives none.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// The channel set on this device (`setChannel`/`getChannel`), overriding `defaultChannel`.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Until when (ms since epoch) the server asked us to stop sending requests (HTTP 429).
+    #[serde(default)]
+    pub rate_limited_until_ms: Option<u64>,
+    /// The last rate-limit error code and message, reported while blocked.
+    #[serde(default)]
+    pub rate_limit_error: Option<(String, String)>,
 }
 
 impl Default for State {
@@ -133,6 +145,10 @@ impl Default for State {
             last_launch: None,
             known_bad: Vec::new(),
             native_version: None,
+            device_id: None,
+            channel: None,
+            rate_limited_until_ms: None,
+            rate_limit_error: None,
         }
     }
 }

@@ -21,6 +21,8 @@ use crate::state::{BUILTIN, FORMAT, State};
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = ".lock";
 const BUNDLES: &str = "bundles";
+const INSTALL_LOCK: &str = ".install.lock";
+const DOWNLOADS: &str = "downloads";
 
 /// The data folder, locked for the lifetime of this value.
 ///
@@ -169,6 +171,46 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+
+    /// Takes the install lock (waiting for another install to finish). While it is held, sweeps
+    /// leave `downloading` records, staging folders and partial downloads alone, even though the
+    /// main lock is released during the long unpack. Released on drop or process death.
+    /// Takes no main lock: call it before opening the store.
+    pub fn install_guard(root: &Path) -> Result<File> {
+        fs::create_dir_all(root).map_err(Error::io("creating data folder", root))?;
+        let path = root.join(INSTALL_LOCK);
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("opening install lock", &path))?;
+        f.lock().map_err(Error::io("locking", &path))?;
+        Ok(f)
+    }
+
+    /// True if some thread or process holds the install lock right now.
+    pub fn install_in_progress(&self) -> Result<bool> {
+        let path = self.root.join(INSTALL_LOCK);
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("opening install lock", &path))?;
+        match f.try_lock() {
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking", &path)(e)),
+        }
+    }
+
+    /// The folder for partial downloads (created on demand).
+    pub fn downloads_dir(&self) -> Result<PathBuf> {
+        let d = self.root.join(DOWNLOADS);
+        fs::create_dir_all(&d).map_err(Error::io("creating", &d))?;
+        Ok(d)
     }
 
     /// Bytes free on the data folder's filesystem, if known.

@@ -1,0 +1,297 @@
+//! HTTP: the one place that talks to the network (ureq over rustls), with the URL policy, timeouts and manual redirects.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ureq::Agent;
+use ureq::http::{Response, Uri};
+
+use crate::error::{Error, Result};
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+/// Largest JSON response body read (update checks, channels, stats answers).
+const MAX_JSON_BODY: u64 = 1024 * 1024;
+
+/// How requests are made: timeouts, identity and the plain-HTTP policy.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Connect and per-read timeout: a request that receives no byte for this long fails.
+    pub timeout: Duration,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Allow plain `http://` to non-loopback hosts (tests and local development only).
+    pub allow_insecure: bool,
+}
+
+/// A blocking HTTP client. Cheap to clone; safe to share between threads.
+#[derive(Debug, Clone)]
+pub struct Http {
+    agent: Agent,
+    config: HttpConfig,
+}
+
+/// A small response read whole (JSON APIs).
+#[derive(Debug, Clone)]
+pub struct SmallResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// The body (at most 1 MiB).
+    pub body: Vec<u8>,
+}
+
+/// A response whose body is streamed (downloads).
+pub struct StreamResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Length`, if given.
+    pub content_length: Option<u64>,
+    /// `Content-Range` (`bytes a-b/total`), parsed, if given.
+    pub content_range: Option<(u64, u64, Option<u64>)>,
+    /// `ETag`, if given.
+    pub etag: Option<String>,
+    /// `Last-Modified`, if given.
+    pub last_modified: Option<String>,
+    /// `Retry-After`, if given.
+    pub retry_after: Option<String>,
+    /// The body.
+    pub body: Box<dyn Read + Send>,
+}
+
+/// HTTP methods used by the Capgo protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Parses `url` and applies the policy: `https://` always, `http://` only to loopback hosts
+/// unless `allow_insecure`. Anything else is a clear [`Error::Network`].
+pub fn check_url(url: &str, allow_insecure: bool) -> Result<Uri> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| Error::Network(format!("invalid URL {url:?}")))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| Error::Network(format!("URL without host: {url:?}")))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if allow_insecure || is_loopback_host(host) => Ok(uri),
+        Some("http") => Err(Error::Network(format!(
+            "refusing plain http to {host}: bundles and update checks must use https"
+        ))),
+        _ => Err(Error::Network(format!("unsupported URL scheme in {url:?}"))),
+    }
+}
+
+fn header(resp: &Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// Parses `bytes a-b/total` (total may be `*`).
+fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (a, b) = span.split_once('-')?;
+    let total = if total.trim() == "*" {
+        None
+    } else {
+        Some(total.trim().parse().ok()?)
+    };
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?, total))
+}
+
+fn net_error(url: &Uri, e: ureq::Error) -> Error {
+    let host = url.host().unwrap_or("?");
+    match e {
+        ureq::Error::Timeout(t) => Error::Network(format!("timeout ({t}) talking to {host}")),
+        other => Error::Network(format!("request to {host} failed: {other}")),
+    }
+}
+
+impl Http {
+    /// Builds a client. No I/O.
+    pub fn new(config: HttpConfig) -> Self {
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(config.timeout))
+            .timeout_recv_response(Some(config.timeout))
+            .timeout_per_read(Some(config.timeout))
+            .timeout_send_request(Some(config.timeout))
+            .user_agent(config.user_agent.clone())
+            .build()
+            .into();
+        Self { agent, config }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Sends one request, following up to 5 redirects, each checked against the URL policy.
+    fn send(
+        &self,
+        method: Method,
+        url: &str,
+        json: Option<&[u8]>,
+        headers: &[(&str, String)],
+    ) -> Result<(Uri, Response<ureq::Body>)> {
+        let mut uri = check_url(url, self.config.allow_insecure)?;
+        for _ in 0..=MAX_REDIRECTS {
+            let target = uri.to_string();
+            let resp = match method {
+                Method::Get => {
+                    let mut r = self.agent.get(&target);
+                    for (k, v) in headers {
+                        r = r.header(*k, v);
+                    }
+                    r.call()
+                }
+                Method::Post | Method::Put => {
+                    let mut r = if method == Method::Post {
+                        self.agent.post(&target)
+                    } else {
+                        self.agent.put(&target)
+                    };
+                    r = r.header("Content-Type", "application/json; charset=utf-8");
+                    for (k, v) in headers {
+                        r = r.header(*k, v);
+                    }
+                    r.send(json.unwrap_or(b"{}"))
+                }
+            }
+            .map_err(|e| net_error(&uri, e))?;
+            let status = resp.status().as_u16();
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let Some(loc) = header(&resp, "location") else {
+                    return Err(Error::Network(format!(
+                        "redirect {status} without Location"
+                    )));
+                };
+                let next = if loc.starts_with("http://") || loc.starts_with("https://") {
+                    loc
+                } else {
+                    let base = format!(
+                        "{}://{}",
+                        uri.scheme_str().unwrap_or("https"),
+                        uri.authority().map(|a| a.as_str()).unwrap_or("")
+                    );
+                    if loc.starts_with('/') {
+                        format!("{base}{loc}")
+                    } else {
+                        return Err(Error::Network(format!(
+                            "unsupported redirect target {loc:?}"
+                        )));
+                    }
+                };
+                let next_uri = check_url(&next, self.config.allow_insecure)?;
+                if uri.scheme_str() == Some("https") && next_uri.scheme_str() != Some("https") {
+                    return Err(Error::Network(format!(
+                        "refusing a redirect from https to plain http ({next})"
+                    )));
+                }
+                uri = next_uri;
+                continue;
+            }
+            return Ok((uri, resp));
+        }
+        Err(Error::Network(format!(
+            "too many redirects (more than {MAX_REDIRECTS}) from {url}"
+        )))
+    }
+
+    /// A JSON request whose whole (small) response is read. Blocks; network I/O.
+    pub fn json(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<SmallResponse> {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let accept = [("Accept", "application/json".to_string())];
+        let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept)?;
+        let status = resp.status().as_u16();
+        let retry_after = header(&resp, "retry-after");
+        let body = resp
+            .into_body()
+            .into_with_config()
+            .limit(MAX_JSON_BODY)
+            .read_to_vec()
+            .map_err(|e| net_error(&uri, e))?;
+        Ok(SmallResponse {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Starts a GET whose body is streamed. `range` asks for the bytes from an offset, validated by
+    /// `If-Range` with the given ETag or Last-Modified. Blocks until the headers arrive.
+    pub fn stream(&self, url: &str, range: Option<(u64, Option<&str>)>) -> Result<StreamResponse> {
+        let mut headers = vec![("Accept-Encoding", "identity".to_string())];
+        if let Some((from, validator)) = range {
+            headers.push(("Range", format!("bytes={from}-")));
+            if let Some(v) = validator {
+                headers.push(("If-Range", v.to_string()));
+            }
+        }
+        let (_, resp) = self.send(Method::Get, url, None, &headers)?;
+        Ok(StreamResponse {
+            status: resp.status().as_u16(),
+            content_length: header(&resp, "content-length").and_then(|v| v.parse().ok()),
+            content_range: header(&resp, "content-range").and_then(|v| parse_content_range(&v)),
+            etag: header(&resp, "etag"),
+            last_modified: header(&resp, "last-modified"),
+            retry_after: header(&resp, "retry-after"),
+            body: Box::new(resp.into_body().into_reader()),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_policy() {
+        assert!(check_url("https://updates.example.com/x", false).is_ok());
+        assert!(check_url("http://127.0.0.1:8080/updates", false).is_ok());
+        assert!(check_url("http://127.8.9.1/updates", false).is_ok());
+        assert!(check_url("http://localhost/updates", false).is_ok());
+        assert!(check_url("http://[::1]:9/updates", false).is_ok());
+        assert!(check_url("http://example.com/x", false).is_err());
+        assert!(check_url("http://10.0.0.1/x", false).is_err());
+        assert!(check_url("http://example.com/x", true).is_ok());
+        assert!(check_url("ftp://example.com/x", true).is_err());
+        assert!(check_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn content_range() {
+        assert_eq!(
+            parse_content_range("bytes 10-19/20"),
+            Some((10, 19, Some(20)))
+        );
+        assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, 9, None)));
+        assert_eq!(parse_content_range("items 0-9/10"), None);
+    }
+}
