@@ -202,10 +202,10 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
         };
     }
     let url = str_field(&m, "url").unwrap_or_default();
-    if url
-        .parse::<ureq::http::Uri>()
-        .map_or(true, |u| u.host().is_none())
-    {
+    let valid_url = url.parse::<ureq::http::Uri>().is_ok_and(|u| {
+        u.host().is_some() && matches!(u.scheme_str(), Some("http") | Some("https"))
+    });
+    if !valid_url {
         return CheckResult::Failed {
             error: "no_url".into(),
             message: "Error no url or wrong format".into(),
