@@ -171,6 +171,15 @@ impl ExpectedChecksum {
         self.format
     }
 
+    /// The lowercase hex SHA-256 the plain zip must have (known before any byte is downloaded,
+    /// so the update flow can recognise a known-bad or already installed bundle).
+    pub fn sha256_hex(&self) -> String {
+        match self.format {
+            ChecksumFormat::V2 => Base64::encode_string(&self.expected).to_ascii_lowercase(),
+            _ => to_hex(&self.expected),
+        }
+    }
+
     /// Compares (in constant time) with the SHA-256 of the plain zip.
     fn matches(&self, digest: &[u8; 32]) -> bool {
         match self.format {

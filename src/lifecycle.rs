@@ -532,6 +532,36 @@ impl Device {
         Ok(self.session()?.state.is_known_bad(version, checksum))
     }
 
+    /// Runs `f` on the locked store and its state; saves the state if `f` changed it. For the
+    /// registry client (device id, channel, rate limit, stats queue).
+    pub(crate) fn with_store<T>(
+        &self,
+        f: impl FnOnce(&Store, &mut State) -> Result<T>,
+    ) -> Result<T> {
+        let mut s = self.session()?;
+        let before = s.state.clone();
+        let out = f(&s.store, &mut s.state)?;
+        if s.state != before {
+            s.save()?;
+        }
+        Ok(out)
+    }
+
+    /// The record of a servable bundle with files whose version and checksum match, if any.
+    pub fn find_installed(&self, version: &str, sha256: &str) -> Result<Option<BundleInfo>> {
+        let s = self.session()?;
+        Ok(s.state
+            .bundles
+            .values()
+            .find(|b| {
+                b.version == version
+                    && b.checksum == sha256
+                    && b.status.is_servable()
+                    && s.store.has_files(&b.id)
+            })
+            .cloned())
+    }
+
     /// Evicts the oldest unused bundles until `incoming` more fit under `maxStoredBundles`.
     fn make_room(&self, s: &mut Session, incoming: usize) -> Result<()> {
         loop {

@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+
+use liveupdate::download::DownloadListener;
+use liveupdate::serve::DevRegistry;
 use liveupdate::{
-    BundleTrust, Device, Error, ExtractOptions, Limits, PublicKey, UnpackReport, UpdaterConfig,
+    BundleTrust, Device, Error, ExtractOptions, HostInfo, Limits, PublicKey, UnpackReport,
+    UpdateOutcome, Updater, UpdaterConfig,
 };
 
 /// Safe, self-hostable over-the-air web bundle updates for Capacitor apps (Capgo-compatible).
@@ -75,6 +80,19 @@ enum Command {
         native_version: Option<String>,
         #[command(subcommand)]
         command: DeviceCommand,
+    },
+    /// Run a small self-hosted dev registry (Capgo protocol: /updates, /stats, /channel_self,
+    /// bundle files with Range) serving DIR, described by DIR/liveupdate-registry.json.
+    Serve {
+        /// The folder with the bundles and liveupdate-registry.json.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port (0 picks a free one).
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
     },
     /// Print the Capgo key_id of a public key (first 20 characters of its PKCS#1 base64 body).
     KeyId {
@@ -145,10 +163,82 @@ enum DeviceCommand {
     Background,
     /// {"current", "next", "fallback", "bundles": [BundleInfo…]}.
     Status,
+    /// Run the whole update flow against the update server
+    /// → {"result": "installed"|"up_to_date"|"builtin"|"blocked"|"failed", "bundle": BundleInfo|null, "error": …}.
+    Update {
+        /// Update check endpoint (overrides the config's updateUrl).
+        #[arg(long, value_name = "URL")]
+        update_url: Option<String>,
+        /// Stats endpoint (overrides statsUrl; "" disables stats).
+        #[arg(long, value_name = "URL")]
+        stats_url: Option<String>,
+        /// Channel endpoint (overrides channelUrl).
+        #[arg(long, value_name = "URL")]
+        channel_url: Option<String>,
+        /// Allow plain http to hosts other than loopback (development only).
+        #[arg(long)]
+        insecure: bool,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// What the app reports about itself in update requests.
+#[derive(Debug, clap::Args)]
+struct HostArgs {
+    /// Platform name sent to the server.
+    #[arg(long, default_value = "android")]
+    platform: String,
+    /// Device id (default: a UUID v4 generated once and kept in the data folder).
+    #[arg(long, value_name = "ID")]
+    device_id: Option<String>,
+    /// Custom id sent to the server.
+    #[arg(long, default_value = "")]
+    custom_id: String,
+    /// OS version sent to the server.
+    #[arg(long, default_value = "")]
+    os_version: String,
+    /// Native build number (version_code) sent to the server.
+    #[arg(long, default_value = "")]
+    version_code: String,
+}
+
+/// Logs to stderr at the level of `LIVEUPDATE_LOG` (error, warn, info, debug; default: off, or info
+/// for `serve`), so JSON on stdout stays clean.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("{}: {}", r.level().as_str().to_lowercase(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: StderrLogger = StderrLogger;
+
+fn init_logging(default: log::LevelFilter) {
+    let level = std::env::var("LIVEUPDATE_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default = if matches!(cli.command, Command::Serve { .. }) {
+        log::LevelFilter::Info
+    } else {
+        log::LevelFilter::Off
+    };
+    init_logging(default);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -230,18 +320,49 @@ fn run(command: Command) -> Result<(), Error> {
             native_version,
             command,
         } => {
-            let config = match config {
+            let mut config = match config {
                 Some(path) => UpdaterConfig::from_capacitor_file(&path)?,
                 None => UpdaterConfig::default(),
             };
-            let device = Device::new(&data_dir, &builtin, config, native_version)?;
-            println!("{}", device_command(&device, command)?);
+            if let DeviceCommand::Update {
+                update_url,
+                stats_url,
+                channel_url,
+                ..
+            } = &command
+            {
+                for (slot, value) in [
+                    (&mut config.update_url, update_url),
+                    (&mut config.stats_url, stats_url),
+                    (&mut config.channel_url, channel_url),
+                ] {
+                    if let Some(v) = value {
+                        *slot = v.clone();
+                    }
+                }
+            }
+            let device = Device::new(&data_dir, &builtin, config, native_version.clone())?;
+            println!("{}", device_command(device, command, native_version)?);
+            Ok(())
+        }
+        Command::Serve { dir, host, port } => {
+            let registry = DevRegistry::start(&dir, &host, port)?;
+            eprintln!(
+                "liveupdate dev registry serving {} on {} (updateUrl {0}/updates, statsUrl {0}/stats, channelUrl {0}/channel_self)",
+                registry.url(),
+                dir.display()
+            );
+            registry.wait();
             Ok(())
         }
     }
 }
 
-fn device_command(device: &Device, command: DeviceCommand) -> Result<serde_json::Value, Error> {
+fn device_command(
+    device: Device,
+    command: DeviceCommand,
+    native_version: Option<String>,
+) -> Result<serde_json::Value, Error> {
     use serde_json::json;
     let bundle = |b: liveupdate::BundleInfo| json!({ "bundle": b });
     Ok(match command {
@@ -270,10 +391,87 @@ fn device_command(device: &Device, command: DeviceCommand) -> Result<serde_json:
             json!({ "bundle": r.bundle, "accepted": r.accepted })
         }
         DeviceCommand::Background => bundle(device.on_background()?),
+        DeviceCommand::Update { insecure, host, .. } => {
+            let host = HostInfo {
+                platform: host.platform,
+                version_build: device
+                    .config()
+                    .version
+                    .clone()
+                    .or(native_version)
+                    .unwrap_or_default(),
+                version_code: host.version_code,
+                version_os: host.os_version,
+                device_id: host.device_id,
+                custom_id: host.custom_id,
+                ..HostInfo::default()
+            };
+            run_update(&Updater::new(device, host, insecure))?
+        }
         DeviceCommand::Status => {
             let s = device.status()?;
             json!({ "current": s.current, "next": s.next, "fallback": s.fallback, "bundles": s.bundles })
         }
+    })
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar;
+
+impl DownloadListener for ProgressBar {
+    fn on_progress(&self, received: u64, total: Option<u64>, percent: u8) {
+        let mb = received as f64 / 1e6;
+        match total {
+            Some(t) => {
+                let filled = usize::from(percent) / 4;
+                eprint!(
+                    "\r[{}{}] {percent:3}% {mb:.1}/{:.1} MB",
+                    "#".repeat(filled),
+                    " ".repeat(25 - filled.min(25)),
+                    t as f64 / 1e6
+                );
+            }
+            None => eprint!("\r{mb:.1} MB"),
+        }
+        if percent == 100 {
+            eprintln!();
+        }
+    }
+}
+
+fn run_update(updater: &Updater) -> Result<serde_json::Value, Error> {
+    use serde_json::json;
+    let bar = ProgressBar;
+    let listener: Option<&dyn DownloadListener> = if std::io::stderr().is_terminal() {
+        Some(&bar)
+    } else {
+        None
+    };
+    let outcome = updater.update(listener)?;
+    // A short-lived process: deliver queued stats now (bounded); the rest stays queued on disk.
+    if let Err(e) = updater.flush_stats(std::time::Duration::from_secs(2)) {
+        log::warn!("stats not flushed: {e}");
+    }
+    let current = updater.device().status()?.current;
+    Ok(match outcome {
+        UpdateOutcome::Installed {
+            bundle,
+            applied,
+            download,
+        } => json!({
+            "result": "installed", "bundle": bundle, "error": null, "applied": applied,
+            "download": {"attempts": download.attempts, "network_bytes": download.network_bytes, "resumed_bytes": download.resumed_bytes},
+        }),
+        UpdateOutcome::UpToDate { message } => {
+            json!({"result": "up_to_date", "bundle": current, "error": null, "message": message})
+        }
+        UpdateOutcome::Builtin => json!({"result": "builtin", "bundle": current, "error": null}),
+        UpdateOutcome::Blocked { error, message } => json!({
+            "result": "blocked", "bundle": null, "error": {"code": error, "message": message},
+        }),
+        UpdateOutcome::Failed { error, message } => json!({
+            "result": "failed", "bundle": null, "error": {"code": error, "message": message},
+        }),
     })
 }
 

@@ -33,6 +33,11 @@ impl ParsedTrust {
     pub fn checksum_format(&self) -> ChecksumFormat {
         self.expected.format()
     }
+
+    /// The lowercase hex SHA-256 the plain zip must have.
+    pub fn expected_sha256_hex(&self) -> String {
+        self.expected.sha256_hex()
+    }
 }
 
 impl BundleTrust<'_> {

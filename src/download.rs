@@ -1,0 +1,368 @@
+//! Download: stream a bundle over HTTP straight into the pipeline, keeping the received bytes so a cut connection resumes with `Range`.
+//!
+//! The body is read once: each network chunk is appended to `downloads/<key>.part` and handed to the
+//! consumer (the unpack pipeline) in the same pass. After a network failure the next attempt feeds
+//! the consumer the bytes already on disk, then asks the server only for the rest (`Range` +
+//! `If-Range`), so a resumed download transfers each byte about once. A 200 instead of a 206, or a
+//! 206 for the wrong range, restarts cleanly from zero. Any failure that is not the network's (a
+//! checksum mismatch, say) discards the partial file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fs_atomic::write_atomic;
+use crate::http::Http;
+
+/// Receives download progress. Called from the downloading thread, at most about 100 times.
+pub trait DownloadListener: Send + Sync {
+    /// `received` bytes of `total` (if known); `percent` is 0–100 (0 while the total is unknown).
+    fn on_progress(&self, received: u64, total: Option<u64>, percent: u8);
+}
+
+/// One download's settings.
+pub struct DownloadJob<'a> {
+    /// The client.
+    pub http: &'a Http,
+    /// The bundle URL.
+    pub url: &'a str,
+    /// Folder for the partial file and its sidecar.
+    pub dir: &'a Path,
+    /// Names the partial file: the same key resumes the same bytes (derive it from version + checksum).
+    pub key: &'a str,
+    /// Most bytes the body may have (endless-body protection).
+    pub max_bytes: u64,
+    /// Attempts in all (first + retries).
+    pub attempts: u32,
+    /// First retry delay; doubled each time (with jitter), at most 16×.
+    pub backoff: Duration,
+    /// No attempt starts, and no read continues, after this instant.
+    pub deadline: Instant,
+    /// Set from another thread to stop the download.
+    pub cancel: &'a AtomicBool,
+    /// Progress receiver.
+    pub listener: Option<&'a dyn DownloadListener>,
+}
+
+/// What the download did, for reports and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DownloadStats {
+    /// Attempts made.
+    pub attempts: u32,
+    /// Bytes received from the network in all attempts.
+    pub network_bytes: u64,
+    /// Bytes reused from the partial file instead of being fetched again.
+    pub resumed_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Sidecar {
+    url: String,
+    validator: Option<String>,
+    total: Option<u64>,
+}
+
+/// Why a read of the network stream stopped.
+#[derive(Debug)]
+struct NetFailure {
+    retryable: bool,
+    error: Error,
+}
+
+/// The consumer's view: bytes already on disk, then the network, teed into the partial file.
+struct Tee<'a> {
+    prefix: Option<File>,
+    net: Box<dyn Read + Send>,
+    part: File,
+    received: u64,
+    total: Option<u64>,
+    job: &'a DownloadJob<'a>,
+    failure: Option<NetFailure>,
+    network_bytes: u64,
+    last_percent: Option<u8>,
+    last_report: u64,
+}
+
+impl Tee<'_> {
+    fn fail(&mut self, retryable: bool, error: Error) -> io::Error {
+        let msg = error.to_string();
+        self.failure = Some(NetFailure { retryable, error });
+        io::Error::other(msg)
+    }
+
+    fn report(&mut self) {
+        let Some(listener) = self.job.listener else {
+            return;
+        };
+        match self.total {
+            Some(t) if t > 0 => {
+                let p = (self.received.saturating_mul(100) / t).min(100) as u8;
+                if self.last_percent != Some(p) {
+                    self.last_percent = Some(p);
+                    listener.on_progress(self.received, self.total, p);
+                }
+            }
+            _ => {
+                // Unknown size: every 4 MiB (and never more than ~100 events for ≤ 400 MiB).
+                if self.received >= self.last_report + (4 << 20) {
+                    self.last_report = self.received;
+                    listener.on_progress(self.received, None, 0);
+                }
+            }
+        }
+    }
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(prefix) = &mut self.prefix {
+            let n = prefix.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            self.prefix = None;
+        }
+        if self.job.cancel.load(Ordering::Relaxed) {
+            return Err(self.fail(false, Error::Cancelled));
+        }
+        if Instant::now() >= self.job.deadline {
+            return Err(self.fail(
+                false,
+                Error::Network("the download did not finish within the update time limit".into()),
+            ));
+        }
+        let n = match self.net.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                return Err(self.fail(true, Error::Network(format!("download interrupted: {e}"))));
+            }
+        };
+        if n == 0 {
+            if let Some(total) = self.total
+                && self.received < total
+            {
+                return Err(self.fail(
+                    true,
+                    Error::Network(format!(
+                        "connection closed after {} of {total} bytes",
+                        self.received
+                    )),
+                ));
+            }
+            return Ok(0);
+        }
+        if self.received + n as u64 > self.job.max_bytes {
+            return Err(self.fail(
+                false,
+                Error::Limit(format!(
+                    "the download is larger than {} bytes (maxDownloadBytes)",
+                    self.job.max_bytes
+                )),
+            ));
+        }
+        if let Err(e) = self.part.write_all(&buf[..n]) {
+            return Err(self.fail(false, Error::io("writing", "the partial download")(e)));
+        }
+        self.received += n as u64;
+        self.network_bytes += n as u64;
+        self.report();
+        Ok(n)
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    let r = SystemRandom::new()
+        .fill(&mut b)
+        .map(|_| u16::from_le_bytes(b))
+        .unwrap_or(32768);
+    // 50 % to 150 % of d.
+    d.mul_f64(0.5 + f64::from(r) / 65535.0)
+}
+
+fn sleep_until_before(deadline: Instant, d: Duration, cancel: &AtomicBool) -> bool {
+    let end = Instant::now() + d;
+    if end >= deadline {
+        return false;
+    }
+    while Instant::now() < end {
+        if cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20).min(end - Instant::now()));
+    }
+    true
+}
+
+/// Paths of the partial file and its sidecar for `key`.
+fn paths(dir: &Path, key: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{key}.part")),
+        dir.join(format!("{key}.json")),
+    )
+}
+
+/// Removes the partial download for `key`, if any.
+pub fn discard(dir: &Path, key: &str) {
+    let (part, meta) = paths(dir, key);
+    let _ = fs::remove_file(part);
+    let _ = fs::remove_file(meta);
+}
+
+/// Downloads `job.url` and runs `consume` over the whole body as one stream (see the module doc),
+/// retrying network failures with backoff and resume. `consume` gets the stream and the expected
+/// size (0 if unknown). Blocks; network and disk I/O.
+pub fn fetch_with<T>(
+    job: &DownloadJob<'_>,
+    mut consume: impl FnMut(&mut dyn Read, u64) -> Result<T>,
+) -> Result<(T, DownloadStats)> {
+    fs::create_dir_all(job.dir).map_err(Error::io("creating", job.dir))?;
+    let (part_path, meta_path) = paths(job.dir, job.key);
+    let mut stats = DownloadStats::default();
+    let mut last_error = Error::Network("no download attempt was made".into());
+    let mut delay = job.backoff;
+    for attempt in 0..job.attempts.max(1) {
+        if job.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        if attempt > 0 {
+            if !sleep_until_before(job.deadline, jitter(delay), job.cancel) {
+                return Err(if job.cancel.load(Ordering::Relaxed) {
+                    Error::Cancelled
+                } else {
+                    last_error
+                });
+            }
+            delay = (delay * 2).min(job.backoff * 16);
+        }
+        stats.attempts += 1;
+        let sidecar: Option<Sidecar> = fs::read(&meta_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|s: &Sidecar| s.url == job.url);
+        let have = match (&sidecar, fs::metadata(&part_path)) {
+            (Some(_), Ok(m)) => m.len(),
+            _ => {
+                discard(job.dir, job.key);
+                0
+            }
+        };
+        let validator = sidecar.as_ref().and_then(|s| s.validator.clone());
+        let range = (have > 0).then_some((have, validator.as_deref()));
+        let resp = match job.http.stream(job.url, range) {
+            Ok(r) => r,
+            Err(e) => {
+                last_error = e;
+                continue;
+            }
+        };
+        let (start, total) = match resp.status {
+            200 => (0, resp.content_length),
+            206 => match resp.content_range {
+                Some((a, _, total)) if a == have => (have, total),
+                _ => {
+                    // Not the range we asked for: start over without Range.
+                    discard(job.dir, job.key);
+                    last_error = Error::Network("the server answered a different range".into());
+                    continue;
+                }
+            },
+            416 => {
+                discard(job.dir, job.key);
+                last_error = Error::Network("the server refused the resume range".into());
+                continue;
+            }
+            408 | 429 | 500..=599 => {
+                last_error = Error::Network(format!("the server answered HTTP {}", resp.status));
+                if let Some(secs) = resp
+                    .retry_after
+                    .as_deref()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    delay = delay.max(Duration::from_secs(secs.min(60)));
+                }
+                continue;
+            }
+            s => {
+                return Err(Error::Network(format!(
+                    "the server answered HTTP {s} for the bundle"
+                )));
+            }
+        };
+        if let Some(t) = total
+            && t > job.max_bytes
+        {
+            discard(job.dir, job.key);
+            return Err(Error::Limit(format!(
+                "the bundle is {t} bytes, more than maxDownloadBytes ({})",
+                job.max_bytes
+            )));
+        }
+        if start == 0 && have > 0 {
+            discard(job.dir, job.key);
+        }
+        let meta = Sidecar {
+            url: job.url.to_string(),
+            validator: resp.etag.clone().or(resp.last_modified.clone()),
+            total,
+        };
+        let meta_bytes = serde_json::to_vec(&meta)
+            .map_err(|e| Error::Network(format!("cannot encode download state: {e}")))?;
+        write_atomic(&meta_path, &meta_bytes)?;
+        let part = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part_path)
+            .map_err(Error::io("opening", &part_path))?;
+        let prefix = if start > 0 {
+            stats.resumed_bytes += start;
+            Some(File::open(&part_path).map_err(Error::io("opening", &part_path))?)
+        } else {
+            None
+        };
+        let mut tee = Tee {
+            prefix,
+            net: resp.body,
+            part,
+            received: start,
+            total,
+            job,
+            failure: None,
+            network_bytes: 0,
+            last_percent: None,
+            last_report: start,
+        };
+        let result = consume(&mut tee, total.unwrap_or(start));
+        stats.network_bytes += tee.network_bytes;
+        let failure = tee.failure.take();
+        drop(tee);
+        match (result, failure) {
+            (Ok(v), _) => {
+                discard(job.dir, job.key);
+                return Ok((v, stats));
+            }
+            (Err(_), Some(f)) if f.retryable => {
+                last_error = f.error;
+            }
+            (Err(_), Some(f)) => {
+                if !matches!(f.error, Error::Cancelled) {
+                    discard(job.dir, job.key);
+                }
+                return Err(f.error);
+            }
+            (Err(e), None) => {
+                // Not the network's fault (checksum, zip, disk): these bytes are not worth keeping.
+                discard(job.dir, job.key);
+                return Err(e);
+            }
+        }
+    }
+    Err(last_error)
+}

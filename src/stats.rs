@@ -1,0 +1,171 @@
+//! Stats: Capgo-format events queued durably in the data folder and sent in batches to `statsUrl`.
+//!
+//! Each event is the info object plus `action`, `version_name`, `old_version_name`, `timestamp`
+//! and optional string `metadata`. The queue keeps the newest 200 events across restarts; a flush
+//! POSTs them as one JSON array: 2xx or a permanent 4xx drops them, 408/429/5xx or a network error
+//! keeps them for later. With an empty `statsUrl` nothing is queued or sent.
+
+use std::fs;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::fs_atomic::{random_alnum, write_atomic};
+use crate::http::{Http, Method};
+use crate::store::Store;
+
+/// Events kept at most; the oldest are dropped first.
+pub const MAX_QUEUED: usize = 200;
+const QUEUE_FILE: &str = "stats.json";
+/// Internal id used to remove exactly the events that were delivered.
+const QID: &str = "_qid";
+
+/// One stats event before it is stamped with the info object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The Capgo action name (`download_zip_start`, `checksum_fail`, `set`, …).
+    pub action: String,
+    /// The version the event is about.
+    pub version_name: String,
+    /// The previous version, or `""`.
+    pub old_version_name: String,
+    /// Extra string fields.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Event {
+    /// An event with no previous version and no metadata.
+    pub fn new(action: &str, version: &str) -> Self {
+        Self {
+            action: action.into(),
+            version_name: version.into(),
+            old_version_name: String::new(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Sets the previous version.
+    pub fn old(mut self, old: &str) -> Self {
+        self.old_version_name = old.into();
+        self
+    }
+
+    /// Adds a metadata field.
+    pub fn meta(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.metadata.push((k.into(), v.into()));
+        self
+    }
+
+    /// The wire object: `info` plus this event's fields.
+    pub fn to_json(&self, info: &Value, timestamp_ms: u64) -> Value {
+        let mut o = info.as_object().cloned().unwrap_or_default();
+        o.insert("action".into(), json!(self.action));
+        o.insert("version_name".into(), json!(self.version_name));
+        o.insert("old_version_name".into(), json!(self.old_version_name));
+        o.insert("timestamp".into(), json!(timestamp_ms));
+        if !self.metadata.is_empty() {
+            let m: Map<String, Value> = self
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            o.insert("metadata".into(), Value::Object(m));
+        }
+        Value::Object(o)
+    }
+}
+
+fn load(store: &Store) -> Vec<Value> {
+    fs::read(store.root().join(QUEUE_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("events").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+}
+
+fn save(store: &Store, events: &[Value]) -> Result<()> {
+    let bytes = serde_json::to_vec(&json!({"format": 1, "events": events}))
+        .map_err(|e| Error::StateFormat(format!("cannot encode stats: {e}")))?;
+    write_atomic(&store.root().join(QUEUE_FILE), &bytes)
+}
+
+/// Appends events to the durable queue (the caller holds the store lock), keeping the newest 200.
+pub fn enqueue(store: &Store, events: Vec<Value>) -> Result<()> {
+    let mut queue = load(store);
+    for mut e in events {
+        if let Some(o) = e.as_object_mut() {
+            o.insert(QID.into(), json!(random_alnum(12)?));
+        }
+        queue.push(e);
+    }
+    if queue.len() > MAX_QUEUED {
+        let extra = queue.len() - MAX_QUEUED;
+        queue.drain(..extra);
+    }
+    save(store, &queue)
+}
+
+/// Empties the queue (stats were disabled).
+pub fn clear(store: &Store) -> Result<()> {
+    let _ = fs::remove_file(store.root().join(QUEUE_FILE));
+    Ok(())
+}
+
+/// A snapshot of the queued events (with their internal ids).
+pub fn snapshot(store: &Store) -> Vec<Value> {
+    load(store)
+}
+
+/// Removes delivered (or permanently refused) events by internal id.
+pub fn remove(store: &Store, sent: &[Value]) -> Result<()> {
+    let ids: Vec<&str> = sent
+        .iter()
+        .filter_map(|e| e.get(QID).and_then(Value::as_str))
+        .collect();
+    let queue: Vec<Value> = load(store)
+        .into_iter()
+        .filter(|e| {
+            e.get(QID)
+                .and_then(Value::as_str)
+                .is_none_or(|q| !ids.contains(&q))
+        })
+        .collect();
+    save(store, &queue)
+}
+
+/// What a send of one batch came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Delivered (2xx): drop the batch.
+    Delivered,
+    /// Permanently refused (4xx other than 408/429): drop the batch.
+    Refused,
+    /// Try again later (408, 5xx, network).
+    Retry,
+    /// HTTP 429: keep the batch and stop sending.
+    RateLimited,
+}
+
+/// A 429's hints: the `Retry-After` header and the body.
+pub type RateLimitHint = (Option<String>, Vec<u8>);
+
+/// POSTs one batch as a JSON array (without the internal ids). Blocks; network I/O.
+pub fn send(http: &Http, url: &str, batch: &[Value]) -> (SendOutcome, Option<RateLimitHint>) {
+    let body: Vec<Value> = batch
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(o) = e.as_object_mut() {
+                o.remove(QID);
+            }
+            e
+        })
+        .collect();
+    match http.json(Method::Post, url, Some(&Value::Array(body))) {
+        Ok(r) if (200..300).contains(&r.status) => (SendOutcome::Delivered, None),
+        Ok(r) if r.status == 429 => (SendOutcome::RateLimited, Some((r.retry_after, r.body))),
+        Ok(r) if r.status == 408 || r.status >= 500 => (SendOutcome::Retry, None),
+        Ok(_) => (SendOutcome::Refused, None),
+        Err(_) => (SendOutcome::Retry, None),
+    }
+}

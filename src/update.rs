@@ -1,0 +1,605 @@
+//! Update: the auto-update flow over the Capgo protocol — check, skip known-bad, reuse, download, install, activate, report — plus stats and channels.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::check::{self, CheckResult, Release};
+use crate::config::{DirectUpdate, HostInfo, UpdaterConfig};
+use crate::download::{self, DownloadJob, DownloadListener, DownloadStats};
+use crate::error::{Error, Result};
+use crate::http::{Http, HttpConfig, Method};
+use crate::lifecycle::Device;
+use crate::state::{BUILTIN, BundleInfo, State};
+use crate::stats::{self, Event, SendOutcome};
+use crate::time::now_ms;
+use crate::unpack::BundleTrust;
+
+/// What one `update()` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// A new bundle was installed (or an installed one reused) and queued or applied.
+    Installed {
+        /// The bundle.
+        bundle: BundleInfo,
+        /// True when it was made current right away (`directUpdate`), false when queued as next.
+        applied: bool,
+        /// Transfer figures (zero when an installed bundle was reused).
+        download: DownloadStats,
+    },
+    /// Nothing to do.
+    UpToDate {
+        /// The server's message.
+        message: String,
+    },
+    /// The server sent the app back to its builtin bundle (queued or applied).
+    Builtin,
+    /// The server refuses updates for this device.
+    Blocked {
+        /// Machine code.
+        error: String,
+        /// Human text.
+        message: String,
+    },
+    /// The update failed; the current bundle is untouched.
+    Failed {
+        /// Machine code (`network_error`, `checksum_fail`, `too_many_requests`, `known_bad_version`, …).
+        error: String,
+        /// Human text.
+        message: String,
+    },
+}
+
+impl UpdateOutcome {
+    /// `installed`, `up_to_date`, `builtin`, `blocked` or `failed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpdateOutcome::Installed { .. } => "installed",
+            UpdateOutcome::UpToDate { .. } => "up_to_date",
+            UpdateOutcome::Builtin => "builtin",
+            UpdateOutcome::Blocked { .. } => "blocked",
+            UpdateOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// The registry client of one app: a [`Device`] plus the host's identity and an HTTP client.
+pub struct Updater {
+    device: Device,
+    host: HostInfo,
+    http: Http,
+    cancel: Arc<AtomicBool>,
+    direct_used: AtomicBool,
+    backoff: Duration,
+}
+
+fn failed(error: &str, message: impl Into<String>) -> UpdateOutcome {
+    UpdateOutcome::Failed {
+        error: error.into(),
+        message: message.into(),
+    }
+}
+
+/// The stats action that names a pipeline failure (Capgo's names).
+fn failure_action(e: &Error) -> &'static str {
+    match e {
+        Error::ChecksumMismatch | Error::ChecksumFormat(_) => "checksum_fail",
+        Error::SessionKey(_) => "session_key_required",
+        Error::UnsafeEntry { .. } | Error::Zip(_) | Error::MissingIndexHtml | Error::Limit(_) => {
+            "unzip_fail"
+        }
+        Error::Decrypt(_) => "decrypt_fail",
+        Error::NoSpace { .. } => "insufficient_disk_space",
+        _ => "download_fail",
+    }
+}
+
+/// The machine code reported for a pipeline failure.
+fn failure_code(e: &Error) -> &'static str {
+    match e {
+        Error::Network(_) => "network_error",
+        Error::Cancelled => "cancelled",
+        Error::NoSpace { .. } => "insufficient_disk_space",
+        other => failure_action(other),
+    }
+}
+
+impl Updater {
+    /// Builds the client for `device`, identified by `host`. `allow_insecure` permits plain http to
+    /// non-loopback hosts (development only). No I/O.
+    pub fn new(device: Device, host: HostInfo, allow_insecure: bool) -> Self {
+        let cfg = device.config();
+        let http = Http::new(HttpConfig {
+            timeout: Duration::from_secs(cfg.response_timeout_s),
+            user_agent: check::user_agent(cfg, &host),
+            allow_insecure,
+        });
+        Self {
+            device,
+            host,
+            http,
+            cancel: Arc::new(AtomicBool::new(false)),
+            direct_used: AtomicBool::new(false),
+            backoff: Duration::from_millis(500),
+        }
+    }
+
+    /// Sets the first retry delay of downloads (default 500 ms; tests use less).
+    pub fn set_retry_backoff(&mut self, d: Duration) {
+        self.backoff = d;
+    }
+
+    /// The device this client updates.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// A flag that cancels a running `update()` from another thread when set.
+    pub fn cancel_handle(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    fn config(&self) -> &UpdaterConfig {
+        self.device.config()
+    }
+
+    /// Device id, current version name, channel, rate-limit state — and the device id persisted.
+    fn snapshot(&self) -> Result<(String, String, String, Option<u64>)> {
+        let host_id = self.host.device_id.clone();
+        let builtin_version = self.device.builtin_info().version;
+        let default_channel = self.config().default_channel.clone();
+        self.device.with_store(|_, state: &mut State| {
+            let device_id = match host_id {
+                Some(id) => id,
+                None => match &state.device_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = uuid_v4()?;
+                        state.device_id = Some(id.clone());
+                        id
+                    }
+                },
+            };
+            let current = if state.current == BUILTIN {
+                builtin_version
+            } else {
+                state
+                    .get(&state.current)
+                    .map(|b| b.version.clone())
+                    .unwrap_or(builtin_version)
+            };
+            let channel = state.channel.clone().unwrap_or(default_channel);
+            Ok((device_id, current, channel, state.rate_limited_until_ms))
+        })
+    }
+
+    fn info(&self) -> Result<(Value, String)> {
+        let (device_id, current, channel, _) = self.snapshot()?;
+        let info = check::info_object(self.config(), &self.host, &device_id, &current, &channel);
+        Ok((info, current))
+    }
+
+    /// Queues stats events (nothing when `statsUrl` is empty). Never fails the caller's operation.
+    pub fn record(&self, events: &[Event]) {
+        if self.config().stats_url.is_empty() || events.is_empty() {
+            return;
+        }
+        let Ok((info, _)) = self.info() else { return };
+        let now = now_ms();
+        let values = events.iter().map(|e| e.to_json(&info, now)).collect();
+        if let Err(e) = self
+            .device
+            .with_store(|store, _| stats::enqueue(store, values))
+        {
+            log::warn!("cannot queue stats: {e}");
+        }
+    }
+
+    /// Sends queued stats until the queue is empty, a send must be retried later, or `budget` is
+    /// spent. Returns how many events were delivered. Blocks; network I/O.
+    pub fn flush_stats(&self, budget: Duration) -> Result<usize> {
+        let url = self.config().stats_url.clone();
+        if url.is_empty() {
+            self.device.with_store(|store, _| stats::clear(store))?;
+            return Ok(0);
+        }
+        let deadline = Instant::now() + budget;
+        let mut delivered = 0;
+        while Instant::now() < deadline {
+            let (batch, blocked) = self.device.with_store(|store, state| {
+                Ok((stats::snapshot(store), state.rate_limited_until_ms))
+            })?;
+            if batch.is_empty() || blocked.is_some_and(|t| now_ms() < t) {
+                break;
+            }
+            let (outcome, limit) = stats::send(&self.http, &url, &batch);
+            match outcome {
+                SendOutcome::Delivered | SendOutcome::Refused => {
+                    if outcome == SendOutcome::Delivered {
+                        delivered += batch.len();
+                    }
+                    self.device
+                        .with_store(|store, _| stats::remove(store, &batch))?;
+                }
+                SendOutcome::RateLimited => {
+                    if let Some((retry_after, body)) = limit {
+                        self.note_rate_limit(retry_after.as_deref(), &body, None)?;
+                    }
+                    break;
+                }
+                SendOutcome::Retry => break,
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Records a 429: blocks requests until the hinted time (capped at 24 h), persisted.
+    fn note_rate_limit(
+        &self,
+        retry_after: Option<&str>,
+        body: &[u8],
+        error: Option<(String, String)>,
+    ) -> Result<bool> {
+        let Some(until) = check::rate_limit_until(retry_after, body, now_ms()) else {
+            return Ok(false);
+        };
+        self.device.with_store(|_, state| {
+            let first = state.rate_limited_until_ms.is_none_or(|t| t < now_ms());
+            state.rate_limited_until_ms = Some(until);
+            if let Some(e) = error {
+                state.rate_limit_error = Some(e);
+            }
+            Ok(first)
+        })
+    }
+
+    fn blocked_now(&self) -> Result<Option<UpdateOutcome>> {
+        self.device.with_store(|_, state| {
+            Ok(match state.rate_limited_until_ms {
+                Some(t) if now_ms() < t => {
+                    let (error, message) = state
+                        .rate_limit_error
+                        .clone()
+                        .unwrap_or(("too_many_requests".into(), "Too many requests".into()));
+                    Some(UpdateOutcome::Failed { error, message })
+                }
+                _ => None,
+            })
+        })
+    }
+
+    /// Asks the update server what to do. Blocks; network I/O.
+    pub fn check(&self) -> Result<CheckResult> {
+        if self.config().update_url.is_empty() {
+            return Ok(CheckResult::UpToDate {
+                error: Some("disabled".into()),
+                message: "updateUrl is empty: update checks are disabled".into(),
+            });
+        }
+        if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
+            return Ok(CheckResult::Failed {
+                error,
+                message,
+                status: None,
+            });
+        }
+        let (info, current) = self.info()?;
+        let resp = match self
+            .http
+            .json(Method::Post, &self.config().update_url, Some(&info))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(CheckResult::Failed {
+                    error: "network_error".into(),
+                    message: e.to_string(),
+                    status: None,
+                });
+            }
+        };
+        let result = check::parse_response(resp.status, &resp.body, &current);
+        if resp.status == 429 {
+            let code = match &result {
+                CheckResult::Failed { error, message, .. } => {
+                    Some((error.clone(), message.clone()))
+                }
+                _ => None,
+            };
+            let first =
+                self.note_rate_limit(resp.retry_after.as_deref(), &resp.body, code.clone())?;
+            if first && code.is_some_and(|(e, _)| e == "too_many_requests") {
+                self.record(&[Event::new("rate_limit_reached", &current)]);
+            }
+        }
+        Ok(result)
+    }
+
+    /// The whole flow: check → skip known-bad → reuse an installed copy → download (resumable) →
+    /// install → queue as next, or apply now per `directUpdate` → report (result and stats). Any
+    /// failure leaves the current bundle active. Blocks for the whole update, bounded by
+    /// `updateTimeout`; cancellable through [`Updater::cancel_handle`].
+    pub fn update(&self, listener: Option<&dyn DownloadListener>) -> Result<UpdateOutcome> {
+        self.cancel.store(false, Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(self.config().update_timeout_s);
+        let (_, current) = self.info()?;
+        let outcome = match self.check()? {
+            CheckResult::UpToDate { message, .. } => UpdateOutcome::UpToDate { message },
+            CheckResult::Blocked { error, message } => UpdateOutcome::Blocked { error, message },
+            CheckResult::Failed { error, message, .. } => {
+                self.record(&[Event::new("download_fail", &current).meta("error", error.as_str())]);
+                UpdateOutcome::Failed { error, message }
+            }
+            CheckResult::Builtin => {
+                let status = self.device.status()?;
+                if status.current.id != BUILTIN {
+                    self.activate(BUILTIN, &current)?;
+                }
+                UpdateOutcome::Builtin
+            }
+            CheckResult::Available(release) => {
+                self.install_release(&release, &current, deadline, listener)?
+            }
+        };
+        Ok(outcome)
+    }
+
+    fn install_release(
+        &self,
+        release: &Release,
+        current: &str,
+        deadline: Instant,
+        listener: Option<&dyn DownloadListener>,
+    ) -> Result<UpdateOutcome> {
+        let v = release.version.as_str();
+        if release.checksum.is_empty() {
+            self.record(&[Event::new("checksum_required", v)]);
+            return Ok(failed(
+                "checksum_required",
+                "the server sent no checksum for the bundle",
+            ));
+        }
+        let trust = BundleTrust {
+            public_key: self.config().public_key.as_ref(),
+            session_key: release.session_key.as_deref(),
+            checksum: &release.checksum,
+        };
+        let parsed = match trust.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                self.record(&[Event::new(failure_action(&e), v)]);
+                return Ok(failed(failure_code(&e), e.to_string()));
+            }
+        };
+        let sha = parsed.expected_sha256_hex();
+        if self.device.is_known_bad(v, &sha)? {
+            return Ok(failed(
+                "known_bad_version",
+                format!("version {v} failed on this device before; it will not be installed again"),
+            ));
+        }
+        if let Some(existing) = self.device.find_installed(v, &sha)? {
+            let applied = self.activate(&existing.id, current)?;
+            return Ok(UpdateOutcome::Installed {
+                bundle: existing,
+                applied,
+                download: DownloadStats::default(),
+            });
+        }
+        self.record(&[Event::new("download_zip_start", v)]);
+        let dir = self.device.with_store(|store, _| store.downloads_dir())?;
+        let key = format!("{}-{}", sanitize(v), &sha[..16.min(sha.len())]);
+        let job = DownloadJob {
+            http: &self.http,
+            url: &release.url,
+            dir: &dir,
+            key: &key,
+            max_bytes: self.config().max_download_bytes,
+            attempts: self.config().download_attempts,
+            backoff: self.backoff,
+            deadline,
+            cancel: &self.cancel,
+            listener,
+        };
+        let session_key = release.session_key.as_deref();
+        let result = download::fetch_with(&job, |reader, len| {
+            self.device
+                .install_from(reader, len, v, &release.checksum, session_key)
+        });
+        let (bundle, stats) = match result {
+            Ok(ok) => ok,
+            Err(e) => {
+                let action = failure_action(&e);
+                let mut events = vec![Event::new(action, v).meta("error", e.to_string())];
+                if action != "download_fail" {
+                    events.push(Event::new("download_fail", v));
+                }
+                self.record(&events);
+                return Ok(failed(failure_code(&e), e.to_string()));
+            }
+        };
+        self.record(&[Event::new("download_complete", v)]);
+        let applied = self.activate(&bundle.id, current)?;
+        let bundle = self
+            .device
+            .status()?
+            .bundles
+            .into_iter()
+            .find(|b| b.id == bundle.id)
+            .unwrap_or(bundle);
+        Ok(UpdateOutcome::Installed {
+            bundle,
+            applied,
+            download: stats,
+        })
+    }
+
+    /// Queues `id` as next, or applies it now when `directUpdate` says so. Returns whether applied.
+    fn activate(&self, id: &str, current_version: &str) -> Result<bool> {
+        let direct = match self.config().direct_update {
+            DirectUpdate::Never => false,
+            DirectUpdate::Always => true,
+            DirectUpdate::OnLaunch => !self.direct_used.swap(true, Ordering::Relaxed),
+            DirectUpdate::AtInstall => {
+                let s = self.device.status()?;
+                s.fallback.id == BUILTIN && s.current.id == BUILTIN
+            }
+        };
+        let b = if direct {
+            self.device.set(id)?
+        } else {
+            self.device.next(id)?
+        };
+        let action = if direct { "set" } else { "set_next" };
+        self.record(&[Event::new(action, &b.version).old(current_version)]);
+        Ok(direct)
+    }
+
+    /// `setChannel`: asks the server to put this device on `channel` (POST channelUrl); on success
+    /// the channel is remembered. Returns the server's JSON. Blocks; network I/O.
+    pub fn set_channel(&self, channel: &str) -> Result<Value> {
+        let (mut info, _) = self.info()?;
+        if let Some(o) = info.as_object_mut() {
+            o.insert("channel".into(), json!(channel));
+        }
+        let v = self.channel_call(Method::Post, Some(&info))?;
+        let unset = v.get("unset").and_then(Value::as_bool).unwrap_or(false);
+        let channel = channel.to_string();
+        self.device.with_store(|_, state| {
+            state.channel = if unset { None } else { Some(channel) };
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    /// `getChannel` (PUT channelUrl): the server's view of this device's channel; remembered.
+    pub fn get_channel(&self) -> Result<Value> {
+        let (info, _) = self.info()?;
+        let v = self.channel_call(Method::Put, Some(&info))?;
+        if let Some(c) = v.get("channel").and_then(Value::as_str).map(str::trim)
+            && !c.is_empty()
+            && c != BUILTIN
+        {
+            let c = c.to_string();
+            self.device.with_store(|_, state| {
+                state.channel = Some(c);
+                Ok(())
+            })?;
+        }
+        Ok(v)
+    }
+
+    /// `listChannels` (GET channelUrl?<info object>): the channels this device may pick.
+    pub fn list_channels(&self) -> Result<Value> {
+        let (info, _) = self.info()?;
+        let query: Vec<String> = info
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        format!("{}={}", encode(k), encode(&v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let url = format!("{}?{}", self.config().channel_url, query.join("&"));
+        self.json_call(Method::Get, &url, None)
+    }
+
+    /// `unsetChannel`: forgets the device's channel locally (no request, as Capgo 8.51).
+    pub fn unset_channel(&self) -> Result<()> {
+        self.device.with_store(|_, state| {
+            state.channel = None;
+            Ok(())
+        })
+    }
+
+    fn channel_call(&self, method: Method, body: Option<&Value>) -> Result<Value> {
+        let url = self.config().channel_url.clone();
+        if url.is_empty() {
+            return Err(Error::Config("channelUrl is empty".into()));
+        }
+        self.json_call(method, &url, body)
+    }
+
+    fn json_call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Value> {
+        if let Some(UpdateOutcome::Failed { error, .. }) = self.blocked_now()? {
+            return Err(Error::Network(format!(
+                "rate limited by the server ({error})"
+            )));
+        }
+        let r = self.http.json(method, url, body)?;
+        if r.status == 429 {
+            self.note_rate_limit(r.retry_after.as_deref(), &r.body, None)?;
+        }
+        let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
+            Error::Network(format!(
+                "the server answered HTTP {} without JSON",
+                r.status
+            ))
+        })?;
+        if let Some(e) = v.get("error").and_then(Value::as_str) {
+            let msg = v.get("message").and_then(Value::as_str).unwrap_or("");
+            return Err(Error::Network(format!("{e}: {msg}")));
+        }
+        if !(200..300).contains(&r.status) {
+            return Err(Error::Network(format!(
+                "the server answered HTTP {}",
+                r.status
+            )));
+        }
+        Ok(v)
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn sanitize(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// A random lowercase UUID v4.
+pub fn uuid_v4() -> Result<String> {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut b = [0u8; 16];
+    SystemRandom::new().fill(&mut b).map_err(|_| Error::Io {
+        op: "reading the system random generator",
+        path: Default::default(),
+        source: std::io::Error::other("no randomness available"),
+    })?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = crate::checksum::to_hex(&b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
