@@ -258,6 +258,7 @@ pub fn fetch_with<T>(
         let range = (have > 0).then_some((have, validator.as_deref()));
         let resp = match job.http.stream(job.url, range) {
             Ok(r) => r,
+            Err(e @ Error::UrlPolicy(_)) => return Err(e),
             Err(e) => {
                 last_error = e;
                 continue;

@@ -70,6 +70,9 @@ pub enum Error {
     /// The network or the server failed (after retries where they apply).
     #[error("network error: {0}")]
     Network(String),
+    /// A URL was refused by policy (plain http to a remote host, bad scheme, redirect loop).
+    #[error("refused URL: {0}")]
+    UrlPolicy(String),
     /// The operation was cancelled by the host.
     #[error("cancelled")]
     Cancelled,

@@ -79,21 +79,23 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Parses `url` and applies the policy: `https://` always, `http://` only to loopback hosts
-/// unless `allow_insecure`. Anything else is a clear [`Error::Network`].
+/// unless `allow_insecure`. Anything else is a clear [`Error::UrlPolicy`].
 pub fn check_url(url: &str, allow_insecure: bool) -> Result<Uri> {
     let uri: Uri = url
         .parse()
-        .map_err(|_| Error::Network(format!("invalid URL {url:?}")))?;
+        .map_err(|_| Error::UrlPolicy(format!("invalid URL {url:?}")))?;
     let host = uri
         .host()
-        .ok_or_else(|| Error::Network(format!("URL without host: {url:?}")))?;
+        .ok_or_else(|| Error::UrlPolicy(format!("URL without host: {url:?}")))?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") if allow_insecure || is_loopback_host(host) => Ok(uri),
-        Some("http") => Err(Error::Network(format!(
-            "refusing plain http to {host}: bundles and update checks must use https"
+        Some("http") => Err(Error::UrlPolicy(format!(
+            "plain http to {host}: bundles and update checks must use https"
         ))),
-        _ => Err(Error::Network(format!("unsupported URL scheme in {url:?}"))),
+        _ => Err(Error::UrlPolicy(format!(
+            "unsupported URL scheme in {url:?}"
+        ))),
     }
 }
 
@@ -204,8 +206,8 @@ impl Http {
                 };
                 let next_uri = check_url(&next, self.config.allow_insecure)?;
                 if uri.scheme_str() == Some("https") && next_uri.scheme_str() != Some("https") {
-                    return Err(Error::Network(format!(
-                        "refusing a redirect from https to plain http ({next})"
+                    return Err(Error::UrlPolicy(format!(
+                        "a redirect from https to plain http ({next})"
                     )));
                 }
                 uri = next_uri;
@@ -213,7 +215,7 @@ impl Http {
             }
             return Ok((uri, resp));
         }
-        Err(Error::Network(format!(
+        Err(Error::UrlPolicy(format!(
             "too many redirects (more than {MAX_REDIRECTS}) from {url}"
         )))
     }

@@ -100,6 +100,7 @@ fn failure_action(e: &Error) -> &'static str {
 fn failure_code(e: &Error) -> &'static str {
     match e {
         Error::Network(_) => "network_error",
+        Error::UrlPolicy(_) => "insecure_url",
         Error::Cancelled => "cancelled",
         Error::NoSpace { .. } => "insufficient_disk_space",
         other => failure_action(other),

@@ -1,0 +1,518 @@
+//! The registry client against a real HTTP server on 127.0.0.1 with injected faults: every case ends in
+//! a resume, a clean typed result, or success — never an unverified activation, never the current bundle lost.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "common/fault_server.rs"]
+mod fault_server;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use fault_server::{Fault, FaultServer};
+use liveupdate::{
+    BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
+};
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    www: PathBuf,
+    server: FaultServer,
+    set: CapgoSet,
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let www = tmp.path().join("www");
+        fs::create_dir(&www).unwrap();
+        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+        let set = capgo_set("set-b-large");
+        let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
+        Self {
+            data: tmp.path().join("data"),
+            www,
+            server,
+            set,
+            _tmp: tmp,
+        }
+    }
+
+    fn config(&self) -> UpdaterConfig {
+        UpdaterConfig {
+            app_id: "com.example.liveupdate".into(),
+            public_key: Some(PublicKey::from_pem(&self.set.public_pem).unwrap()),
+            update_url: self.server.url("/updates"),
+            stats_url: self.server.url("/stats"),
+            channel_url: self.server.url("/channel_self"),
+            response_timeout_s: 1,
+            ..UpdaterConfig::default()
+        }
+    }
+
+    fn updater_with(&self, config: UpdaterConfig) -> Updater {
+        let device = Device::new(&self.data, &self.www, config, Some("1.0".into())).unwrap();
+        let host = HostInfo {
+            version_build: "1.0".into(),
+            version_code: "10".into(),
+            version_os: "14".into(),
+            ..HostInfo::default()
+        };
+        let mut u = Updater::new(device, host, false);
+        u.set_retry_backoff(Duration::from_millis(20));
+        u
+    }
+
+    fn updater(&self) -> Updater {
+        self.updater_with(self.config())
+    }
+
+    fn offer(&self) {
+        self.server
+            .offer("1.1.0", &self.set.session_key, &self.set.checksum);
+    }
+
+    fn len(&self) -> u64 {
+        fs::metadata(&self.set.encrypted_zip).unwrap().len()
+    }
+}
+
+fn installed(o: &UpdateOutcome) -> &liveupdate::BundleInfo {
+    match o {
+        UpdateOutcome::Installed { bundle, .. } => bundle,
+        other => panic!("expected installed, got {other:?}"),
+    }
+}
+
+fn failed_code(o: &UpdateOutcome) -> String {
+    match o {
+        UpdateOutcome::Failed { error, .. } => error.clone(),
+        other => panic!("expected failed, got {other:?}"),
+    }
+}
+
+/// No downloaded bundle became current, and nothing half-installed is left.
+fn assert_untouched(u: &Updater) {
+    let s = u.device().status().unwrap();
+    assert_eq!(s.current.id, "builtin");
+    assert_eq!(s.next, None);
+    assert!(
+        s.bundles
+            .iter()
+            .all(|b| b.status != BundleStatus::Pending && b.status != BundleStatus::Success)
+    );
+}
+
+#[test]
+fn happy_path_sends_the_capgo_request_and_stats() {
+    let env = Env::new();
+    env.offer();
+    let u = env.updater();
+    let o = u.update(None).unwrap();
+    let b = installed(&o);
+    assert_eq!(b.version, "1.1.0");
+    assert_eq!(b.checksum, env.set.sha256);
+    assert_eq!(u.device().status().unwrap().next.unwrap().id, b.id);
+    u.flush_stats(Duration::from_secs(2)).unwrap();
+    let actions = env.server.stats_actions();
+    for a in ["download_zip_start", "download_complete", "set_next"] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+    // The check request carries every info-object field, typed.
+    let check = env
+        .server
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/updates")
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&check.body).unwrap();
+    for k in [
+        "platform",
+        "device_id",
+        "app_id",
+        "custom_id",
+        "version_build",
+        "version_code",
+        "version_os",
+        "version_name",
+        "plugin_version",
+        "defaultChannel",
+        "key_id",
+    ] {
+        assert!(v[k].is_string(), "{k} should be a string in {v}");
+    }
+    assert!(v["is_emulator"].is_boolean() && v["is_prod"].is_boolean());
+    assert_eq!(v["key_id"], "MIIBCgKCAQEApY7EX2bX");
+    assert_eq!(v["version_name"], "1.0");
+    let id = v["device_id"].as_str().unwrap();
+    assert_eq!(id.len(), 36);
+    assert_eq!(id, id.to_lowercase());
+    assert!(check.user_agent.unwrap().starts_with("CapacitorUpdater/"));
+    // The device id is kept.
+    env.server.answer_updates(
+        200,
+        &[],
+        r#"{"error":"no_new_version_available","kind":"up_to_date","message":"m"}"#,
+    );
+    let _ = env.updater().update(None).unwrap();
+    let again = env
+        .server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/updates")
+        .last()
+        .unwrap();
+    let v2: serde_json::Value = serde_json::from_slice(&again.body).unwrap();
+    assert_eq!(v2["device_id"], v["device_id"]);
+}
+
+#[test]
+fn cut_connection_resumes_with_range() {
+    let env = Env::new();
+    env.offer();
+    let cut = env.len() as usize / 3;
+    env.server.faults(vec![Fault::CutAfter(cut)]);
+    let o = env.updater().update(None).unwrap();
+    let UpdateOutcome::Installed { download, .. } = &o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(download.attempts, 2);
+    assert_eq!(download.resumed_bytes, cut as u64);
+    let gets: Vec<_> = env
+        .server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/bundle.zip")
+        .collect();
+    assert_eq!(
+        gets[1].range.as_deref(),
+        Some(format!("bytes={cut}-").as_str())
+    );
+    assert_eq!(gets[1].if_range.as_deref(), Some("\"bundle-v1\""));
+    let served = env.server.bundle_bytes_sent();
+    assert!(
+        served as f64 <= env.len() as f64 * 1.1,
+        "served {served} for {}",
+        env.len()
+    );
+}
+
+#[test]
+fn resume_answered_with_200_or_a_wrong_range_restarts_cleanly() {
+    for second in [Fault::IgnoreRange, Fault::WrongRange] {
+        let env = Env::new();
+        env.offer();
+        env.server
+            .faults(vec![Fault::CutAfter(100_000), second.clone()]);
+        let o = env.updater().update(None).unwrap();
+        assert_eq!(installed(&o).checksum, env.set.sha256, "{second:?}");
+    }
+}
+
+#[test]
+fn reset_stall_trickle_and_5xx_are_retried() {
+    for first in [
+        Fault::ResetAfterHeaders,
+        Fault::StallAfter(50_000, Duration::from_secs(3)),
+        Fault::Status(503, None),
+        Fault::Status(429, Some("1")),
+        Fault::Status(408, None),
+        Fault::ContentLength(10_000_000),
+    ] {
+        let env = Env::new();
+        env.offer();
+        env.server.faults(vec![first.clone()]);
+        let t = Instant::now();
+        let o = env.updater().update(None).unwrap();
+        assert_eq!(installed(&o).checksum, env.set.sha256, "{first:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{first:?} took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[test]
+fn persistent_failures_end_in_a_typed_failure_within_bounds() {
+    let env = Env::new();
+    env.offer();
+    env.server.faults(vec![Fault::Status(500, None); 10]);
+    let u = env.updater();
+    let o = u.update(None).unwrap();
+    assert_eq!(failed_code(&o), "network_error");
+    assert_untouched(&u);
+    assert_eq!(
+        env.server.requests_to("/bundle.zip"),
+        5,
+        "first attempt + 4 retries"
+    );
+
+    let env = Env::new();
+    env.offer();
+    env.server.faults(vec![Fault::Status(404, None)]);
+    let u = env.updater();
+    assert_eq!(failed_code(&u.update(None).unwrap()), "network_error");
+    assert_eq!(
+        env.server.requests_to("/bundle.zip"),
+        1,
+        "a 404 is not retried"
+    );
+
+    let env = Env::new();
+    env.offer();
+    env.server
+        .faults(vec![Fault::Trickle(Duration::from_millis(300)); 10]);
+    let mut c = env.config();
+    c.update_timeout_s = 3;
+    let u = env.updater_with(c);
+    let t = Instant::now();
+    let o = u.update(None).unwrap();
+    assert!(matches!(o, UpdateOutcome::Failed { .. }), "{o:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "trickle took {:?}",
+        t.elapsed()
+    );
+    assert_untouched(&u);
+}
+
+#[test]
+fn corrupted_bytes_fail_the_checksum_and_keep_the_current_bundle() {
+    let env = Env::new();
+    env.offer();
+    env.server
+        .faults(vec![Fault::Corrupt(env.len() as usize / 2)]);
+    let u = env.updater();
+    let o = u.update(None).unwrap();
+    assert_eq!(failed_code(&o), "checksum_fail");
+    assert_untouched(&u);
+    u.flush_stats(Duration::from_secs(2)).unwrap();
+    assert!(
+        env.server
+            .stats_actions()
+            .iter()
+            .any(|a| a == "checksum_fail")
+    );
+    // The corrupt partial is not kept: the next update downloads afresh and succeeds.
+    let o = env.updater().update(None).unwrap();
+    installed(&o);
+    let last = env
+        .server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/bundle.zip")
+        .last()
+        .unwrap();
+    assert_eq!(last.range, None);
+}
+
+#[test]
+fn endless_body_and_hostile_redirects_are_refused() {
+    let env = Env::new();
+    env.offer();
+    env.server.faults(vec![Fault::Endless]);
+    let mut c = env.config();
+    c.max_download_bytes = 4 << 20;
+    let u = env.updater_with(c);
+    let o = u.update(None).unwrap();
+    assert!(
+        failed_code(&o).contains("fail") || failed_code(&o) == "network_error",
+        "{o:?}"
+    );
+    assert_untouched(&u);
+
+    for target in [
+        "http://example.com/bundle.zip".to_string(),
+        env.server.url("/bundle.zip"),
+    ] {
+        let env2 = Env::new();
+        env2.offer();
+        let loop_or_plain = if target.contains("example.com") {
+            vec![Fault::Redirect(target.clone())]
+        } else {
+            vec![Fault::Redirect(env2.server.url("/bundle.zip")); 20]
+        };
+        env2.server.faults(loop_or_plain);
+        let u = env2.updater();
+        let o = u.update(None).unwrap();
+        assert!(matches!(o, UpdateOutcome::Failed { .. }), "{target}: {o:?}");
+        assert_untouched(&u);
+    }
+}
+
+#[test]
+fn every_check_answer_is_reported_as_such() {
+    let cases: Vec<(u16, &str, &str)> = vec![
+        (
+            200,
+            r#"{"error":"no_new_version_available","kind":"up_to_date","message":"m"}"#,
+            "up_to_date",
+        ),
+        (
+            200,
+            r#"{"error":"already_on_builtin","kind":"up_to_date","message":"m"}"#,
+            "up_to_date",
+        ),
+        (
+            200,
+            r#"{"error":"disable_emulator","kind":"blocked","message":"m"}"#,
+            "blocked",
+        ),
+        (
+            200,
+            r#"{"error":"key_id_mismatch","kind":"blocked","message":"m"}"#,
+            "blocked",
+        ),
+        (
+            200,
+            r#"{"error":"semver_error","kind":"failed","message":"m"}"#,
+            "failed",
+        ),
+        (
+            200,
+            r#"{"error":"unknown_version_build","message":"m"}"#,
+            "failed",
+        ),
+        (200, r#"{"version":"builtin"}"#, "builtin"),
+        (200, r#"{"version":"1.0"}"#, "up_to_date"),
+        (200, "not json at all", "failed"),
+        (500, "<html>oops</html>", "failed"),
+        (
+            200,
+            r#"{"version":"2.0.0","url":"https://x.test/b.zip","session_key":"","checksum":"aa"}"#,
+            "failed",
+        ),
+        (
+            200,
+            r#"{"version":"2.0.0","url":"https://x.test/b.zip","session_key":"a:b"}"#,
+            "failed",
+        ),
+    ];
+    for (status, body, want) in cases {
+        let env = Env::new();
+        env.server.answer_updates(status, &[], body);
+        let u = env.updater();
+        let o = u.update(None).unwrap();
+        assert_eq!(o.kind(), want, "{body}: {o:?}");
+        assert_untouched(&u);
+    }
+}
+
+#[test]
+fn rate_limit_blocks_the_next_check_without_reaching_the_server() {
+    let env = Env::new();
+    env.server.answer_updates(
+        429,
+        &[("Retry-After", "60")],
+        r#"{"error":"too_many_requests","message":"slow down"}"#,
+    );
+    let u = env.updater();
+    assert_eq!(failed_code(&u.update(None).unwrap()), "too_many_requests");
+    assert_eq!(env.server.requests_to("/updates"), 1);
+    // A new process (new Updater) is blocked too: the block is persisted.
+    let u2 = env.updater();
+    assert_eq!(failed_code(&u2.update(None).unwrap()), "too_many_requests");
+    assert_eq!(env.server.requests_to("/updates"), 1);
+    // Stats stay queued while blocked.
+    u2.flush_stats(Duration::from_secs(1)).unwrap();
+    assert_eq!(env.server.requests_to("/stats"), 0);
+}
+
+#[test]
+fn a_rolled_back_version_is_never_downloaded_again() {
+    let env = Env::new();
+    env.offer();
+    let u = env.updater();
+    let b = installed(&u.update(None).unwrap()).clone();
+    let d = u.device();
+    assert_eq!(d.launch().unwrap().bundle.id, b.id);
+    let l = d.launch().unwrap();
+    assert_eq!(l.rolled_back.unwrap().failed, b.id);
+    let before = env.server.requests_to("/bundle.zip");
+    let o = env.updater().update(None).unwrap();
+    assert_eq!(failed_code(&o), "known_bad_version");
+    assert_eq!(
+        env.server.requests_to("/bundle.zip"),
+        before,
+        "no download of a known-bad bundle"
+    );
+}
+
+#[test]
+fn an_installed_bundle_is_reused_not_downloaded_twice() {
+    let env = Env::new();
+    env.offer();
+    let u = env.updater();
+    installed(&u.update(None).unwrap());
+    let o = env.updater().update(None).unwrap();
+    let UpdateOutcome::Installed { download, .. } = o else {
+        panic!()
+    };
+    assert_eq!(download.attempts, 0);
+    assert_eq!(env.server.requests_to("/bundle.zip"), 1);
+}
+
+#[test]
+fn direct_update_applies_now() {
+    let env = Env::new();
+    env.offer();
+    let mut c = env.config();
+    c.direct_update = liveupdate::config::DirectUpdate::Always;
+    let u = env.updater_with(c);
+    let UpdateOutcome::Installed {
+        bundle, applied, ..
+    } = u.update(None).unwrap()
+    else {
+        panic!()
+    };
+    assert!(applied);
+    assert_eq!(u.device().status().unwrap().current.id, bundle.id);
+}
+
+#[test]
+fn cancellation_from_another_thread_stops_a_stalled_download() {
+    let env = Env::new();
+    env.offer();
+    env.server
+        .faults(vec![Fault::StallAfter(10_000, Duration::from_secs(30))]);
+    let mut c = env.config();
+    c.response_timeout_s = 20;
+    let u = env.updater_with(c);
+    let cancel = u.cancel_handle();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let o = u.update(None).unwrap();
+        assert!(matches!(o, UpdateOutcome::Failed { .. }), "{o:?}");
+    });
+    assert!(t.elapsed() < Duration::from_secs(25));
+    assert_untouched(&u);
+}
+
+#[test]
+fn progress_is_reported_at_most_about_a_hundred_times() {
+    struct Count(std::sync::Mutex<Vec<u8>>);
+    impl liveupdate::download::DownloadListener for Count {
+        fn on_progress(&self, _: u64, _: Option<u64>, p: u8) {
+            self.0.lock().unwrap().push(p);
+        }
+    }
+    let env = Env::new();
+    env.offer();
+    let c = Count(Default::default());
+    installed(&env.updater().update(Some(&c)).unwrap());
+    let v = c.0.lock().unwrap().clone();
+    assert!(v.len() <= 101 && v.len() >= 2, "{} events", v.len());
+    assert_eq!(*v.last().unwrap(), 100);
+    assert!(v.windows(2).all(|w| w[0] <= w[1]));
+}
