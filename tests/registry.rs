@@ -1,6 +1,11 @@
 //! The registry client against a real HTTP server on 127.0.0.1 with injected faults: every case ends in
 //! a resume, a clean typed result, or success — never an unverified activation, never the current bundle lost.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::double_ended_iterator_last
+)]
 
 mod common;
 #[path = "common/fault_server.rs"]

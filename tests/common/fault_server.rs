@@ -1,6 +1,12 @@
 //! A scriptable HTTP/1.1 server on 127.0.0.1 for fault tests: Capgo endpoints plus a bundle file
 //! whose delivery can be cut, reset, stalled, corrupted, mis-ranged or lied about.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -314,9 +320,12 @@ fn serve_bundle(
         }
         Fault::Endless => {
             out.write_all(
-                format!(
-                    "HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                )
+                "HTTP/1.1 200 X
+Transfer-Encoding: chunked
+Connection: close
+
+"
+                .to_string()
                 .as_bytes(),
             )?;
             let chunk = vec![0x5au8; 64 * 1024];
