@@ -100,9 +100,11 @@ enum Command {
         #[arg(long, value_name = "PEM_FILE")]
         public_key: PathBuf,
     },
-    /// Unpack a real Capgo CLI bundle embedded in this binary and show the result.
+    /// The whole update flow on this machine: a dev registry on 127.0.0.1 serving a real Capgo CLI
+    /// bundle (embedded in this binary), a device folder with a builtin bundle, then check →
+    /// download → verify → install → launch → ready.
     Demo {
-        /// Where to put the bundle folder (default: a new folder under the system temp folder).
+        /// Working folder (default: a new folder under the system temp folder).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -365,6 +367,29 @@ fn device_command(
 ) -> Result<serde_json::Value, Error> {
     use serde_json::json;
     let bundle = |b: liveupdate::BundleInfo| json!({ "bundle": b });
+    let (insecure, host_args) = match &command {
+        DeviceCommand::Update { insecure, host, .. } => (*insecure, Some(host)),
+        _ => (false, None),
+    };
+    let mut host = HostInfo {
+        version_build: device
+            .config()
+            .version
+            .clone()
+            .or(native_version)
+            .unwrap_or_default(),
+        ..HostInfo::default()
+    };
+    if let Some(h) = host_args {
+        host.platform = h.platform.clone();
+        host.version_code = h.version_code.clone();
+        host.version_os = h.os_version.clone();
+        host.device_id = h.device_id.clone();
+        host.custom_id = h.custom_id.clone();
+    }
+    // Lifecycle commands only queue stats (no network); `update` sends them.
+    let updater = Updater::new(device, host, insecure);
+    let device = updater.device();
     Ok(match command {
         DeviceCommand::Install {
             input,
@@ -372,13 +397,13 @@ fn device_command(
             checksum,
             session_key,
         } => bundle(device.install(&input, &version, &checksum, session_key.as_deref())?),
-        DeviceCommand::Next { id } => bundle(device.next(&id)?),
-        DeviceCommand::Set { id } => bundle(device.set(&id)?),
-        DeviceCommand::Delete { id } => bundle(device.delete(&id)?),
+        DeviceCommand::Next { id } => bundle(updater.next(&id)?),
+        DeviceCommand::Set { id } => bundle(updater.set(&id)?),
+        DeviceCommand::Delete { id } => bundle(updater.delete(&id)?),
         DeviceCommand::Error { id } => bundle(device.set_bundle_error(&id)?),
-        DeviceCommand::Reset { to_last_successful } => bundle(device.reset(to_last_successful)?),
+        DeviceCommand::Reset { to_last_successful } => bundle(updater.reset(to_last_successful)?),
         DeviceCommand::Launch => {
-            let l = device.launch()?;
+            let l = updater.launch()?;
             json!({
                 "launch_id": l.launch_id,
                 "web_root": l.web_root,
@@ -387,27 +412,11 @@ fn device_command(
             })
         }
         DeviceCommand::Ready { launch_id } => {
-            let r = device.notify_app_ready(&launch_id)?;
+            let r = updater.notify_app_ready(&launch_id)?;
             json!({ "bundle": r.bundle, "accepted": r.accepted })
         }
-        DeviceCommand::Background => bundle(device.on_background()?),
-        DeviceCommand::Update { insecure, host, .. } => {
-            let host = HostInfo {
-                platform: host.platform,
-                version_build: device
-                    .config()
-                    .version
-                    .clone()
-                    .or(native_version)
-                    .unwrap_or_default(),
-                version_code: host.version_code,
-                version_os: host.os_version,
-                device_id: host.device_id,
-                custom_id: host.custom_id,
-                ..HostInfo::default()
-            };
-            run_update(&Updater::new(device, host, insecure))?
-        }
+        DeviceCommand::Background => bundle(updater.on_background()?),
+        DeviceCommand::Update { .. } => run_update(&updater)?,
         DeviceCommand::Status => {
             let s = device.status()?;
             json!({ "current": s.current, "next": s.next, "fallback": s.fallback, "bundles": s.bundles })
@@ -494,45 +503,153 @@ const DEMO_SESSION_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small
 const DEMO_CHECKSUM: &str =
     include_str!("../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
 
+/// Prints download progress as a line every 10 %.
+struct DemoProgress(std::sync::atomic::AtomicU8);
+
+impl DownloadListener for DemoProgress {
+    fn on_progress(&self, received: u64, total: Option<u64>, percent: u8) {
+        let step = percent / 10 * 10;
+        if self
+            .0
+            .fetch_max(step + 1, std::sync::atomic::Ordering::Relaxed)
+            <= step
+        {
+            println!(
+                "    download {step:3}%  {received} / {} bytes",
+                total.map_or("?".to_string(), |t| t.to_string())
+            );
+        }
+    }
+}
+
 fn demo(out: Option<PathBuf>) -> Result<(), Error> {
-    let out = match out {
+    use std::time::{Duration, Instant};
+    let root = match out {
         Some(o) => o,
         None => std::env::temp_dir().join(format!(
             "liveupdate-demo-{}",
             liveupdate::fs_atomic::random_alnum(6)?
         )),
     };
+    let io = |op: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |source| Error::Io {
+            op,
+            path: p,
+            source,
+        }
+    };
+    let (registry_dir, www, data) = (
+        root.join("registry"),
+        root.join("app/www"),
+        root.join("app/data"),
+    );
+    fs::create_dir_all(&registry_dir).map_err(io("creating", &registry_dir))?;
+    fs::create_dir_all(&www).map_err(io("creating", &www))?;
+    let bundle_file = "com.example.liveupdate_1.0.0.zip_encrypted.zip";
+    fs::write(registry_dir.join(bundle_file), DEMO_BUNDLE).map_err(io("writing", &registry_dir))?;
+    let manifest = serde_json::json!({
+        "app_id": "com.example.liveupdate",
+        "bundles": [{"version": "1.0.0", "file": bundle_file,
+                     "session_key": DEMO_SESSION_KEY.trim(), "checksum": DEMO_CHECKSUM.trim()}],
+    });
+    fs::write(
+        registry_dir.join(liveupdate::serve::MANIFEST),
+        manifest.to_string(),
+    )
+    .map_err(io("writing", &registry_dir))?;
+    fs::write(
+        www.join("index.html"),
+        "<!doctype html><h1>builtin bundle shipped in the app</h1>",
+    )
+    .map_err(io("writing", &www))?;
+
+    let registry = DevRegistry::start(&registry_dir, "127.0.0.1", 0)?;
     let key = PublicKey::from_pem(DEMO_PUBLIC_KEY)?;
+    println!("liveupdate demo — a self-hosted live update, end to end, on this machine");
     println!(
-        "liveupdate demo: unpack a bundle made by the real Capgo CLI (`bundle zip` + `bundle encrypt`)"
+        "  registry  {} serving a bundle made by the real Capgo CLI (`bundle zip` + `bundle encrypt`)",
+        registry.url()
     );
     println!(
-        "  public key      {} bits, key_id {}",
+        "  app       {} (builtin web folder {})",
+        data.display(),
+        www.display()
+    );
+    println!(
+        "  key       RSA-{} public key built into the app, key_id {}",
         key.bits(),
         key.key_id()
     );
-    println!("  encrypted zip   {} bytes", DEMO_BUNDLE.len());
-    println!("  ivSessionKey    {}…", &DEMO_SESSION_KEY.trim()[..24]);
-    println!(
-        "  checksum        {}… (V3, RSA-signed SHA-256)",
-        &DEMO_CHECKSUM.trim()[..24]
-    );
-    let trust = BundleTrust {
-        public_key: Some(&key),
-        session_key: Some(DEMO_SESSION_KEY),
-        checksum: DEMO_CHECKSUM,
+    let config = UpdaterConfig {
+        app_id: "com.example.liveupdate".into(),
+        public_key: Some(key),
+        update_url: format!("{}/updates", registry.url()),
+        stats_url: format!("{}/stats", registry.url()),
+        channel_url: format!("{}/channel_self", registry.url()),
+        ..UpdaterConfig::default()
     };
-    let started = std::time::Instant::now();
-    let report = liveupdate::unpack(DEMO_BUNDLE, &trust, &out, &ExtractOptions::default())?;
+    let host = HostInfo {
+        version_build: "0.9.0".into(),
+        version_code: "9".into(),
+        version_os: std::env::consts::OS.into(),
+        ..HostInfo::default()
+    };
+    let updater = Updater::new(
+        Device::new(&data, &www, config, Some("0.9.0".into()))?,
+        host,
+        false,
+    );
+
+    let first = updater.launch()?;
     println!(
-        "→ RSA-unwrapped the session key, AES-128-CBC decrypted, verified sha256 {} ({}), extracted in {:.1} ms:",
-        report.sha256,
-        report.checksum_format,
+        "\n1. app start: serving `{}` from {}",
+        first.bundle.id,
+        first.web_root.display()
+    );
+    updater.notify_app_ready(&first.launch_id)?;
+
+    println!(
+        "2. update check → download → RSA-unwrap → AES-128-CBC decrypt → verify SHA-256 → safe unzip → install:"
+    );
+    let started = Instant::now();
+    let progress = DemoProgress(std::sync::atomic::AtomicU8::new(0));
+    let outcome = updater.update(Some(&progress))?;
+    let UpdateOutcome::Installed { bundle, .. } = outcome else {
+        return Err(Error::Refused(format!(
+            "the demo update did not install: {outcome:?}"
+        )));
+    };
+    println!(
+        "    installed bundle {} (version {}, sha256 {}…) in {:.1} ms, queued for the next start",
+        bundle.id,
+        bundle.version,
+        &bundle.checksum[..16],
         started.elapsed().as_secs_f64() * 1000.0
     );
-    print_tree(&out, &out);
-    println!("{}", report_json(&report));
-    println!("bundle folder: {}", out.display());
+
+    let second = updater.launch()?;
+    println!(
+        "3. next app start: serving `{}` (status {}) from {}",
+        second.bundle.id,
+        second.bundle.status,
+        second.web_root.display()
+    );
+    let ready = updater.notify_app_ready(&second.launch_id)?;
+    println!(
+        "4. the web app called notifyAppReady: bundle {} is now `{}` and the rollback target",
+        ready.bundle.id, ready.bundle.status
+    );
+    updater.flush_stats(Duration::from_secs(2))?;
+    let actions: Vec<String> = registry
+        .stats()
+        .iter()
+        .filter_map(|e| e.get("action").and_then(|a| a.as_str()).map(String::from))
+        .collect();
+    println!("5. stats received by the registry: {}", actions.join(", "));
+    println!("\nwhat changed — the web root now holds:");
+    print_tree(&second.web_root, &second.web_root);
+    println!("\neverything is under {}", root.display());
     Ok(())
 }
 

@@ -457,6 +457,82 @@ impl Updater {
         Ok(direct)
     }
 
+    /// [`Device::launch`] plus the stats a Capgo server expects (`app_moved_to_foreground`, and
+    /// `update_fail` when an unconfirmed bundle was rolled back). No network: events are queued.
+    pub fn launch(&self) -> Result<crate::lifecycle::LaunchResult> {
+        let l = self.device.launch()?;
+        let mut events = Vec::new();
+        if let Some(r) = &l.rolled_back {
+            let failed_version = self
+                .device
+                .status()?
+                .bundles
+                .iter()
+                .find(|b| b.id == r.failed)
+                .map(|b| b.version.clone())
+                .unwrap_or_default();
+            events.push(Event::new("update_fail", &failed_version));
+        }
+        if l.applied_next {
+            events.push(Event::new("set", &l.bundle.version));
+        }
+        events.push(Event::new("app_moved_to_foreground", &l.bundle.version));
+        self.record(&events);
+        Ok(l)
+    }
+
+    /// [`Device::notify_app_ready`]; queues `app_launch_ready` when accepted.
+    pub fn notify_app_ready(&self, launch_id: &str) -> Result<crate::lifecycle::ReadyResult> {
+        let r = self.device.notify_app_ready(launch_id)?;
+        if r.accepted {
+            self.record(&[Event::new("app_launch_ready", &r.bundle.version)]);
+        }
+        Ok(r)
+    }
+
+    /// [`Device::on_background`]; queues `app_moved_to_background` (and `set` if next was applied).
+    pub fn on_background(&self) -> Result<BundleInfo> {
+        let before = self.device.status()?.current;
+        let b = self.device.on_background()?;
+        let mut events = vec![Event::new("app_moved_to_background", &before.version)];
+        if b.id != before.id {
+            events.push(Event::new("set", &b.version).old(&before.version));
+        }
+        self.record(&events);
+        Ok(b)
+    }
+
+    /// [`Device::next`]; queues `set_next`.
+    pub fn next(&self, id: &str) -> Result<BundleInfo> {
+        let current = self.device.status()?.current.version;
+        let b = self.device.next(id)?;
+        self.record(&[Event::new("set_next", &b.version).old(&current)]);
+        Ok(b)
+    }
+
+    /// [`Device::set`]; queues `set`.
+    pub fn set(&self, id: &str) -> Result<BundleInfo> {
+        let current = self.device.status()?.current.version;
+        let b = self.device.set(id)?;
+        self.record(&[Event::new("set", &b.version).old(&current)]);
+        Ok(b)
+    }
+
+    /// [`Device::delete`]; queues `delete`.
+    pub fn delete(&self, id: &str) -> Result<BundleInfo> {
+        let b = self.device.delete(id)?;
+        self.record(&[Event::new("delete", &b.version)]);
+        Ok(b)
+    }
+
+    /// [`Device::reset`]; queues `reset`.
+    pub fn reset(&self, to_last_successful: bool) -> Result<BundleInfo> {
+        let current = self.device.status()?.current.version;
+        let b = self.device.reset(to_last_successful)?;
+        self.record(&[Event::new("reset", &b.version).old(&current)]);
+        Ok(b)
+    }
+
     /// `setChannel`: asks the server to put this device on `channel` (POST channelUrl); on success
     /// the channel is remembered. Returns the server's JSON. Blocks; network I/O.
     pub fn set_channel(&self, channel: &str) -> Result<Value> {

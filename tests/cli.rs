@@ -220,6 +220,8 @@ fn demo_runs_on_the_embedded_bundle() {
     let out = tmp.path().join("demo");
     let o = liveupdate(&["demo", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.join("index.html").is_file());
-    assert!(String::from_utf8_lossy(&o.stdout).contains("\"checksum_format\":\"v3\""));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("is now `success`"), "{stdout}");
+    assert!(stdout.contains("download_complete"), "{stdout}");
+    assert!(out.join("app/www/index.html").is_file());
 }
