@@ -249,6 +249,53 @@ fn compare(name: &str, work: &Path, plain: &Path, enc: &Encrypted, runs: usize) 
     );
 }
 
+/// Full update over loopback (dev registry in this process → check → download → install) against
+/// unpack alone of the same encrypted file, alternating, each into a fresh device folder.
+fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
+    use liveupdate::serve::{DevRegistry, MANIFEST};
+    use liveupdate::{Device, HostInfo, UpdateOutcome, Updater, UpdaterConfig};
+    let reg_dir = work.join("registry");
+    fs::create_dir_all(&reg_dir).unwrap();
+    fs::hard_link(&enc.cipher, reg_dir.join("large.enc"))
+        .or_else(|_| fs::copy(&enc.cipher, reg_dir.join("large.enc")).map(|_| ()))
+        .unwrap();
+    let manifest = serde_json::json!({"bundles": [{"version": "2.0.0", "file": "large.enc",
+        "session_key": enc.session, "checksum": enc.checksum}]});
+    fs::write(reg_dir.join(MANIFEST), manifest.to_string()).unwrap();
+    let registry = DevRegistry::start(&reg_dir, "127.0.0.1", 0).unwrap();
+    let www = work.join("www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>").unwrap();
+    let update_once = |i: usize| {
+        let config = UpdaterConfig {
+            app_id: "bench".into(),
+            public_key: Some(PublicKey::from_pem(&common::key_a().0).unwrap()),
+            update_url: format!("{}/updates", registry.url()),
+            stats_url: String::new(),
+            ..UpdaterConfig::default()
+        };
+        let device = Device::new(&work.join(format!("device-{i}")), &www, config, Some("1".into())).unwrap();
+        let updater = Updater::new(device, HostInfo::default(), false);
+        let start = Instant::now();
+        let o = updater.update(None).unwrap();
+        let t = start.elapsed();
+        assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
+        t
+    };
+    update_once(usize::MAX);
+    let (mut upd, mut unp) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let _ = Command::new("sync").status();
+        upd.push(ms(update_once(i)));
+        let _ = Command::new("sync").status();
+        unp.push(ms(unpack_once(enc, &work.join(format!("upd-unpack-{i}")), Limits::default())));
+    }
+    let (mu, mp) = (median(&mut upd), median(&mut unp));
+    println!("update     full update over loopback (check+download+install): median {mu:7.1} ms  min {:7.1} ms", upd[0]);
+    println!("update     unpack alone of the same bundle:                    median {mp:7.1} ms  min {:7.1} ms", unp[0]);
+    println!("update     ratio update/unpack: median {:.2}", mu / mp);
+}
+
 fn peak_rss_kib() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -403,6 +450,7 @@ fn main() {
         fs::metadata(&many).unwrap().len() as f64 / 1e6
     );
     compare("manyfiles", &work, &many, &many_enc, runs);
+    compare_update(&work, &enc, runs);
 
     if std::env::var("BENCH_SKIP_RSS").is_err() {
         let huge = work.join("huge.zip");

@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -75,27 +76,31 @@ struct NetFailure {
     error: Error,
 }
 
-/// The consumer's view: bytes already on disk, then the network, teed into the partial file.
-struct Tee<'a> {
-    prefix: Option<File>,
+/// What the network thread hands to the consumer.
+enum Msg {
+    Data(Vec<u8>),
+    Fail(NetFailure),
+    End,
+}
+
+/// Network chunk size handed to the consumer.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the network thread and the consumer (bounded memory).
+const IN_FLIGHT: usize = 4;
+
+/// The network side of one attempt, run on its own thread so the transfer overlaps decryption,
+/// hashing and writing: read the body, append it to the partial file, report progress, pass it on.
+struct Pump<'a> {
     net: Box<dyn Read + Send>,
     part: File,
     received: u64,
     total: Option<u64>,
     job: &'a DownloadJob<'a>,
-    failure: Option<NetFailure>,
-    network_bytes: u64,
     last_percent: Option<u8>,
     last_report: u64,
 }
 
-impl Tee<'_> {
-    fn fail(&mut self, retryable: bool, error: Error) -> io::Error {
-        let msg = error.to_string();
-        self.failure = Some(NetFailure { retryable, error });
-        io::Error::other(msg)
-    }
-
+impl Pump<'_> {
     fn report(&mut self) {
         let Some(listener) = self.job.listener else {
             return;
@@ -109,7 +114,7 @@ impl Tee<'_> {
                 }
             }
             _ => {
-                // Unknown size: every 4 MiB (and never more than ~100 events for ≤ 400 MiB).
+                // Unknown size: every 4 MiB.
                 if self.received >= self.last_report + (4 << 20) {
                     self.last_report = self.received;
                     listener.on_progress(self.received, None, 0);
@@ -117,9 +122,89 @@ impl Tee<'_> {
             }
         }
     }
+
+    /// Reads the next chunk: `Ok(None)` at a complete end of body.
+    fn next_chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, NetFailure> {
+        let fail = |retryable, error| NetFailure { retryable, error };
+        if self.job.cancel.load(Ordering::Relaxed) {
+            return Err(fail(false, Error::Cancelled));
+        }
+        if Instant::now() >= self.job.deadline {
+            return Err(fail(
+                false,
+                Error::Network("the download did not finish within the update time limit".into()),
+            ));
+        }
+        let mut buf = vec![0u8; CHUNK];
+        let n = loop {
+            match self.net.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(fail(true, Error::Network(format!("download interrupted: {e}"))));
+                }
+            }
+        };
+        if n == 0 {
+            if let Some(total) = self.total
+                && self.received < total
+            {
+                return Err(fail(
+                    true,
+                    Error::Network(format!(
+                        "connection closed after {} of {total} bytes",
+                        self.received
+                    )),
+                ));
+            }
+            return Ok(None);
+        }
+        if self.received + n as u64 > self.job.max_bytes {
+            return Err(fail(
+                false,
+                Error::Limit(format!(
+                    "the download is larger than {} bytes (maxDownloadBytes)",
+                    self.job.max_bytes
+                )),
+            ));
+        }
+        buf.truncate(n);
+        if let Err(e) = self.part.write_all(&buf) {
+            return Err(fail(false, Error::io("writing", "the partial download")(e)));
+        }
+        self.received += n as u64;
+        self.report();
+        Ok(Some(buf))
+    }
+
+    /// Runs until the body ends, fails, or the consumer hangs up. Returns network bytes received.
+    fn run(mut self, tx: mpsc::SyncSender<Msg>) -> u64 {
+        let start = self.received;
+        loop {
+            let msg = match self.next_chunk() {
+                Ok(Some(chunk)) => Msg::Data(chunk),
+                Ok(None) => Msg::End,
+                Err(f) => Msg::Fail(f),
+            };
+            let last = !matches!(msg, Msg::Data(_));
+            if tx.send(msg).is_err() || last {
+                return self.received - start;
+            }
+        }
+    }
 }
 
-impl Read for Tee<'_> {
+/// The consumer's view of one attempt: the bytes already on disk, then the network chunks.
+struct Feed {
+    /// Exactly the bytes on disk before this attempt (the network thread appends after them).
+    prefix: Option<io::Take<File>>,
+    rx: mpsc::Receiver<Msg>,
+    cur: Vec<u8>,
+    pos: usize,
+    failure: Option<NetFailure>,
+}
+
+impl Read for Feed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(prefix) = &mut self.prefix {
             let n = prefix.read(buf)?;
@@ -128,51 +213,26 @@ impl Read for Tee<'_> {
             }
             self.prefix = None;
         }
-        if self.job.cancel.load(Ordering::Relaxed) {
-            return Err(self.fail(false, Error::Cancelled));
-        }
-        if Instant::now() >= self.job.deadline {
-            return Err(self.fail(
-                false,
-                Error::Network("the download did not finish within the update time limit".into()),
-            ));
-        }
-        let n = match self.net.read(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
-                return Err(self.fail(true, Error::Network(format!("download interrupted: {e}"))));
+        if self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Msg::Data(chunk)) => {
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Msg::End) => return Ok(0),
+                Ok(Msg::Fail(f)) => {
+                    let msg = f.error.to_string();
+                    self.failure = Some(f);
+                    return Err(io::Error::other(msg));
+                }
+                Err(_) => {
+                    return Err(io::Error::other("the download stopped"));
+                }
             }
-        };
-        if n == 0 {
-            if let Some(total) = self.total
-                && self.received < total
-            {
-                return Err(self.fail(
-                    true,
-                    Error::Network(format!(
-                        "connection closed after {} of {total} bytes",
-                        self.received
-                    )),
-                ));
-            }
-            return Ok(0);
         }
-        if self.received + n as u64 > self.job.max_bytes {
-            return Err(self.fail(
-                false,
-                Error::Limit(format!(
-                    "the download is larger than {} bytes (maxDownloadBytes)",
-                    self.job.max_bytes
-                )),
-            ));
-        }
-        if let Err(e) = self.part.write_all(&buf[..n]) {
-            return Err(self.fail(false, Error::io("writing", "the partial download")(e)));
-        }
-        self.received += n as u64;
-        self.network_bytes += n as u64;
-        self.report();
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -324,26 +384,40 @@ pub fn fetch_with<T>(
             .map_err(Error::io("opening", &part_path))?;
         let prefix = if start > 0 {
             stats.resumed_bytes += start;
-            Some(File::open(&part_path).map_err(Error::io("opening", &part_path))?)
+            Some(
+                File::open(&part_path)
+                    .map_err(Error::io("opening", &part_path))?
+                    .take(start),
+            )
         } else {
             None
         };
-        let mut tee = Tee {
-            prefix,
+        let pump = Pump {
             net: resp.body,
             part,
             received: start,
             total,
             job,
-            failure: None,
-            network_bytes: 0,
             last_percent: None,
             last_report: start,
         };
-        let result = consume(&mut tee, total.unwrap_or(start));
-        stats.network_bytes += tee.network_bytes;
-        let failure = tee.failure.take();
-        drop(tee);
+        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+        let mut feed = Feed {
+            prefix,
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+            failure: None,
+        };
+        let (result, network_bytes) = std::thread::scope(|scope| {
+            let net = scope.spawn(move || pump.run(tx));
+            let result = consume(&mut feed, total.unwrap_or(start));
+            // Hanging up stops the network thread at its next chunk.
+            drop(std::mem::replace(&mut feed.rx, mpsc::sync_channel(0).1));
+            (result, net.join().unwrap_or(0))
+        });
+        stats.network_bytes += network_bytes;
+        let failure = feed.failure.take();
         match (result, failure) {
             (Ok(v), _) => {
                 discard(job.dir, job.key);
