@@ -325,7 +325,13 @@ impl Updater {
         self.cancel.store(false, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(self.config().update_timeout_s);
         let (_, current) = self.info()?;
-        let outcome = match self.check()? {
+        let check_started = Instant::now();
+        let checked = self.check()?;
+        log::debug!(
+            "update: check {:.1} ms",
+            check_started.elapsed().as_secs_f64() * 1e3
+        );
+        let outcome = match checked {
             CheckResult::UpToDate { message, .. } => UpdateOutcome::UpToDate { message },
             CheckResult::Blocked { error, message } => UpdateOutcome::Blocked { error, message },
             CheckResult::Failed { error, message, .. } => {
@@ -404,6 +410,7 @@ impl Updater {
             listener,
         };
         let session_key = release.session_key.as_deref();
+        let fetch_started = Instant::now();
         let result = download::fetch_with(&job, |reader, len| {
             self.device
                 .install_from(reader, len, v, &release.checksum, session_key)
@@ -420,6 +427,10 @@ impl Updater {
                 return Ok(failed(failure_code(&e), e.to_string()));
             }
         };
+        log::debug!(
+            "update: download+install {:.1} ms",
+            fetch_started.elapsed().as_secs_f64() * 1e3
+        );
         self.record(&[Event::new("download_complete", v)]);
         let applied = self.activate(&bundle.id, current)?;
         let bundle = self
