@@ -274,7 +274,13 @@ fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
             stats_url: String::new(),
             ..UpdaterConfig::default()
         };
-        let device = Device::new(&work.join(format!("device-{i}")), &www, config, Some("1".into())).unwrap();
+        let device = Device::new(
+            &work.join(format!("device-{i}")),
+            &www,
+            config,
+            Some("1".into()),
+        )
+        .unwrap();
         let updater = Updater::new(device, HostInfo::default(), false);
         let start = Instant::now();
         let o = updater.update(None).unwrap();
@@ -288,11 +294,21 @@ fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
         let _ = Command::new("sync").status();
         upd.push(ms(update_once(i)));
         let _ = Command::new("sync").status();
-        unp.push(ms(unpack_once(enc, &work.join(format!("upd-unpack-{i}")), Limits::default())));
+        unp.push(ms(unpack_once(
+            enc,
+            &work.join(format!("upd-unpack-{i}")),
+            Limits::default(),
+        )));
     }
     let (mu, mp) = (median(&mut upd), median(&mut unp));
-    println!("update     full update over loopback (check+download+install): median {mu:7.1} ms  min {:7.1} ms", upd[0]);
-    println!("update     unpack alone of the same bundle:                    median {mp:7.1} ms  min {:7.1} ms", unp[0]);
+    println!(
+        "update     full update over loopback (check+download+install): median {mu:7.1} ms  min {:7.1} ms",
+        upd[0]
+    );
+    println!(
+        "update     unpack alone of the same bundle:                    median {mp:7.1} ms  min {:7.1} ms",
+        unp[0]
+    );
     println!("update     ratio update/unpack: median {:.2}", mu / mp);
 }
 

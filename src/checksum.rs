@@ -16,7 +16,7 @@ use base64ct::{Base64, Encoding};
 use ring::digest;
 use subtle::ConstantTimeEq;
 
-use crate::crypto::PublicKey;
+use crate::crypto::{PublicKey, SessionKey};
 use crate::error::{Error, Result};
 
 /// Which checksum form a bundle came with.
@@ -237,6 +237,9 @@ pub struct VerifiedZip {
     path: PathBuf,
     sha256: [u8; 32],
     format: ChecksumFormat,
+    /// For a file that holds the ciphertext: the key and the plaintext length (the zip is read
+    /// through an on-the-fly CBC decryptor, so no plaintext copy is ever written).
+    cipher: Option<(SessionKey, u64)>,
 }
 
 impl VerifiedZip {
@@ -251,6 +254,10 @@ impl VerifiedZip {
     /// The checksum form that verified it.
     pub fn format(&self) -> ChecksumFormat {
         self.format
+    }
+    /// The session key and plaintext length when the file holds the ciphertext.
+    pub(crate) fn cipher(&self) -> Option<&(SessionKey, u64)> {
+        self.cipher.as_ref()
     }
 }
 
@@ -268,7 +275,22 @@ pub(crate) fn verify(
         path,
         sha256: digest,
         format: expected.format,
+        cipher: None,
     })
+}
+
+/// Like [`verify`] for a file holding the AES-128-CBC ciphertext of the zip, whose plaintext
+/// (`plain_len` bytes, hashed while it streamed by) has `digest`.
+pub(crate) fn verify_encrypted(
+    path: PathBuf,
+    digest: [u8; 32],
+    expected: &ExpectedChecksum,
+    key: SessionKey,
+    plain_len: u64,
+) -> Result<VerifiedZip> {
+    let mut v = verify(path, digest, expected)?;
+    v.cipher = Some((key, plain_len));
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -228,6 +228,112 @@ impl SessionKey {
     }
 }
 
+/// A seekable reader of the plaintext of an AES-128-CBC file, decrypting on the fly.
+///
+/// CBC decryption of block `i` needs only ciphertext blocks `i-1` and `i`, so any range can be
+/// read without decrypting what precedes it. Clones share the open file and read independently
+/// (positional reads), so extraction threads can each hold one. Only used on files whose
+/// plaintext already passed the checksum.
+#[derive(Clone)]
+pub(crate) struct CbcFile {
+    file: std::sync::Arc<std::fs::File>,
+    key: [u8; BLOCK],
+    iv: [u8; BLOCK],
+    plain_len: u64,
+    pos: u64,
+    /// Decrypted window `[buf_start, buf_start + buf.len())` of the plaintext.
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+/// Ciphertext decrypted per window (a multiple of the block size).
+const CBC_WINDOW: usize = 64 * 1024;
+
+impl CbcFile {
+    pub(crate) fn open(path: &std::path::Path, key: &SessionKey, plain_len: u64) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(Error::io("opening", path))?;
+        Ok(Self {
+            file: std::sync::Arc::new(file),
+            key: key.key,
+            iv: key.iv,
+            plain_len,
+            pos: 0,
+            buf: Vec::new(),
+            buf_start: 0,
+        })
+    }
+
+    /// Decrypts the window that starts at the block holding `pos`.
+    fn fill(&mut self, pos: u64) -> std::io::Result<()> {
+        let block = pos / BLOCK as u64;
+        let start = block * BLOCK as u64;
+        let mut prev = self.iv;
+        if block > 0 {
+            let mut got = 0;
+            while got < BLOCK {
+                let n = crate::fs_atomic::read_at(
+                    &self.file,
+                    &mut prev[got..],
+                    start - BLOCK as u64 + got as u64,
+                )?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                got += n;
+            }
+        }
+        let want = (self.plain_len - start).min(CBC_WINDOW as u64) as usize;
+        let whole = want.div_ceil(BLOCK) * BLOCK;
+        self.buf.resize(whole, 0);
+        let mut got = 0;
+        while got < whole {
+            let n =
+                crate::fs_atomic::read_at(&self.file, &mut self.buf[got..], start + got as u64)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            got += n;
+        }
+        let mut dec = cbc::Decryptor::<Aes128>::new(&self.key.into(), &prev.into());
+        let (blocks, _) = Array::slice_as_chunks_mut(&mut self.buf[..whole]);
+        dec.decrypt_blocks(blocks);
+        self.buf.truncate(want);
+        self.buf_start = start;
+        Ok(())
+    }
+}
+
+impl Read for CbcFile {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.plain_len || out.is_empty() {
+            return Ok(0);
+        }
+        let end = self.buf_start + self.buf.len() as u64;
+        if self.pos < self.buf_start || self.pos >= end {
+            self.fill(self.pos)?;
+        }
+        let from = (self.pos - self.buf_start) as usize;
+        let n = out.len().min(self.buf.len() - from);
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for CbcFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let new = match to {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.plain_len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = new.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek out of range")
+        })?;
+        Ok(self.pos)
+    }
+}
+
 /// Size of the read buffer used when streaming a bundle.
 pub(crate) const STREAM_CHUNK: usize = 256 * 1024;
 
@@ -327,6 +433,7 @@ fn read_some(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn type1_unpadding_is_strict() {
@@ -361,6 +468,46 @@ mod tests {
         let mut bad = [3u8; 16];
         bad[14] = 2;
         assert_eq!(pkcs7_len(&bad), None);
+    }
+
+    #[test]
+    fn cbc_file_reads_any_range_of_the_plaintext() {
+        use cbc::cipher::{BlockModeEncrypt, block_padding::Pkcs7};
+        use std::io::{Seek, SeekFrom};
+        let plain: Vec<u8> = (0..200_003u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (key, iv) = ([3u8; 16], [9u8; 16]);
+        let cipher = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
+            .encrypt_padded_vec::<Pkcs7>(&plain);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c");
+        std::fs::write(&path, &cipher).unwrap();
+        let sk = SessionKey::from_parts(iv, key);
+        let mut r = CbcFile::open(&path, &sk, plain.len() as u64).unwrap();
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, plain);
+        for (at, len) in [
+            (0usize, 5usize),
+            (15, 2),
+            (16, 16),
+            (65_530, 100),
+            (199_990, 100),
+            (131_072, 70_000),
+        ] {
+            let mut r2 = r.clone();
+            r2.seek(SeekFrom::Start(at as u64)).unwrap();
+            let mut got = vec![0u8; len];
+            let n = std::io::Read::read(&mut r2.by_ref().take(len as u64), &mut got).unwrap();
+            let want = &plain[at..(at + len).min(plain.len())];
+            let mut acc = got[..n].to_vec();
+            while acc.len() < want.len() {
+                let mut more = vec![0u8; want.len() - acc.len()];
+                let m = r2.read(&mut more).unwrap();
+                assert!(m > 0);
+                acc.extend_from_slice(&more[..m]);
+            }
+            assert_eq!(acc, want, "at {at}");
+        }
     }
 
     #[test]

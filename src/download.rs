@@ -141,7 +141,10 @@ impl Pump<'_> {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(fail(true, Error::Network(format!("download interrupted: {e}"))));
+                    return Err(fail(
+                        true,
+                        Error::Network(format!("download interrupted: {e}")),
+                    ));
                 }
             }
         };
@@ -269,6 +272,11 @@ fn paths(dir: &Path, key: &str) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The file that holds the downloaded body for `key` (complete once `fetch_with` returned Ok).
+pub fn part_path(dir: &Path, key: &str) -> PathBuf {
+    paths(dir, key).0
+}
+
 /// Removes the partial download for `key`, if any.
 pub fn discard(dir: &Path, key: &str) {
     let (part, meta) = paths(dir, key);
@@ -276,9 +284,10 @@ pub fn discard(dir: &Path, key: &str) {
     let _ = fs::remove_file(meta);
 }
 
-/// Downloads `job.url` and runs `consume` over the whole body as one stream (see the module doc),
-/// retrying network failures with backoff and resume. `consume` gets the stream and the expected
-/// size (0 if unknown). Blocks; network and disk I/O.
+/// Downloads `job.url` into [`part_path`] and runs `consume` over the whole body as one stream
+/// while it arrives (see the module doc), retrying network failures with backoff and resume.
+/// `consume` gets the stream and the expected size (0 if unknown). On success the complete body
+/// stays in the partial file for the caller, who must [`discard`] it. Blocks; network and disk I/O.
 pub fn fetch_with<T>(
     job: &DownloadJob<'_>,
     mut consume: impl FnMut(&mut dyn Read, u64) -> Result<T>,
@@ -419,10 +428,8 @@ pub fn fetch_with<T>(
         stats.network_bytes += network_bytes;
         let failure = feed.failure.take();
         match (result, failure) {
-            (Ok(v), _) => {
-                discard(job.dir, job.key);
-                return Ok((v, stats));
-            }
+            // The partial file now holds the whole body; the caller uses it, then discards it.
+            (Ok(v), _) => return Ok((v, stats)),
             (Err(_), Some(f)) if f.retryable => {
                 last_error = f.error;
             }

@@ -160,3 +160,15 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         Err(e) => Err(Error::io("removing", path)(e)),
     }
 }
+
+/// Reads at `offset` without moving any shared cursor (so threads can share one open file).
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+}

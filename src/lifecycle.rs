@@ -9,13 +9,14 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::checksum::VerifiedZip;
 use crate::config::UpdaterConfig;
 use crate::error::{Error, Result};
 use crate::fs_atomic::random_alnum;
 use crate::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
-use crate::store::Store;
+use crate::store::{InstallGuard, Store};
 use crate::time::{iso8601, now_ms};
-use crate::unpack::{BundleTrust, unpack_parsed};
+use crate::unpack::{BundleTrust, UnpackReport, unpack_parsed, unpack_verified};
 use crate::unzip::ExtractOptions;
 
 /// Tombstones (`deleted` records) kept at most; older ones are forgotten.
@@ -234,7 +235,55 @@ impl Device {
         .parse()?;
         // The install lock keeps sweeps away from this install while the main lock is released
         // for the long unpack, so launch and notify_app_ready are never blocked by a download.
-        let _install = Store::install_guard(&self.data_dir)?;
+        let guard = Store::install_guard(&self.data_dir)?;
+        let options = self.extract_options();
+        self.install_with(&guard, version, len_hint, |dir| {
+            unpack_parsed(input, &trust, dir, &options)
+        })
+    }
+
+    /// Installs a bundle whose zip was already verified (the download path, which hashes while
+    /// the bytes arrive). The caller holds the install lock for the whole download.
+    pub fn install_verified(
+        &self,
+        guard: &InstallGuard,
+        verified: &VerifiedZip,
+        version: &str,
+    ) -> Result<BundleInfo> {
+        let version = version.trim();
+        if version.is_empty() || version == BUILTIN || version.len() > 256 {
+            return Err(Error::Refused(format!(
+                "invalid bundle version {version:?}"
+            )));
+        }
+        let options = self.extract_options();
+        self.install_with(guard, version, 0, |dir| {
+            unpack_verified(verified, dir, &options)
+        })
+    }
+
+    /// Takes the install lock (for a download followed by [`Device::install_verified`]).
+    pub fn install_guard(&self) -> Result<InstallGuard> {
+        Store::install_guard(&self.data_dir)
+    }
+
+    fn extract_options(&self) -> ExtractOptions {
+        ExtractOptions {
+            limits: self.config.limits,
+            ..ExtractOptions::default()
+        }
+    }
+
+    /// The install protocol around `produce` (which creates the bundle folder it is given):
+    /// record `downloading` (under the main lock), produce without the main lock, then record
+    /// `pending` — or remove the record if producing failed or a reset cancelled the install.
+    fn install_with(
+        &self,
+        _guard: &InstallGuard,
+        version: &str,
+        len_hint: u64,
+        produce: impl FnOnce(&Path) -> Result<UnpackReport>,
+    ) -> Result<BundleInfo> {
         let (id, mut info, bundle_dir) = {
             let mut s = self.session()?;
             self.make_room(&mut s, 1)?;
@@ -257,11 +306,7 @@ impl Device {
             let dir = s.store.bundle_dir(&id);
             (id, info, dir)
         };
-        let options = ExtractOptions {
-            limits: self.config.limits,
-            ..ExtractOptions::default()
-        };
-        let result = unpack_parsed(input, &trust, &bundle_dir, &options);
+        let result = produce(&bundle_dir);
         let mut s = self.session()?;
         let still_ours = s
             .state
@@ -646,6 +691,15 @@ impl Device {
         }
         crate::fs_atomic::sync_dir(&s.store.bundles_dir())?;
         s.store.sweep_temp_files()?;
+        if !installing {
+            // Partial downloads of a download that is not running (killed process).
+            let dir = s.store.downloads_dir()?;
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         self.make_room(s, 0)?;
         // Bound what the state file itself remembers.
         let mut tombstones: Vec<(String, String)> = s

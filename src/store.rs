@@ -34,6 +34,12 @@ pub struct Store {
     _lock: File,
 }
 
+/// Proof that this thread holds the install lock (see [`Store::install_guard`]).
+#[derive(Debug)]
+pub struct InstallGuard {
+    _file: File,
+}
+
 /// How the state file was found when it was loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadOutcome {
@@ -159,13 +165,14 @@ impl Store {
         Ok(names)
     }
 
-    /// Removes leftovers of interrupted writes in the data folder itself (temp state files).
+    /// Removes leftovers of interrupted atomic writes in the data folder itself.
     pub fn sweep_temp_files(&self) -> Result<usize> {
         let mut removed = 0;
         for e in fs::read_dir(&self.root).map_err(Error::io("listing", &self.root))? {
             let e = e.map_err(Error::io("listing", &self.root))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".state.json.tmp-") {
+            // Temp files of interrupted atomic writes (state, stats queue): `.<name>.tmp-<rand>`.
+            if name.starts_with('.') && name.contains(".tmp-") {
                 let _ = fs::remove_file(e.path());
                 removed += 1;
             }
@@ -177,7 +184,7 @@ impl Store {
     /// leave `downloading` records, staging folders and partial downloads alone, even though the
     /// main lock is released during the long unpack. Released on drop or process death.
     /// Takes no main lock: call it before opening the store.
-    pub fn install_guard(root: &Path) -> Result<File> {
+    pub fn install_guard(root: &Path) -> Result<InstallGuard> {
         fs::create_dir_all(root).map_err(Error::io("creating data folder", root))?;
         let path = root.join(INSTALL_LOCK);
         let f = File::options()
@@ -187,7 +194,7 @@ impl Store {
             .open(&path)
             .map_err(Error::io("opening install lock", &path))?;
         f.lock().map_err(Error::io("locking", &path))?;
-        Ok(f)
+        Ok(InstallGuard { _file: f })
     }
 
     /// True if some thread or process holds the install lock right now.

@@ -68,6 +68,60 @@ impl BundleTrust<'_> {
     }
 }
 
+/// Streams `input` through decryption (if the trust has a session key) and SHA-256 without
+/// writing the plaintext anywhere. Returns the digest and the plaintext length. Used by the
+/// download path, where the ciphertext is already being kept on disk.
+pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8; 32], u64)> {
+    let mut sink = HashingWriter::new(std::io::sink());
+    let len = crypto::decrypt_stream(
+        input,
+        trust.session_key.as_ref(),
+        &mut sink,
+        Error::io("reading", "the bundle input"),
+        Error::io("hashing", "the bundle"),
+    )?;
+    Ok((sink.finish().1, len))
+}
+
+/// Checks the digest of the file at `path` (which holds the bytes `hash_stream` saw: ciphertext
+/// when the trust has a session key, else the plain zip) and issues the `VerifiedZip`.
+pub(crate) fn verify_file(
+    path: PathBuf,
+    digest: [u8; 32],
+    plain_len: u64,
+    trust: &ParsedTrust,
+) -> Result<crate::checksum::VerifiedZip> {
+    match &trust.session_key {
+        Some(key) => {
+            checksum::verify_encrypted(path, digest, &trust.expected, key.clone(), plain_len)
+        }
+        None => checksum::verify(path, digest, &trust.expected),
+    }
+}
+
+/// Extracts an already verified zip into the new folder `dest` (staging next to it, fsync, rename).
+/// Blocks; disk I/O.
+pub fn unpack_verified(
+    verified: &crate::checksum::VerifiedZip,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    if fs::symlink_metadata(dest).is_ok() {
+        return Err(Error::DestinationExists(dest.to_path_buf()));
+    }
+    let staging = Staging::next_to(dest)?;
+    let tree = staging.path().join(TREE);
+    let stats = unzip::extract(verified, &tree, options)?;
+    staging.publish(&tree, dest)?;
+    Ok(UnpackReport {
+        files: stats.files,
+        dirs: stats.dirs,
+        bytes: stats.bytes,
+        sha256: verified.sha256_hex(),
+        checksum_format: verified.format(),
+    })
+}
+
 /// What [`unpack`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnpackReport {

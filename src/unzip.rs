@@ -301,8 +301,20 @@ pub struct ExtractStats {
 /// partial tree: callers extract inside a staging folder and discard it. Blocks; uses
 /// `options.threads` threads for file entries.
 pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Result<ExtractStats> {
-    let file = PosFile::open(zip.path())?;
-    let archive = ZipArchive::new(file)?;
+    match zip.cipher() {
+        None => extract_from(ZipArchive::new(PosFile::open(zip.path())?)?, root, options),
+        Some((key, plain_len)) => {
+            let reader = crate::crypto::CbcFile::open(zip.path(), key, *plain_len)?;
+            extract_from(ZipArchive::new(reader)?, root, options)
+        }
+    }
+}
+
+fn extract_from<R: Read + Seek + Clone + Send>(
+    archive: ZipArchive<R>,
+    root: &Path,
+    options: &ExtractOptions,
+) -> Result<ExtractStats> {
     let mut plan = plan(&archive, &options.limits)?;
 
     if let Some(parent) = root.parent()
@@ -422,8 +434,8 @@ const SYNC_THREADS: usize = 8;
 /// Files waiting for fsync at most (each holds an open descriptor).
 const SYNC_QUEUE: usize = 64;
 
-fn write_entry(
-    archive: &mut ZipArchive<PosFile>,
+fn write_entry<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
     job: &FileJob,
     root: &Path,
     buf: &mut [u8],
@@ -489,14 +501,7 @@ impl PosFile {
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::FileExt::read_at(&*self.file, buf, offset)
-        }
-        #[cfg(windows)]
-        {
-            std::os::windows::fs::FileExt::seek_read(&*self.file, buf, offset)
-        }
+        crate::fs_atomic::read_at(&self.file, buf, offset)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::lifecycle::Device;
 use crate::state::{BUILTIN, BundleInfo, State};
 use crate::stats::{self, Event, SendOutcome};
 use crate::time::now_ms;
-use crate::unpack::BundleTrust;
+use crate::unpack::{self, BundleTrust};
 
 /// What one `update()` came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,12 +409,22 @@ impl Updater {
             cancel: &self.cancel,
             listener,
         };
-        let session_key = release.session_key.as_deref();
+        // Held for the download and the install, so no sweep removes the partial file meanwhile.
+        let guard = self.device.install_guard()?;
         let fetch_started = Instant::now();
-        let result = download::fetch_with(&job, |reader, len| {
-            self.device
-                .install_from(reader, len, v, &release.checksum, session_key)
-        });
+        // The network thread keeps the ciphertext on disk; this thread decrypts and hashes it as
+        // it arrives, writing no plaintext. Only a verified file is then read as a zip, through
+        // an on-the-fly decryptor.
+        let result = download::fetch_with(&job, |reader, _| unpack::hash_stream(reader, &parsed))
+            .and_then(|((digest, plain_len), stats)| {
+                let part = download::part_path(&dir, &key);
+                let verified = unpack::verify_file(part, digest, plain_len, &parsed)
+                    .inspect_err(|_| download::discard(&dir, &key))?;
+                let installed = self.device.install_verified(&guard, &verified, v);
+                download::discard(&dir, &key);
+                Ok((installed?, stats))
+            });
+        drop(guard);
         let (bundle, stats) = match result {
             Ok(ok) => ok,
             Err(e) => {
