@@ -109,3 +109,92 @@ impl From<zip::result::ZipError> for Error {
         Error::Zip(e.to_string())
     }
 }
+
+/// The errors callers of the bindings see: few variants, each one a caller can act on.
+///
+/// `Config`: fix the configuration. `Network`: retry later. `Verification`: the bundle was not made
+/// with the app's key or was altered — report it, do not retry the same bundle. `BundleRejected`:
+/// the archive is unsafe or over a limit. `Storage`: disk full or unwritable. `Refused`: the
+/// operation does not apply (unknown bundle, bundle in use). `Cancelled`: the host cancelled.
+/// `Internal`: a bug; please report it. Messages never contain key material.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum LiveUpdateError {
+    /// The configuration or an argument is unusable.
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// The network or the server failed.
+    #[error("{message}")]
+    Network {
+        /// What happened.
+        message: String,
+    },
+    /// A key, session key or checksum did not verify.
+    #[error("{message}")]
+    Verification {
+        /// What did not verify.
+        message: String,
+    },
+    /// The bundle's archive is unsafe, broken or over a limit.
+    #[error("{message}")]
+    BundleRejected {
+        /// Why.
+        message: String,
+    },
+    /// The disk is full or a file operation failed.
+    #[error("{message}")]
+    Storage {
+        /// What failed.
+        message: String,
+    },
+    /// The operation does not apply to this bundle or state.
+    #[error("{message}")]
+    Refused {
+        /// Why.
+        message: String,
+    },
+    /// The host cancelled the operation.
+    #[error("cancelled")]
+    Cancelled,
+    /// An unexpected failure inside the library.
+    #[error("{message}")]
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl From<Error> for LiveUpdateError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::Config(_) | Error::Usage(_) | Error::PublicKey(_) | Error::UrlPolicy(_) => {
+                LiveUpdateError::Config { message }
+            }
+            Error::Network(_) => LiveUpdateError::Network { message },
+            Error::SessionKey(_)
+            | Error::ChecksumFormat(_)
+            | Error::ChecksumMismatch
+            | Error::Decrypt(_) => LiveUpdateError::Verification { message },
+            Error::UnsafeEntry { .. } | Error::Limit(_) | Error::Zip(_) | Error::MissingIndexHtml => {
+                LiveUpdateError::BundleRejected { message }
+            }
+            Error::Io { .. } | Error::NoSpace { .. } | Error::StateFormat(_) => {
+                LiveUpdateError::Storage { message }
+            }
+            Error::DestinationExists(_) | Error::Refused(_) => LiveUpdateError::Refused { message },
+            Error::Cancelled => LiveUpdateError::Cancelled,
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for LiveUpdateError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        LiveUpdateError::Internal {
+            message: format!("callback failed: {}", e.reason),
+        }
+    }
+}

@@ -29,15 +29,19 @@
 //! Every public item documents whether it does I/O or blocks.
 #![deny(unsafe_code)]
 
+uniffi::setup_scaffolding!();
+
 pub mod check;
 pub mod checksum;
 pub mod config;
 pub mod crypto;
 pub mod download;
 pub mod error;
+pub mod ffi;
 pub mod fs_atomic;
 pub mod http;
 pub mod lifecycle;
+pub mod logging;
 pub mod serve;
 pub mod state;
 pub mod stats;
