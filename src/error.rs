@@ -117,7 +117,11 @@ impl From<zip::result::ZipError> for Error {
 /// the archive is unsafe or over a limit. `Storage`: disk full or unwritable. `Refused`: the
 /// operation does not apply (unknown bundle, bundle in use). `Cancelled`: the host cancelled.
 /// `Internal`: a bug; please report it. Messages never contain key material.
+///
+/// Flat across the FFI: in Kotlin and Swift each variant is an exception type whose message is
+/// the text below (`LiveUpdateException.Refused`, …).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
 #[non_exhaustive]
 pub enum LiveUpdateError {
     /// The configuration or an argument is unusable.
@@ -179,9 +183,10 @@ impl From<Error> for LiveUpdateError {
             | Error::ChecksumFormat(_)
             | Error::ChecksumMismatch
             | Error::Decrypt(_) => LiveUpdateError::Verification { message },
-            Error::UnsafeEntry { .. } | Error::Limit(_) | Error::Zip(_) | Error::MissingIndexHtml => {
-                LiveUpdateError::BundleRejected { message }
-            }
+            Error::UnsafeEntry { .. }
+            | Error::Limit(_)
+            | Error::Zip(_)
+            | Error::MissingIndexHtml => LiveUpdateError::BundleRejected { message },
             Error::Io { .. } | Error::NoSpace { .. } | Error::StateFormat(_) => {
                 LiveUpdateError::Storage { message }
             }

@@ -20,30 +20,43 @@ pub struct UpdaterOptions {
     /// The app's shipped web folder (the builtin bundle).
     pub builtin_dir: String,
     /// The text of the app's `capacitor.config.json` (`plugins.CapacitorUpdater` keys), if any.
+    #[uniffi(default = None)]
     pub capacitor_config_json: Option<String>,
     /// Native version name; a change resets to builtin (`resetWhenUpdate`).
+    #[uniffi(default = None)]
     pub native_version: Option<String>,
     /// Native build number (`version_code`).
+    #[uniffi(default = "")]
     pub version_code: String,
     /// `android` or `ios`.
+    #[uniffi(default = "android")]
     pub platform: String,
     /// OS version.
+    #[uniffi(default = "")]
     pub os_version: String,
     /// Device id; `None` = a UUID v4 generated once and kept.
+    #[uniffi(default = None)]
     pub device_id: Option<String>,
     /// Custom id sent with requests.
+    #[uniffi(default = "")]
     pub custom_id: String,
     /// Running on an emulator or simulator.
+    #[uniffi(default = false)]
     pub is_emulator: bool,
     /// Release build.
+    #[uniffi(default = true)]
     pub is_prod: bool,
     /// Overrides `updateUrl` when set.
+    #[uniffi(default = None)]
     pub update_url: Option<String>,
     /// Overrides `statsUrl` when set (`""` disables stats).
+    #[uniffi(default = None)]
     pub stats_url: Option<String>,
     /// Overrides `channelUrl` when set.
+    #[uniffi(default = None)]
     pub channel_url: Option<String>,
     /// Allow plain http to non-loopback hosts (development only).
+    #[uniffi(default = false)]
     pub allow_insecure: bool,
 }
 
@@ -264,7 +277,11 @@ impl Updater {
     /// Rolls back if `launch_id` is still unconfirmed after `appReadyTimeout`; true if it did.
     /// Call it from a timer `appReadyTimeout` after `launch`.
     pub fn check_app_ready_timeout(&self, launch_id: String) -> Result<bool> {
-        Ok(self.inner.device().check_app_ready_timeout(&launch_id)?.is_some())
+        Ok(self
+            .inner
+            .device()
+            .check_app_ready_timeout(&launch_id)?
+            .is_some())
     }
 
     /// Sets the listener that receives download progress during `update`.
@@ -277,13 +294,18 @@ impl Updater {
     /// Runs the whole update flow (check, download, verify, install, queue or apply, stats).
     /// Blocks: call it from a background thread. Network and disk I/O.
     pub fn update(&self) -> Result<UpdateResult> {
-        let guard = self.listener.lock().map_err(|_| LiveUpdateError::Internal {
-            message: "progress listener lock poisoned".into(),
-        })?;
+        let guard = self
+            .listener
+            .lock()
+            .map_err(|_| LiveUpdateError::Internal {
+                message: "progress listener lock poisoned".into(),
+            })?;
         let progress = guard.as_deref().map(Progress);
-        let outcome = self
-            .inner
-            .update(progress.as_ref().map(|p| p as &dyn crate::download::DownloadListener))?;
+        let outcome = self.inner.update(
+            progress
+                .as_ref()
+                .map(|p| p as &dyn crate::download::DownloadListener),
+        )?;
         drop(guard);
         Ok(match outcome {
             UpdateOutcome::Installed {

@@ -1384,43 +1384,43 @@ public struct UpdaterOptions: Equatable, Hashable {
          */builtinDir: String, 
         /**
          * The text of the app's `capacitor.config.json` (`plugins.CapacitorUpdater` keys), if any.
-         */capacitorConfigJson: String?, 
+         */capacitorConfigJson: String? = nil, 
         /**
          * Native version name; a change resets to builtin (`resetWhenUpdate`).
-         */nativeVersion: String?, 
+         */nativeVersion: String? = nil, 
         /**
          * Native build number (`version_code`).
-         */versionCode: String, 
+         */versionCode: String = "", 
         /**
          * `android` or `ios`.
-         */platform: String, 
+         */platform: String = "android", 
         /**
          * OS version.
-         */osVersion: String, 
+         */osVersion: String = "", 
         /**
          * Device id; `None` = a UUID v4 generated once and kept.
-         */deviceId: String?, 
+         */deviceId: String? = nil, 
         /**
          * Custom id sent with requests.
-         */customId: String, 
+         */customId: String = "", 
         /**
          * Running on an emulator or simulator.
-         */isEmulator: Bool, 
+         */isEmulator: Bool = false, 
         /**
          * Release build.
-         */isProd: Bool, 
+         */isProd: Bool = true, 
         /**
          * Overrides `updateUrl` when set.
-         */updateUrl: String?, 
+         */updateUrl: String? = nil, 
         /**
          * Overrides `statsUrl` when set (`""` disables stats).
-         */statsUrl: String?, 
+         */statsUrl: String? = nil, 
         /**
          * Overrides `channelUrl` when set.
-         */channelUrl: String?, 
+         */channelUrl: String? = nil, 
         /**
          * Allow plain http to non-loopback hosts (development only).
-         */allowInsecure: Bool) {
+         */allowInsecure: Bool = false) {
         self.dataDir = dataDir
         self.builtinDir = builtinDir
         self.capacitorConfigJson = capacitorConfigJson
@@ -1719,6 +1719,9 @@ public func FfiConverterTypeBundleStatus_lower(_ value: BundleStatus) -> RustBuf
  * the archive is unsafe or over a limit. `Storage`: disk full or unwritable. `Refused`: the
  * operation does not apply (unknown bundle, bundle in use). `Cancelled`: the host cancelled.
  * `Internal`: a bug; please report it. Messages never contain key material.
+ *
+ * Flat across the FFI: in Kotlin and Swift each variant is an exception type whose message is
+ * the text below (`LiveUpdateException.Refused`, …).
  */
 public 
 enum LiveUpdateError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -1728,63 +1731,43 @@ enum LiveUpdateError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErro
     /**
      * The configuration or an argument is unusable.
      */
-    case Config(
-        /**
-         * What is wrong.
-         */message: String
-    )
+    case Config(message: String)
+    
     /**
      * The network or the server failed.
      */
-    case Network(
-        /**
-         * What happened.
-         */message: String
-    )
+    case Network(message: String)
+    
     /**
      * A key, session key or checksum did not verify.
      */
-    case Verification(
-        /**
-         * What did not verify.
-         */message: String
-    )
+    case Verification(message: String)
+    
     /**
      * The bundle's archive is unsafe, broken or over a limit.
      */
-    case BundleRejected(
-        /**
-         * Why.
-         */message: String
-    )
+    case BundleRejected(message: String)
+    
     /**
      * The disk is full or a file operation failed.
      */
-    case Storage(
-        /**
-         * What failed.
-         */message: String
-    )
+    case Storage(message: String)
+    
     /**
      * The operation does not apply to this bundle or state.
      */
-    case Refused(
-        /**
-         * Why.
-         */message: String
-    )
+    case Refused(message: String)
+    
     /**
      * The host cancelled the operation.
      */
-    case Cancelled
+    case Cancelled(message: String)
+    
     /**
      * An unexpected failure inside the library.
      */
-    case Internal(
-        /**
-         * What happened.
-         */message: String
-    )
+    case Internal(message: String)
+    
 
     
 
@@ -1816,28 +1799,38 @@ public struct FfiConverterTypeLiveUpdateError: FfiConverterRustBuffer {
         
         case 1: return .Config(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
         case 2: return .Network(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
         case 3: return .Verification(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
         case 4: return .BundleRejected(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
         case 5: return .Storage(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
         case 6: return .Refused(
             message: try FfiConverterString.read(from: &buf)
-            )
-        case 7: return .Cancelled
+        )
+        
+        case 7: return .Cancelled(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
         case 8: return .Internal(
             message: try FfiConverterString.read(from: &buf)
-            )
+        )
+        
 
-         default: throw UniffiInternalError.unexpectedEnumCase
+        default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
 
@@ -1847,45 +1840,24 @@ public struct FfiConverterTypeLiveUpdateError: FfiConverterRustBuffer {
         
 
         
-        
-        case let .Config(message):
+        case .Config(_ /* message is ignored*/):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case let .Network(message):
+        case .Network(_ /* message is ignored*/):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case let .Verification(message):
+        case .Verification(_ /* message is ignored*/):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case let .BundleRejected(message):
+        case .BundleRejected(_ /* message is ignored*/):
             writeInt(&buf, Int32(4))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case let .Storage(message):
+        case .Storage(_ /* message is ignored*/):
             writeInt(&buf, Int32(5))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case let .Refused(message):
+        case .Refused(_ /* message is ignored*/):
             writeInt(&buf, Int32(6))
-            FfiConverterString.write(message, into: &buf)
-            
-        
-        case .Cancelled:
+        case .Cancelled(_ /* message is ignored*/):
             writeInt(&buf, Int32(7))
-        
-        
-        case let .Internal(message):
+        case .Internal(_ /* message is ignored*/):
             writeInt(&buf, Int32(8))
-            FfiConverterString.write(message, into: &buf)
-            
+
+        
         }
     }
 }

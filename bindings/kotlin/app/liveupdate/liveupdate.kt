@@ -30,8 +30,6 @@ import java.nio.CharBuffer
 import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
-import android.os.Build
-import androidx.annotation.RequiresApi
 import java.util.concurrent.atomic.AtomicBoolean
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
@@ -1196,28 +1194,28 @@ private class UniffiJnaCleanable(
 // using Android or not.
 // There are further runtime checks to chose the correct implementation
 // of the cleaner.
-
-
 private fun UniffiCleaner.Companion.create(): UniffiCleaner =
-    if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.UPSIDE_DOWN_CAKE) {
-        AndroidSystemCleaner()
-    } else {
+    try {
+        // For safety's sake: if the library hasn't been run in android_cleaner = true
+        // mode, but is being run on Android, then we still need to think about
+        // Android API versions.
+        // So we check if java.lang.ref.Cleaner is there, and use that…
+        java.lang.Class.forName("java.lang.ref.Cleaner")
+        JavaLangRefCleaner()
+    } catch (e: ClassNotFoundException) {
+        // … otherwise, fallback to the JNA cleaner.
         UniffiJnaCleaner()
     }
 
-// The SystemCleaner, available from API Level 33.
-// Some API Level 33 OSes do not support using it, so we require API Level 34.
-@RequiresApi(Build.VERSION_CODES.UPSIDE_DOWN_CAKE)
-private class AndroidSystemCleaner : UniffiCleaner {
-    val cleaner = android.system.SystemCleaner.cleaner()
+private class JavaLangRefCleaner : UniffiCleaner {
+    val cleaner = java.lang.ref.Cleaner.create()
 
     override fun register(value: Any, cleanUpTask: Runnable): UniffiCleaner.Cleanable =
-        AndroidSystemCleanable(cleaner.register(value, cleanUpTask))
+        JavaLangRefCleanable(cleaner.register(value, cleanUpTask))
 }
 
-@RequiresApi(Build.VERSION_CODES.UPSIDE_DOWN_CAKE)
-private class AndroidSystemCleanable(
-    private val cleanable: java.lang.ref.Cleaner.Cleanable,
+private class JavaLangRefCleanable(
+    val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
 }
@@ -2266,67 +2264,67 @@ data class UpdaterOptions (
     /**
      * The text of the app's `capacitor.config.json` (`plugins.CapacitorUpdater` keys), if any.
      */
-    var `capacitorConfigJson`: kotlin.String?
+    var `capacitorConfigJson`: kotlin.String? = null 
     , 
     /**
      * Native version name; a change resets to builtin (`resetWhenUpdate`).
      */
-    var `nativeVersion`: kotlin.String?
+    var `nativeVersion`: kotlin.String? = null 
     , 
     /**
      * Native build number (`version_code`).
      */
-    var `versionCode`: kotlin.String
+    var `versionCode`: kotlin.String = "" 
     , 
     /**
      * `android` or `ios`.
      */
-    var `platform`: kotlin.String
+    var `platform`: kotlin.String = "android" 
     , 
     /**
      * OS version.
      */
-    var `osVersion`: kotlin.String
+    var `osVersion`: kotlin.String = "" 
     , 
     /**
      * Device id; `None` = a UUID v4 generated once and kept.
      */
-    var `deviceId`: kotlin.String?
+    var `deviceId`: kotlin.String? = null 
     , 
     /**
      * Custom id sent with requests.
      */
-    var `customId`: kotlin.String
+    var `customId`: kotlin.String = "" 
     , 
     /**
      * Running on an emulator or simulator.
      */
-    var `isEmulator`: kotlin.Boolean
+    var `isEmulator`: kotlin.Boolean = false 
     , 
     /**
      * Release build.
      */
-    var `isProd`: kotlin.Boolean
+    var `isProd`: kotlin.Boolean = true 
     , 
     /**
      * Overrides `updateUrl` when set.
      */
-    var `updateUrl`: kotlin.String?
+    var `updateUrl`: kotlin.String? = null 
     , 
     /**
      * Overrides `statsUrl` when set (`""` disables stats).
      */
-    var `statsUrl`: kotlin.String?
+    var `statsUrl`: kotlin.String? = null 
     , 
     /**
      * Overrides `channelUrl` when set.
      */
-    var `channelUrl`: kotlin.String?
+    var `channelUrl`: kotlin.String? = null 
     , 
     /**
      * Allow plain http to non-loopback hosts (development only).
      */
-    var `allowInsecure`: kotlin.Boolean
+    var `allowInsecure`: kotlin.Boolean = false 
     
 ){
     
@@ -2532,125 +2530,56 @@ public object FfiConverterTypeBundleStatus: FfiConverterRustBuffer<BundleStatus>
  * the archive is unsafe or over a limit. `Storage`: disk full or unwritable. `Refused`: the
  * operation does not apply (unknown bundle, bundle in use). `Cancelled`: the host cancelled.
  * `Internal`: a bug; please report it. Messages never contain key material.
+ *
+ * Flat across the FFI: in Kotlin and Swift each variant is an exception type whose message is
+ * the text below (`LiveUpdateException.Refused`, …).
  */
-sealed class LiveUpdateException: kotlin.Exception() {
-    
+sealed class LiveUpdateException(message: String): kotlin.Exception(message) {
+        
     /**
      * The configuration or an argument is unusable.
      */
-    class Config(
+        class Config(message: String) : LiveUpdateException(message)
         
-        /**
-         * What is wrong.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * The network or the server failed.
      */
-    class Network(
+        class Network(message: String) : LiveUpdateException(message)
         
-        /**
-         * What happened.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * A key, session key or checksum did not verify.
      */
-    class Verification(
+        class Verification(message: String) : LiveUpdateException(message)
         
-        /**
-         * What did not verify.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * The bundle's archive is unsafe, broken or over a limit.
      */
-    class BundleRejected(
+        class BundleRejected(message: String) : LiveUpdateException(message)
         
-        /**
-         * Why.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * The disk is full or a file operation failed.
      */
-    class Storage(
+        class Storage(message: String) : LiveUpdateException(message)
         
-        /**
-         * What failed.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * The operation does not apply to this bundle or state.
      */
-    class Refused(
+        class Refused(message: String) : LiveUpdateException(message)
         
-        /**
-         * Why.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
     /**
      * The host cancelled the operation.
      */
-    class Cancelled(
-        ) : LiveUpdateException() {
-        override val message
-            get() = ""
-    }
-    
+        class Cancelled(message: String) : LiveUpdateException(message)
+        
     /**
      * An unexpected failure inside the library.
      */
-    class Internal(
+        class Internal(message: String) : LiveUpdateException(message)
         
-        /**
-         * What happened.
-         */
-        val `message`: kotlin.String
-        ) : LiveUpdateException() {
-        override val message
-            get() = "message=${ `message` }"
-    }
-    
-
-    
-
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<LiveUpdateException> {
         override fun lift(error_buf: RustBuffer.ByValue): LiveUpdateException = FfiConverterTypeLiveUpdateError.lift(error_buf)
     }
-
-    
 }
 
 /**
@@ -2659,108 +2588,48 @@ sealed class LiveUpdateException: kotlin.Exception() {
 public object FfiConverterTypeLiveUpdateError : FfiConverterRustBuffer<LiveUpdateException> {
     override fun read(buf: ByteBuffer): LiveUpdateException {
         
-
-        return when(buf.getInt()) {
-            1 -> LiveUpdateException.Config(
-                FfiConverterString.read(buf),
-                )
-            2 -> LiveUpdateException.Network(
-                FfiConverterString.read(buf),
-                )
-            3 -> LiveUpdateException.Verification(
-                FfiConverterString.read(buf),
-                )
-            4 -> LiveUpdateException.BundleRejected(
-                FfiConverterString.read(buf),
-                )
-            5 -> LiveUpdateException.Storage(
-                FfiConverterString.read(buf),
-                )
-            6 -> LiveUpdateException.Refused(
-                FfiConverterString.read(buf),
-                )
-            7 -> LiveUpdateException.Cancelled()
-            8 -> LiveUpdateException.Internal(
-                FfiConverterString.read(buf),
-                )
+            return when(buf.getInt()) {
+            1 -> LiveUpdateException.Config(FfiConverterString.read(buf))
+            2 -> LiveUpdateException.Network(FfiConverterString.read(buf))
+            3 -> LiveUpdateException.Verification(FfiConverterString.read(buf))
+            4 -> LiveUpdateException.BundleRejected(FfiConverterString.read(buf))
+            5 -> LiveUpdateException.Storage(FfiConverterString.read(buf))
+            6 -> LiveUpdateException.Refused(FfiConverterString.read(buf))
+            7 -> LiveUpdateException.Cancelled(FfiConverterString.read(buf))
+            8 -> LiveUpdateException.Internal(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
+        
     }
 
     override fun allocationSize(value: LiveUpdateException): ULong {
-        return when(value) {
-            is LiveUpdateException.Config -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.Network -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.Verification -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.BundleRejected -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.Storage -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.Refused -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-            is LiveUpdateException.Cancelled -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-            )
-            is LiveUpdateException.Internal -> (
-                // Add the size for the Int that specifies the variant plus the size needed for all fields
-                4UL
-                + FfiConverterString.allocationSize(value.`message`)
-            )
-        }
+        return 4UL
     }
 
     override fun write(value: LiveUpdateException, buf: ByteBuffer) {
         when(value) {
             is LiveUpdateException.Config -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.Network -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.Verification -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.BundleRejected -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.Storage -> {
                 buf.putInt(5)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.Refused -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is LiveUpdateException.Cancelled -> {
@@ -2769,7 +2638,6 @@ public object FfiConverterTypeLiveUpdateError : FfiConverterRustBuffer<LiveUpdat
             }
             is LiveUpdateException.Internal -> {
                 buf.putInt(8)
-                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
