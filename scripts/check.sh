@@ -12,6 +12,12 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 mkdir -p target
 cargo test --locked 2>&1 | tee target/test-output.txt
+echo "== bindings are up to date"
+bash bindings/generate.sh --check
+echo "== Kotlin binding test (JVM, real cdylib)"
+bash scripts/test-kotlin.sh 2>&1 | tee -a target/test-output.txt
+echo "== C binding test (gcc, real cdylib)"
+bash scripts/test-c.sh 2>&1 | tee -a target/test-output.txt
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 echo "== all checks passed in $(( $(date +%s) - start )) s"

@@ -17,6 +17,14 @@ fi
 cargo build --locked -q -p liveupdate
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+. scripts/start-registry.sh
+"$K/bin/kotlinc" ]; then
+  mkdir -p .tools/kotlin
+  npm install --silent --no-audit --no-fund --prefix .tools/kotlin kotlin-compiler@2.4.20 >/dev/null
+fi
+cargo build --locked -q -p liveupdate
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 S=tests/fixtures/capgo/set-a-small
 mkdir -p "$work/registry"
 cp "$S/com.example.liveupdate_1.0.0.zip_encrypted.zip" "$work/registry/"
@@ -36,4 +44,4 @@ done
   tests/bindings/kotlin/Main.kt -d "$work/test.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/test.jar" ] || { echo "test-kotlin: compilation failed" >&2; exit 1; }
 java -Djna.library.path="$PWD/target/debug" \
-  -cp "$work/test.jar:/usr/share/java/jna.jar:$K/lib/kotlin-stdlib.jar" MainKt "$url" "$PWD/$S"
+  -cp "$work/test.jar:/usr/share/java/jna.jar:$K/lib/kotlin-stdlib.jar" MainKt "$REGISTRY_URL" "$PWD/$S"

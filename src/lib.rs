@@ -31,6 +31,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod c_api;
 pub mod check;
 pub mod checksum;
 pub mod config;

@@ -449,7 +449,6 @@ impl DownloadListener for ProgressBar {
 }
 
 fn run_update(updater: &Updater) -> Result<serde_json::Value, Error> {
-    use serde_json::json;
     let bar = ProgressBar;
     let listener: Option<&dyn DownloadListener> = if std::io::stderr().is_terminal() {
         Some(&bar)
@@ -462,26 +461,7 @@ fn run_update(updater: &Updater) -> Result<serde_json::Value, Error> {
         log::warn!("stats not flushed: {e}");
     }
     let current = updater.device().status()?.current;
-    Ok(match outcome {
-        UpdateOutcome::Installed {
-            bundle,
-            applied,
-            download,
-        } => json!({
-            "result": "installed", "bundle": bundle, "error": null, "applied": applied,
-            "download": {"attempts": download.attempts, "network_bytes": download.network_bytes, "resumed_bytes": download.resumed_bytes},
-        }),
-        UpdateOutcome::UpToDate { message } => {
-            json!({"result": "up_to_date", "bundle": current, "error": null, "message": message})
-        }
-        UpdateOutcome::Builtin => json!({"result": "builtin", "bundle": current, "error": null}),
-        UpdateOutcome::Blocked { error, message } => json!({
-            "result": "blocked", "bundle": null, "error": {"code": error, "message": message},
-        }),
-        UpdateOutcome::Failed { error, message } => json!({
-            "result": "failed", "bundle": null, "error": {"code": error, "message": message},
-        }),
-    })
+    Ok(outcome.to_json(&current))
 }
 
 fn report_json(r: &UnpackReport) -> String {

@@ -53,6 +53,33 @@ pub enum UpdateOutcome {
 }
 
 impl UpdateOutcome {
+    /// The JSON the CLI and the C ABI print: `{"result", "bundle", "error"}` (+ `applied` and
+    /// `download` figures when installed). `current` is reported as the bundle when nothing was
+    /// installed but the app keeps running on it (up to date, builtin).
+    pub fn to_json(&self, current: &BundleInfo) -> Value {
+        match self {
+            UpdateOutcome::Installed {
+                bundle,
+                applied,
+                download,
+            } => json!({
+                "result": "installed", "bundle": bundle, "error": null, "applied": applied,
+                "download": {"attempts": download.attempts, "network_bytes": download.network_bytes,
+                             "resumed_bytes": download.resumed_bytes},
+            }),
+            UpdateOutcome::UpToDate { message } => {
+                json!({"result": "up_to_date", "bundle": current, "error": null, "message": message})
+            }
+            UpdateOutcome::Builtin => {
+                json!({"result": "builtin", "bundle": current, "error": null})
+            }
+            UpdateOutcome::Blocked { error, message }
+            | UpdateOutcome::Failed { error, message } => {
+                json!({"result": self.kind(), "bundle": null, "error": {"code": error, "message": message}})
+            }
+        }
+    }
+
     /// `installed`, `up_to_date`, `builtin`, `blocked` or `failed`.
     pub fn kind(&self) -> &'static str {
         match self {
