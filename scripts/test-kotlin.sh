@@ -18,28 +18,6 @@ cargo build --locked -q -p liveupdate
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh
-"$K/bin/kotlinc" ]; then
-  mkdir -p .tools/kotlin
-  npm install --silent --no-audit --no-fund --prefix .tools/kotlin kotlin-compiler@2.4.20 >/dev/null
-fi
-cargo build --locked -q -p liveupdate
-work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-S=tests/fixtures/capgo/set-a-small
-mkdir -p "$work/registry"
-cp "$S/com.example.liveupdate_1.0.0.zip_encrypted.zip" "$work/registry/"
-jq -n --arg sk "$(cat "$S/ivSessionKey.txt")" --arg ck "$(cat "$S/encrypted_checksum.txt")" \
-  '{app_id: "com.example.liveupdate", bundles: [{version: "1.0.0", file: "com.example.liveupdate_1.0.0.zip_encrypted.zip", session_key: $sk, checksum: $ck}]}' \
-  > "$work/registry/liveupdate-registry.json"
-target/debug/liveupdate serve --dir "$work/registry" --port 0 2> "$work/serve.log" &
-server=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" | head -n 1 || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "test-kotlin: the dev registry did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 "$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar bindings/kotlin/app/liveupdate/liveupdate.kt \
   tests/bindings/kotlin/Main.kt -d "$work/test.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/test.jar" ] || { echo "test-kotlin: compilation failed" >&2; exit 1; }
