@@ -43,6 +43,7 @@ pub mod fs_atomic;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod state;
 pub mod stats;
