@@ -286,6 +286,7 @@ impl Device {
     ) -> Result<BundleInfo> {
         let (id, mut info, bundle_dir) = {
             let mut s = self.session()?;
+            self.clear_interrupted_installs(&mut s)?;
             self.make_room(&mut s, 1)?;
             let needed = len_hint.saturating_mul(2).saturating_add(SPACE_MARGIN);
             if let Some(available) = s.store.available_space()
@@ -605,6 +606,32 @@ impl Device {
                     && s.store.has_files(&b.id)
             })
             .cloned())
+    }
+
+    /// With the install lock held by the caller, every `downloading` record and staging folder is
+    /// a leftover of a killed install: remove them now, so repeated interrupted installs never
+    /// pile up on disk even when no launch runs in between.
+    fn clear_interrupted_installs(&self, s: &mut Session) -> Result<()> {
+        let stale: Vec<String> = s
+            .state
+            .bundles
+            .values()
+            .filter(|b| b.status == BundleStatus::Downloading)
+            .map(|b| b.id.clone())
+            .collect();
+        for id in &stale {
+            s.state.bundles.remove(id);
+        }
+        if !stale.is_empty() {
+            s.save()?;
+        }
+        for name in s.store.list_bundle_folder()? {
+            let orphan = stale.contains(&name) || name.starts_with('.');
+            if orphan {
+                crate::fs_atomic::remove_tree(&s.store.bundles_dir().join(&name))?;
+            }
+        }
+        Ok(())
     }
 
     /// Evicts the oldest unused bundles until `incoming` more fit under `maxStoredBundles`.

@@ -336,3 +336,36 @@ fn dir_size(p: &Path) -> u64 {
     }
     total
 }
+
+#[test]
+fn repeated_killed_installs_do_not_pile_up_without_a_launch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let www = tmp.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+    let set = capgo_set("set-b-large");
+    let h = Harness {
+        data: tmp.path().join("data"),
+        www,
+        config: set.dir.join("capacitor.config.json"),
+        set,
+        expected: BTreeMap::new(),
+    };
+    let t = Instant::now();
+    let (ok, _, err) = h.run(&h.op_args("install", "0.0.1"));
+    assert!(ok, "{err}");
+    let full = t.elapsed();
+    let mut rng = Rng(0x5eed);
+    let mut max_disk = 0;
+    for i in 0..20 {
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 9 / 10) + 1);
+        h.run_and_kill(&h.op_args("install", &format!("1.0.{i}")), delay);
+        max_disk = max_disk.max(dir_size(&h.data));
+    }
+    // One finished bundle plus at most one interrupted install (the last one) on disk.
+    assert!(
+        max_disk <= 3 * 5_300_000,
+        "disk grew to {max_disk} bytes without a launch"
+    );
+    h.check();
+}
