@@ -66,12 +66,7 @@ impl Store {
     pub fn open(root: &Path) -> Result<Self> {
         fs::create_dir_all(root.join(BUNDLES)).map_err(Error::io("creating data folder", root))?;
         let lock_path = root.join(LOCK_FILE);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(Error::io("opening lock file", &lock_path))?;
+        let lock = open_lock_file(&lock_path)?;
         lock.lock().map_err(Error::io("locking", &lock_path))?;
         let root = fs::canonicalize(root).map_err(Error::io("resolving", root))?;
         Ok(Self { root, _lock: lock })
@@ -187,12 +182,7 @@ impl Store {
     pub fn install_guard(root: &Path) -> Result<InstallGuard> {
         fs::create_dir_all(root).map_err(Error::io("creating data folder", root))?;
         let path = root.join(INSTALL_LOCK);
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(Error::io("opening install lock", &path))?;
+        let f = open_lock_file(&path)?;
         f.lock().map_err(Error::io("locking", &path))?;
         Ok(InstallGuard { _file: f })
     }
@@ -200,12 +190,7 @@ impl Store {
     /// True if some thread or process holds the install lock right now.
     pub fn install_in_progress(&self) -> Result<bool> {
         let path = self.root.join(INSTALL_LOCK);
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(Error::io("opening install lock", &path))?;
+        let f = open_lock_file(&path)?;
         match f.try_lock() {
             Ok(()) => Ok(false),
             Err(std::fs::TryLockError::WouldBlock) => Ok(true),
@@ -224,6 +209,16 @@ impl Store {
     pub fn available_space(&self) -> Option<u64> {
         fs_atomic::available_space(&self.root)
     }
+}
+
+/// Opens (creating) a lock file; the lock itself is taken by the caller.
+fn open_lock_file(path: &Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(Error::io("opening lock file", path))
 }
 
 /// A state that parses but whose references are broken is treated as unreadable.
