@@ -123,6 +123,20 @@ fn str_field(m: &Map<String, Value>, k: &str) -> Option<String> {
     m.get(k).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A non-2xx answer without a JSON error (Capgo's `response_error`, or `too_many_requests` for 429).
+fn server_error(status: u16) -> CheckResult {
+    CheckResult::Failed {
+        error: if status == 429 {
+            "too_many_requests"
+        } else {
+            "response_error"
+        }
+        .into(),
+        message: format!("Server error: {status}"),
+        status: Some(status),
+    }
+}
+
 /// Reads an update-check response (any status) into a [`CheckResult`]. Pure.
 pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckResult {
     let ok = (200..300).contains(&status);
@@ -137,16 +151,7 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
                 status: Some(status),
             }
         } else {
-            CheckResult::Failed {
-                error: if status == 429 {
-                    "too_many_requests"
-                } else {
-                    "response_error"
-                }
-                .into(),
-                message: format!("Server error: {status}"),
-                status: Some(status),
-            }
+            server_error(status)
         };
     };
     let error = str_field(&m, "error").filter(|e| !e.is_empty());
@@ -173,16 +178,7 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
         };
     }
     if !ok {
-        return CheckResult::Failed {
-            error: if status == 429 {
-                "too_many_requests"
-            } else {
-                "response_error"
-            }
-            .into(),
-            message: format!("Server error: {status}"),
-            status: Some(status),
-        };
+        return server_error(status);
     }
     let version = str_field(&m, "version").unwrap_or_default();
     if version.is_empty() {
