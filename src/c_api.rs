@@ -190,8 +190,10 @@ pub unsafe extern "C" fn liveupdate_create(
             Some(v) => UpdaterConfig::from_capacitor_json(&v.to_string()).map_err(fail)?,
             None => UpdaterConfig::default(),
         };
+        if let Some(v) = c.update_url {
+            config.set_update_url(v);
+        }
         for (slot, v) in [
-            (&mut config.update_url, c.update_url),
             (&mut config.stats_url, c.stats_url),
             (&mut config.channel_url, c.channel_url),
         ] {

@@ -200,7 +200,35 @@ fn direct_update_mode(auto_update: Option<&Value>, direct: Option<&Value>) -> Di
     }
 }
 
+/// The sibling endpoint `name` of a self-hosted update URL: `…/updates` → `…/<name>`, otherwise
+/// `<scheme>://<host>/<name>`.
+fn sibling_url(update_url: &str, name: &str) -> String {
+    if let Some(base) = update_url.strip_suffix("/updates") {
+        return format!("{base}/{name}");
+    }
+    let origin_end = update_url
+        .find("://")
+        .and_then(|i| update_url[i + 3..].find('/').map(|j| i + 3 + j))
+        .unwrap_or(update_url.len());
+    format!("{}/{name}", &update_url[..origin_end])
+}
+
 impl UpdaterConfig {
+    /// Points the updater at a self-hosted update server. `statsUrl` and `channelUrl` that are
+    /// still Capgo's cloud defaults follow it to the same server (`/stats`, `/channel_self`), so a
+    /// self-hosted app never sends telemetry or channel calls to Capgo unless configured to.
+    pub fn set_update_url(&mut self, url: String) {
+        if !url.is_empty() && url != DEFAULT_UPDATE_URL {
+            if self.stats_url == DEFAULT_STATS_URL {
+                self.stats_url = sibling_url(&url, "stats");
+            }
+            if self.channel_url == DEFAULT_CHANNEL_URL {
+                self.channel_url = sibling_url(&url, "channel_self");
+            }
+        }
+        self.update_url = url;
+    }
+
     /// Parses the text of a `capacitor.config.json`. Unknown keys are ignored; a key of the wrong
     /// type or an unusable public key is an error naming it. Pure computation.
     pub fn from_capacitor_json(text: &str) -> Result<Self> {
@@ -212,7 +240,7 @@ impl UpdaterConfig {
             None | Some("") => None,
             Some(pem) => Some(PublicKey::from_pem(pem)?),
         };
-        Ok(Self {
+        let mut config = Self {
             app_id: u.app_id.or(raw.app_id).unwrap_or_default(),
             public_key,
             app_ready_timeout_ms: u
@@ -228,7 +256,7 @@ impl UpdaterConfig {
                 max_bytes: u.max_bundle_bytes.unwrap_or(d.limits.max_bytes),
                 max_files: u.max_bundle_files.unwrap_or(d.limits.max_files),
             },
-            update_url: u.update_url.unwrap_or(d.update_url),
+            update_url: d.update_url,
             stats_url: u.stats_url.unwrap_or(d.stats_url),
             channel_url: u.channel_url.unwrap_or(d.channel_url),
             default_channel: u.default_channel.unwrap_or(d.default_channel),
@@ -243,7 +271,11 @@ impl UpdaterConfig {
                 .unwrap_or(d.download_attempts)
                 .clamp(1, 20),
             update_timeout_s: u.update_timeout.unwrap_or(d.update_timeout_s).max(1),
-        })
+        };
+        if let Some(url) = u.update_url {
+            config.set_update_url(url);
+        }
+        Ok(config)
     }
 
     /// Reads and parses a `capacitor.config.json` file. Does file I/O.
@@ -275,6 +307,23 @@ mod tests {
         assert!(!c.auto_delete_failed);
         assert_eq!(c.stats_url, "");
         assert_eq!(c.response_timeout_s, 20);
+    }
+
+    #[test]
+    fn self_hosted_update_url_takes_stats_and_channel_along() {
+        let c = UpdaterConfig::from_capacitor_json(
+            r#"{"plugins":{"CapacitorUpdater":{"updateUrl":"https://u.example.com/api/updates"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.stats_url, "https://u.example.com/api/stats");
+        assert_eq!(c.channel_url, "https://u.example.com/api/channel_self");
+        let c = UpdaterConfig::from_capacitor_json(
+            r#"{"plugins":{"CapacitorUpdater":{"updateUrl":"http://127.0.0.1:9/check","statsUrl":""}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.stats_url, "", "an explicit value wins");
+        assert_eq!(c.channel_url, "http://127.0.0.1:9/channel_self");
+        assert_eq!(UpdaterConfig::default().stats_url, DEFAULT_STATS_URL);
     }
 
     #[test]

@@ -217,7 +217,7 @@ impl Updater {
             None => UpdaterConfig::default(),
         };
         if let Some(u) = options.update_url {
-            config.update_url = u;
+            config.set_update_url(u);
         }
         if let Some(u) = options.stats_url {
             config.stats_url = u;

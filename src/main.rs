@@ -333,8 +333,10 @@ fn run(command: Command) -> Result<(), Error> {
                 ..
             } = &command
             {
+                if let Some(v) = update_url {
+                    config.set_update_url(v.clone());
+                }
                 for (slot, value) in [
-                    (&mut config.update_url, update_url),
                     (&mut config.stats_url, stats_url),
                     (&mut config.channel_url, channel_url),
                 ] {
