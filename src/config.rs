@@ -77,8 +77,12 @@ pub enum DirectUpdate {
 pub struct UpdaterConfig {
     /// The app id (`appId` at the config root, overridden by `plugins.CapacitorUpdater.appId`).
     pub app_id: String,
-    /// The developer's public key; `None` for apps without encryption.
+    /// The developer's public key; `None` for apps without encryption. Its `key_id` is the one
+    /// sent to the server.
     pub public_key: Option<PublicKey>,
+    /// More trusted keys, for key rotation (`publicKeys`, a list of PEM): a bundle is accepted
+    /// when its session key and checksum verify under `public_key` or under one of these.
+    pub extra_public_keys: Vec<PublicKey>,
     /// How long a new bundle has to call `notify_app_ready`, in ms (Capgo `appReadyTimeout`,
     /// default 10,000, at least 1,000).
     pub app_ready_timeout_ms: u64,
@@ -112,6 +116,9 @@ pub struct UpdaterConfig {
     pub download_attempts: u32,
     /// Upper bound for a whole `update()` in seconds (`updateTimeout`, default 300).
     pub update_timeout_s: u64,
+    /// Refuse bundles older (semver) than the highest version that ever reached `success`
+    /// (`downgradePolicy: "refuse"`); default `"allow"`, so servers can revert a bad release.
+    pub refuse_downgrade: bool,
 }
 
 impl Default for UpdaterConfig {
@@ -119,6 +126,7 @@ impl Default for UpdaterConfig {
         Self {
             app_id: String::new(),
             public_key: None,
+            extra_public_keys: Vec::new(),
             app_ready_timeout_ms: 10_000,
             auto_delete_failed: true,
             auto_delete_previous: true,
@@ -135,6 +143,7 @@ impl Default for UpdaterConfig {
             max_download_bytes: 1 << 30,
             download_attempts: 5,
             update_timeout_s: 300,
+            refuse_downgrade: false,
         }
     }
 }
@@ -158,6 +167,7 @@ struct RawPlugins {
 struct RawUpdater {
     app_id: Option<String>,
     public_key: Option<String>,
+    public_keys: Option<Vec<String>>,
     app_ready_timeout: Option<u64>,
     auto_delete_failed: Option<bool>,
     auto_delete_previous: Option<bool>,
@@ -176,6 +186,7 @@ struct RawUpdater {
     max_download_bytes: Option<u64>,
     download_attempts: Option<u32>,
     update_timeout: Option<u64>,
+    downgrade_policy: Option<String>,
 }
 
 fn direct_update_mode(auto_update: Option<&Value>, direct: Option<&Value>) -> DirectUpdate {
@@ -236,13 +247,19 @@ impl UpdaterConfig {
             .map_err(|e| Error::Config(format!("capacitor config: {e}")))?;
         let u = raw.plugins.updater;
         let d = Self::default();
-        let public_key = match u.public_key.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(pem) => Some(PublicKey::from_pem(pem)?),
-        };
+        let mut keys = Vec::new();
+        for pem in u.public_key.iter().chain(u.public_keys.iter().flatten()) {
+            if !pem.trim().is_empty() {
+                keys.push(PublicKey::from_pem(pem)?);
+            }
+        }
+        let mut keys = keys.into_iter();
+        let public_key = keys.next();
+        let extra_public_keys = keys.collect();
         let mut config = Self {
             app_id: u.app_id.or(raw.app_id).unwrap_or_default(),
             public_key,
+            extra_public_keys,
             app_ready_timeout_ms: u
                 .app_ready_timeout
                 .unwrap_or(d.app_ready_timeout_ms)
@@ -271,6 +288,15 @@ impl UpdaterConfig {
                 .unwrap_or(d.download_attempts)
                 .clamp(1, 20),
             update_timeout_s: u.update_timeout.unwrap_or(d.update_timeout_s).max(1),
+            refuse_downgrade: match u.downgrade_policy.as_deref() {
+                None | Some("allow") => false,
+                Some("refuse") => true,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "downgradePolicy must be \"allow\" or \"refuse\", not {other:?}"
+                    )));
+                }
+            },
         };
         if let Some(url) = u.update_url {
             config.set_update_url(url);

@@ -232,7 +232,7 @@ impl Device {
             session_key: session_key.filter(|s| !s.trim().is_empty()),
             checksum,
         }
-        .parse()?;
+        .parse_with_keys(&self.config.extra_public_keys)?;
         // The install lock keeps sweeps away from this install while the main lock is released
         // for the long unpack, so launch and notify_app_ready are never blocked by a download.
         let guard = Store::install_guard(&self.data_dir)?;
@@ -286,6 +286,7 @@ impl Device {
     ) -> Result<BundleInfo> {
         let (id, mut info, bundle_dir) = {
             let mut s = self.session()?;
+            self.check_downgrade(&s.state, version)?;
             self.clear_interrupted_installs(&mut s)?;
             self.make_room(&mut s, 1)?;
             let needed = len_hint.saturating_mul(2).saturating_add(SPACE_MARGIN);
@@ -606,6 +607,28 @@ impl Device {
                     && s.store.has_files(&b.id)
             })
             .cloned())
+    }
+
+    /// The downgrade policy: with `refuse_downgrade`, a version older than the highest one that
+    /// ever reached `success` is refused (the record survives restarts in the state file).
+    fn check_downgrade(&self, state: &State, version: &str) -> Result<()> {
+        if !self.config.refuse_downgrade {
+            return Ok(());
+        }
+        if let Some(highest) = &state.highest_success_version
+            && crate::state::version_cmp(version, highest) == Some(std::cmp::Ordering::Less)
+        {
+            return Err(Error::Refused(format!(
+                "downgrade refused: {version} is older than {highest}, which already ran successfully"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether installing `version` would be refused by the downgrade policy.
+    pub fn is_downgrade_refused(&self, version: &str) -> Result<bool> {
+        let s = self.session()?;
+        Ok(self.check_downgrade(&s.state, version).is_err())
     }
 
     /// With the install lock held by the caller, every `downloading` record and staging folder is

@@ -131,6 +131,42 @@ pub struct State {
     /// The last rate-limit error code and message, reported while blocked.
     #[serde(default)]
     pub rate_limit_error: Option<(String, String)>,
+    /// The highest version (semver order) that ever reached `success`, for the downgrade policy.
+    #[serde(default)]
+    pub highest_success_version: Option<String>,
+}
+
+/// Compares two version names as semver (`MAJOR.MINOR.PATCH[-pre][+build]`, missing parts = 0,
+/// a pre-release sorts before its release). `None` when either is not a version.
+pub fn version_cmp(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    fn parse(v: &str) -> Option<([u64; 3], Option<&str>)> {
+        let v = v.trim().trim_start_matches('v');
+        let v = v.split('+').next()?;
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p)),
+            None => (v, None),
+        };
+        let mut n = [0u64; 3];
+        let mut parts = core.split('.');
+        for slot in &mut n {
+            match parts.next() {
+                Some(p) => *slot = p.parse().ok()?,
+                None => break,
+            }
+        }
+        if parts.next().is_some() || core.is_empty() {
+            return None;
+        }
+        Some((n, pre))
+    }
+    let (na, pa) = parse(a)?;
+    let (nb, pb) = parse(b)?;
+    Some(na.cmp(&nb).then_with(|| match (pa, pb) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(y),
+    }))
 }
 
 impl Default for State {
@@ -149,6 +185,7 @@ impl Default for State {
             channel: None,
             rate_limited_until_ms: None,
             rate_limit_error: None,
+            highest_success_version: None,
         }
     }
 }
@@ -279,6 +316,17 @@ impl State {
         {
             self.booting = None;
         }
+        if id != BUILTIN
+            && let Some(v) = self.get(&id).map(|b| b.version.clone())
+        {
+            let higher = match &self.highest_success_version {
+                None => version_cmp(&v, &v).is_some(),
+                Some(h) => version_cmp(&v, h) == Some(std::cmp::Ordering::Greater),
+            };
+            if higher {
+                self.highest_success_version = Some(v);
+            }
+        }
         if self.fallback == id {
             return Ok(None);
         }
@@ -403,6 +451,18 @@ mod tests {
             (s.current.as_str(), s.fallback.as_str()),
             (BUILTIN, BUILTIN)
         );
+    }
+
+    #[test]
+    fn semver_order() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_cmp("1.2.3", "1.2.10"), Some(Less));
+        assert_eq!(version_cmp("2.0.0", "1.99.99"), Some(Greater));
+        assert_eq!(version_cmp("1.0.0-beta.1", "1.0.0"), Some(Less));
+        assert_eq!(version_cmp("v1.0", "1.0.0"), Some(Equal));
+        assert_eq!(version_cmp("1.0.0+build5", "1.0.0"), Some(Equal));
+        assert_eq!(version_cmp("builtin", "1.0.0"), None);
+        assert_eq!(version_cmp("1.x", "1.0.0"), None);
     }
 
     #[test]

@@ -117,9 +117,9 @@ impl Store {
                 p.format
             )));
         }
-        match serde_json::from_slice::<State>(&bytes) {
-            Ok(state) if state_is_coherent(&state) => Ok((state, LoadOutcome::Read)),
-            _ => {
+        match parse_state(&bytes) {
+            Some(state) => Ok((state, LoadOutcome::Read)),
+            None => {
                 let aside = self.root.join(format!(
                     "state.json.corrupt-{}",
                     fs_atomic::random_alnum(6)?
@@ -219,6 +219,14 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .write(true)
         .open(path)
         .map_err(Error::io("opening lock file", path))
+}
+
+/// Parses state-file bytes: `None` if they are not a coherent state of a format this build reads
+/// (a state that parses but whose references are broken counts as unreadable). Pure.
+pub fn parse_state(bytes: &[u8]) -> Option<State> {
+    serde_json::from_slice::<State>(bytes)
+        .ok()
+        .filter(|s| s.format <= FORMAT && state_is_coherent(s))
 }
 
 /// A state that parses but whose references are broken is treated as unreadable.

@@ -41,6 +41,26 @@ impl ParsedTrust {
 }
 
 impl BundleTrust<'_> {
+    /// [`BundleTrust::parse`] under key rotation: when the bundle does not verify under
+    /// `public_key`, each of `older_keys` is tried; the session key and the checksum must both
+    /// verify under the same key. Pure computation.
+    pub fn parse_with_keys(&self, older_keys: &[PublicKey]) -> Result<ParsedTrust> {
+        let first = self.parse();
+        if first.is_ok() || self.public_key.is_none() {
+            return first;
+        }
+        for key in older_keys {
+            let attempt = BundleTrust {
+                public_key: Some(key),
+                ..*self
+            };
+            if let Ok(parsed) = attempt.parse() {
+                return Ok(parsed);
+            }
+        }
+        first
+    }
+
     /// Checks that the inputs go together, unwraps the session key and recovers the expected
     /// checksum. Pure computation; fails fast before any download or disk work.
     pub fn parse(&self) -> Result<ParsedTrust> {

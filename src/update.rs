@@ -399,7 +399,7 @@ impl Updater {
             session_key: release.session_key.as_deref(),
             checksum: &release.checksum,
         };
-        let parsed = match trust.parse() {
+        let parsed = match trust.parse_with_keys(&self.config().extra_public_keys) {
             Ok(p) => p,
             Err(e) => {
                 self.record(&[Event::new(failure_action(&e), v)]);
@@ -407,6 +407,14 @@ impl Updater {
             }
         };
         let sha = parsed.expected_sha256_hex();
+        if self.device.is_downgrade_refused(v)? {
+            return Ok(failed(
+                "downgrade_refused",
+                format!(
+                    "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
+                ),
+            ));
+        }
         if self.device.is_known_bad(v, &sha)? {
             return Ok(failed(
                 "known_bad_version",

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use common::*;
-use liveupdate::{BundleStatus, Device, Error, UpdaterConfig};
+use liveupdate::{BundleStatus, Device, Error, PublicKey, UpdaterConfig};
 
 struct App {
     _tmp: tempfile::TempDir,
@@ -418,4 +418,103 @@ fn builtin_folder_must_exist() {
     let tmp = tempfile::tempdir().unwrap();
     let e = Device::new(tmp.path(), &tmp.path().join("missing"), cfg(), None).unwrap_err();
     assert!(e.to_string().contains("builtin"), "{e}");
+}
+
+#[test]
+fn key_rotation_accepts_bundles_signed_by_any_trusted_key() {
+    let app = App::new();
+    let a = capgo_set("set-a-small");
+    let (new_pub, new_priv) = test_key("rsa3072");
+    let config = UpdaterConfig::from_capacitor_json(
+        &serde_json::json!({"plugins": {"CapacitorUpdater": {"publicKeys": [new_pub, a.public_pem]}}})
+            .to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.public_key.as_ref().unwrap().key_id(),
+        PublicKey::from_pem(&new_pub).unwrap().key_id(),
+        "the first key is the one whose key_id goes to the server"
+    );
+    assert_eq!(config.extra_public_keys.len(), 1);
+    let d = app.device(config, "1");
+    // A bundle made with the old key (A) still installs...
+    let old = fs::read(&a.encrypted_zip).unwrap();
+    d.install_from(
+        old.as_slice(),
+        old.len() as u64,
+        "1.0.0",
+        &a.checksum,
+        Some(&a.session_key),
+    )
+    .unwrap();
+    // ...and one made with the new key.
+    let (cipher, session, checksum) =
+        Encryptor::new(&new_priv).encrypt(&app.zip, &[1; 16], &[2; 16], ChecksumVersion::V3);
+    d.install_from(
+        cipher.as_slice(),
+        cipher.len() as u64,
+        "1.0.1",
+        &checksum,
+        Some(&session),
+    )
+    .unwrap();
+    // Session key from one key and checksum from the other: refused.
+    let e = d
+        .install_from(
+            old.as_slice(),
+            old.len() as u64,
+            "1.0.2",
+            &checksum,
+            Some(&a.session_key),
+        )
+        .unwrap_err();
+    assert!(e.to_string().starts_with("bad"), "{e}");
+    // With only the new key, the old bundle is refused.
+    let only_new = UpdaterConfig {
+        public_key: Some(PublicKey::from_pem(&new_pub).unwrap()),
+        ..UpdaterConfig::default()
+    };
+    let d2 = app.device(only_new, "1");
+    let e = d2
+        .install_from(
+            old.as_slice(),
+            old.len() as u64,
+            "1.0.3",
+            &a.checksum,
+            Some(&a.session_key),
+        )
+        .unwrap_err();
+    assert!(e.to_string().starts_with("bad session key"), "{e}");
+}
+
+#[test]
+fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
+    let app = App::new();
+    let refuse = UpdaterConfig::from_capacitor_json(
+        r#"{"plugins":{"CapacitorUpdater":{"downgradePolicy":"refuse"}}}"#,
+    )
+    .unwrap();
+    let d = app.device(refuse.clone(), "1");
+    let b2 = app.install(&d, "2.0.0");
+    d.next(&b2).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    let sha = sha256_hex(&app.zip);
+    let e = d
+        .install_from(app.zip.as_slice(), 10, "1.9.9", &sha, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("downgrade refused"), "{e}");
+    // A new process (new Device) still remembers 2.0.0.
+    let d2 = app.device(refuse, "1");
+    assert!(d2.is_downgrade_refused("1.0.0").unwrap());
+    assert!(!d2.is_downgrade_refused("2.0.1").unwrap());
+    app.install(&d2, "2.0.0");
+    // The default policy allows the server to revert a release.
+    let allow = app.device(UpdaterConfig::default(), "1");
+    app.install(&allow, "1.0.0");
+    assert!(
+        UpdaterConfig::from_capacitor_json(
+            r#"{"plugins":{"CapacitorUpdater":{"downgradePolicy":"never"}}}"#
+        )
+        .is_err()
+    );
 }

@@ -1,0 +1,109 @@
+//! The fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs) and the corpus replay
+//! test (tests/fuzz_corpus.rs). Each must never panic, whatever the bytes.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::OnceLock;
+
+use liveupdate::{
+    BundleTrust, EntryPath, ExpectedChecksum, ExtractOptions, PublicKey, WrappedSessionKey,
+};
+
+/// Key pair A of the Capgo fixtures (public half).
+const KEY_A: &str = include_str!("../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
+
+fn key() -> &'static PublicKey {
+    static K: OnceLock<PublicKey> = OnceLock::new();
+    K.get_or_init(|| PublicKey::from_pem(KEY_A).unwrap())
+}
+
+/// All targets by name, for the replay test.
+pub const ALL: &[(&str, fn(&[u8]))] = &[
+    ("session_key", session_key),
+    ("checksum", checksum),
+    ("public_key", public_key),
+    ("entry_name", entry_name),
+    ("unzip", unzip),
+    ("update_response", update_response),
+    ("state_file", state_file),
+];
+
+pub fn session_key(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(w) = WrappedSessionKey::parse(&text) {
+        let _ = w.unwrap(key());
+    }
+}
+
+pub fn checksum(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(c) = ExpectedChecksum::parse(&text, Some(key())) {
+        let _ = c.sha256_hex();
+    }
+    let _ = ExpectedChecksum::parse(&text, None);
+}
+
+pub fn public_key(data: &[u8]) {
+    if let Ok(k) = PublicKey::from_pem(&String::from_utf8_lossy(data)) {
+        assert_eq!(k.key_id().len(), 20);
+    }
+}
+
+pub fn entry_name(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(p) = EntryPath::parse(&text) {
+        for part in p.parts() {
+            assert!(part != ".." && part != "." && !part.is_empty() && !part.contains('/'));
+            assert!(!part.contains('\\') && !part.contains('\0'));
+        }
+        assert!(p.to_path().is_relative());
+    }
+}
+
+/// The unzip step fed arbitrary bytes: the checksum is made to match on purpose (a plain SHA-256
+/// of the input), so every byte reaches the zip parser and the extractor.
+pub fn unzip(data: &[u8]) {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let base = std::env::temp_dir().join(format!("liveupdate-fuzz-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&base);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dest = base.join(format!("b{n}"));
+    let sha = ring::digest::digest(&ring::digest::SHA256, data);
+    let hex: String = sha.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let trust = BundleTrust {
+        public_key: None,
+        session_key: None,
+        checksum: &hex,
+    };
+    let mut options = ExtractOptions {
+        threads: 1,
+        durable: false,
+        ..ExtractOptions::default()
+    };
+    options.limits.max_bytes = 8 << 20;
+    options.limits.max_files = 2000;
+    if liveupdate::unpack(data, &trust, &dest, &options).is_ok() {
+        // Whatever was accepted is a plain tree inside dest, with an index.html.
+        assert!(dest.join("index.html").is_file());
+    }
+    let _ = std::fs::remove_dir_all(&dest);
+    let leftovers = std::fs::read_dir(&base).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        leftovers, 0,
+        "unpack left something next to its destination"
+    );
+}
+
+pub fn update_response(data: &[u8]) {
+    for status in [200, 429, 500] {
+        let _ = liveupdate::check::parse_response(status, data, "1.0.0");
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = liveupdate::check::rate_limit_until(Some(&text), data, 1);
+}
+
+pub fn state_file(data: &[u8]) {
+    if let Some(s) = liveupdate::store::parse_state(data) {
+        // A coherent state only names bundles it knows.
+        assert!(s.current == "builtin" || s.bundles.contains_key(&s.current));
+    }
+}
