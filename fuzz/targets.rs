@@ -1,6 +1,11 @@
 //! The fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs) and the corpus replay
 //! test (tests/fuzz_corpus.rs). Each must never panic, whatever the bytes.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity
+)]
 
 use std::sync::OnceLock;
 
