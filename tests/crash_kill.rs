@@ -2,7 +2,7 @@
 //! launch, ready, background, delete and reset; after each kill a new `launch` must succeed and serve
 //! builtin or a complete, verified bundle, with leftovers swept and disk use bounded.
 //!
-//! Default: 40 kills. Long mode: `LIVEUPDATE_KILL_ITERATIONS=1000 cargo test --release --test crash_kill`.
+//! Default: 120 iterations (about 50 kills inside an operation). Long mode: `LIVEUPDATE_KILL_ITERATIONS=1000 cargo test --release --test crash_kill`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -179,7 +179,7 @@ fn random_kills_never_break_launch() {
     let iterations: usize = std::env::var("LIVEUPDATE_KILL_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(120);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
