@@ -32,9 +32,31 @@ pub fn random_alnum(len: usize) -> Result<String> {
     Ok(out)
 }
 
+/// Test hook for crash-consistency tests: when the environment variable `LIVEUPDATE_CRASH_AT=N`
+/// is set, the process aborts (as if the battery died) at the N-th durability point it reaches —
+/// before and after each rename, and before each folder fsync. Unset (always, in apps) it costs
+/// one atomic increment.
+pub fn crash_point() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("LIVEUPDATE_CRASH_AT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(at) = at
+        && SEEN.fetch_add(1, Ordering::SeqCst) + 1 == *at
+    {
+        std::process::abort();
+    }
+}
+
 /// Flushes a folder's entry list to disk so a rename or create inside it survives power loss.
 /// A no-op where folders cannot be opened for syncing (not on Android, iOS or Linux).
 pub fn sync_dir(path: &Path) -> Result<()> {
+    crash_point();
     #[cfg(unix)]
     {
         let dir = File::open(path).map_err(Error::io("opening folder for fsync", path))?;
@@ -62,7 +84,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes).map_err(Error::io("writing", &tmp))?;
         f.sync_all().map_err(Error::io("fsyncing", &tmp))?;
         drop(f);
+        crash_point();
         fs::rename(&tmp, path).map_err(Error::io("renaming into place", path))?;
+        crash_point();
         sync_dir(&dir)
     })();
     if result.is_err() {
@@ -120,7 +144,9 @@ impl Staging {
         if fs::symlink_metadata(dest).is_ok() {
             return Err(Error::DestinationExists(dest.to_path_buf()));
         }
+        crash_point();
         fs::rename(inner, dest).map_err(Error::io("renaming staged folder to", dest))?;
+        crash_point();
         let dest_parent = parent_of(dest)?;
         sync_dir(&dest_parent)?;
         if dest_parent != self.parent {

@@ -144,6 +144,7 @@ impl Store {
         if !is_valid_id(id) {
             return Ok(());
         }
+        fs_atomic::crash_point();
         remove_tree(&self.bundle_dir(id))?;
         sync_dir(&self.bundles_dir())
     }

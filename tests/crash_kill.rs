@@ -369,3 +369,79 @@ fn repeated_killed_installs_do_not_pile_up_without_a_launch() {
     );
     h.check();
 }
+
+/// Aborts the process at every durability point (each rename, each folder fsync, each bundle
+/// removal) of every operation in turn, through the `LIVEUPDATE_CRASH_AT` hook, and checks the
+/// invariants after each crash.
+#[test]
+fn a_crash_at_every_durability_point_leaves_a_launchable_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let www = tmp.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+    let set = capgo_set("set-a-small");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(set.dir.join("manifest.json")).unwrap()).unwrap();
+    let expected = manifest["expected_extracted_tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["sha256"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    let h = Harness {
+        data: tmp.path().join("data"),
+        www,
+        config: set.dir.join("capacitor.config.json"),
+        set,
+        expected,
+    };
+    let mut crashes = 0;
+    let mut steps: Vec<Vec<String>> = vec![h.op_args("install", "1.0.0")];
+    for round in 0..4 {
+        // Whatever is installed now is the subject of the lifecycle operations.
+        let (_, st, _) = h.run(&["status".into()]);
+        let ids: Vec<String> = st["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["status"] != "error")
+            .map(|b| b["id"].as_str().unwrap().to_string())
+            .collect();
+        if let Some(id) = ids.first() {
+            steps.push(h.op_args("next", id));
+            steps.push(vec!["launch".into()]);
+            steps.push(h.op_args("set", id));
+            steps.push(vec!["background".into()]);
+            steps.push(h.op_args("reset", "builtin"));
+            if let Some(other) = ids.get(1) {
+                steps.push(h.op_args("delete", other));
+            }
+        }
+        steps.push(h.op_args("install", &format!("1.1.{round}")));
+        for args in steps.drain(..) {
+            // Bounded: no operation has anywhere near 200 durability points.
+            for n in 1..200 {
+                let out = h
+                    .base()
+                    .args(&args)
+                    .env("LIVEUPDATE_CRASH_AT", n.to_string())
+                    .output()
+                    .unwrap();
+                if out.status.success() || out.status.code().is_some() {
+                    break; // ran to the end without reaching point n
+                }
+                crashes += 1;
+                let launch_id = h.check();
+                h.run(&["ready".into(), launch_id]);
+            }
+            h.run(&args);
+        }
+    }
+    println!("{crashes} crashes at durability points, every one followed by a clean launch");
+    assert!(crashes > 30, "only {crashes} crash points were reached");
+}
