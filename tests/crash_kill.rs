@@ -37,6 +37,35 @@ struct Harness {
 }
 
 impl Harness {
+    /// A builtin web folder and a data folder in `tmp`, installing the Capgo fixture `set_name`.
+    fn new(tmp: &Path, set_name: &str) -> Self {
+        let www = tmp.join("www");
+        fs::create_dir(&www).unwrap();
+        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+        let set = capgo_set(set_name);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(set.dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let expected = manifest["expected_extracted_tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["sha256"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        Self {
+            data: tmp.join("data"),
+            www,
+            config: set.dir.join("capacitor.config.json"),
+            set,
+            expected,
+        }
+    }
+
     fn base(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
         c.arg("device")
@@ -188,30 +217,7 @@ fn random_kills_never_break_launch() {
     println!("seed {seed}");
     let mut rng = Rng(seed);
     let tmp = tempfile::tempdir().unwrap();
-    let www = tmp.path().join("www");
-    fs::create_dir(&www).unwrap();
-    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-    let set = capgo_set("set-b-large");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(set.dir.join("manifest.json")).unwrap()).unwrap();
-    let expected = manifest["expected_extracted_tree"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["sha256"].as_str().map(String::from),
-            )
-        })
-        .collect();
-    let h = Harness {
-        data: tmp.path().join("data"),
-        www,
-        config: set.dir.join("capacitor.config.json"),
-        set,
-        expected,
-    };
+    let h = Harness::new(tmp.path(), "set-b-large");
 
     // Measure how long each operation takes, so kills land anywhere inside it.
     let t = Instant::now();
@@ -340,17 +346,7 @@ fn dir_size(p: &Path) -> u64 {
 #[test]
 fn repeated_killed_installs_do_not_pile_up_without_a_launch() {
     let tmp = tempfile::tempdir().unwrap();
-    let www = tmp.path().join("www");
-    fs::create_dir(&www).unwrap();
-    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-    let set = capgo_set("set-b-large");
-    let h = Harness {
-        data: tmp.path().join("data"),
-        www,
-        config: set.dir.join("capacitor.config.json"),
-        set,
-        expected: BTreeMap::new(),
-    };
+    let h = Harness::new(tmp.path(), "set-b-large");
     let t = Instant::now();
     let (ok, _, err) = h.run(&h.op_args("install", "0.0.1"));
     assert!(ok, "{err}");
@@ -376,30 +372,7 @@ fn repeated_killed_installs_do_not_pile_up_without_a_launch() {
 #[test]
 fn a_crash_at_every_durability_point_leaves_a_launchable_state() {
     let tmp = tempfile::tempdir().unwrap();
-    let www = tmp.path().join("www");
-    fs::create_dir(&www).unwrap();
-    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-    let set = capgo_set("set-a-small");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(set.dir.join("manifest.json")).unwrap()).unwrap();
-    let expected = manifest["expected_extracted_tree"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["sha256"].as_str().map(String::from),
-            )
-        })
-        .collect();
-    let h = Harness {
-        data: tmp.path().join("data"),
-        www,
-        config: set.dir.join("capacitor.config.json"),
-        set,
-        expected,
-    };
+    let h = Harness::new(tmp.path(), "set-a-small");
     let mut crashes = 0;
     let mut steps: Vec<Vec<String>> = vec![h.op_args("install", "1.0.0")];
     for round in 0..4 {
