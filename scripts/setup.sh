@@ -8,6 +8,9 @@ need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v unzip >/dev/null || need_apt+=(unzip)   # the benchmark's side-by-side baseline and CLI tests
 command -v jq >/dev/null || need_apt+=(jq)
+command -v java >/dev/null || need_apt+=(default-jdk-headless)   # the Kotlin binding test runs on the JVM
+command -v npm >/dev/null || need_apt+=(npm)                     # to fetch kotlin-compiler@2.4.20
+[ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)       # JNA for the generated Kotlin
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
