@@ -26,6 +26,18 @@ const MAX_KNOWN_BAD: usize = 100;
 /// Free space kept beyond an install's estimate.
 const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 
+/// A bundle version name as given by the server or the host: trimmed, not empty, not `builtin`,
+/// at most 256 characters.
+fn parse_version(version: &str) -> Result<&str> {
+    let version = version.trim();
+    if version.is_empty() || version == BUILTIN || version.len() > 256 {
+        return Err(Error::Refused(format!(
+            "invalid bundle version {version:?}"
+        )));
+    }
+    Ok(version)
+}
+
 /// One app's updater on one device: the data folder, the builtin web folder and the configuration.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -221,12 +233,7 @@ impl Device {
         checksum: &str,
         session_key: Option<&str>,
     ) -> Result<BundleInfo> {
-        let version = version.trim();
-        if version.is_empty() || version == BUILTIN || version.len() > 256 {
-            return Err(Error::Refused(format!(
-                "invalid bundle version {version:?}"
-            )));
-        }
+        let version = parse_version(version)?;
         let trust = BundleTrust {
             public_key: self.config.public_key.as_ref(),
             session_key: session_key.filter(|s| !s.trim().is_empty()),
@@ -250,12 +257,7 @@ impl Device {
         verified: &VerifiedZip,
         version: &str,
     ) -> Result<BundleInfo> {
-        let version = version.trim();
-        if version.is_empty() || version == BUILTIN || version.len() > 256 {
-            return Err(Error::Refused(format!(
-                "invalid bundle version {version:?}"
-            )));
-        }
+        let version = parse_version(version)?;
         let options = self.extract_options();
         self.install_with(guard, version, 0, |dir| {
             unpack_verified(verified, dir, &options)

@@ -174,53 +174,52 @@ impl Updater {
     }
 
     /// Device id, current version name, channel, rate-limit state — and the device id persisted.
-    fn snapshot(&self) -> Result<(String, String, String, Option<u64>)> {
-        let host_id = self.host.device_id.clone();
+    /// The info object and the current version name, read from (and, for a first device id,
+    /// written to) the state the caller holds under the store lock.
+    fn info_from(&self, state: &mut State) -> Result<(Value, String)> {
+        let device_id = match &self.host.device_id {
+            Some(id) => id.clone(),
+            None => match &state.device_id {
+                Some(id) => id.clone(),
+                None => {
+                    let id = uuid_v4()?;
+                    state.device_id = Some(id.clone());
+                    id
+                }
+            },
+        };
         let builtin_version = self.device.builtin_info().version;
-        let default_channel = self.config().default_channel.clone();
-        self.device.with_store(|_, state: &mut State| {
-            let device_id = match host_id {
-                Some(id) => id,
-                None => match &state.device_id {
-                    Some(id) => id.clone(),
-                    None => {
-                        let id = uuid_v4()?;
-                        state.device_id = Some(id.clone());
-                        id
-                    }
-                },
-            };
-            let current = if state.current == BUILTIN {
-                builtin_version
-            } else {
-                state
-                    .get(&state.current)
-                    .map(|b| b.version.clone())
-                    .unwrap_or(builtin_version)
-            };
-            let channel = state.channel.clone().unwrap_or(default_channel);
-            Ok((device_id, current, channel, state.rate_limited_until_ms))
-        })
-    }
-
-    fn info(&self) -> Result<(Value, String)> {
-        let (device_id, current, channel, _) = self.snapshot()?;
+        let current = match state.get(&state.current) {
+            Some(b) if state.current != BUILTIN => b.version.clone(),
+            _ => builtin_version,
+        };
+        let channel = state
+            .channel
+            .clone()
+            .unwrap_or_else(|| self.config().default_channel.clone());
         let info = check::info_object(self.config(), &self.host, &device_id, &current, &channel);
         Ok((info, current))
     }
 
-    /// Queues stats events (nothing when `statsUrl` is empty). Never fails the caller's operation.
+    fn info(&self) -> Result<(Value, String)> {
+        self.device.with_store(|_, state| self.info_from(state))
+    }
+
+    /// Queues stats events (nothing when `statsUrl` is empty) in one locked step. Never fails the
+    /// caller's operation.
     pub fn record(&self, events: &[Event]) {
         if self.config().stats_url.is_empty() || events.is_empty() {
             return;
         }
-        let Ok((info, _)) = self.info() else { return };
         let now = now_ms();
-        let values = events.iter().map(|e| e.to_json(&info, now)).collect();
-        if let Err(e) = self
-            .device
-            .with_store(|store, _| stats::enqueue(store, values))
-        {
+        let result = self.device.with_store(|store, state| {
+            let (info, _) = self.info_from(state)?;
+            stats::enqueue(
+                store,
+                events.iter().map(|e| e.to_json(&info, now)).collect(),
+            )
+        });
+        if let Err(e) = result {
             log::warn!("cannot queue stats: {e}");
         }
     }
