@@ -129,10 +129,25 @@ pub fn unpack_verified(
     if fs::symlink_metadata(dest).is_ok() {
         return Err(Error::DestinationExists(dest.to_path_buf()));
     }
-    let staging = Staging::next_to(dest)?;
+    extract_and_publish(Staging::next_to(dest)?, verified, dest, options)
+}
+
+/// The tail both unpack paths share: extract `verified` into `staging`, publish it as `dest`
+/// (fsync, rename, fsync of the parent); dropping the staging folder removes what is left in it.
+fn extract_and_publish(
+    staging: Staging,
+    verified: &crate::checksum::VerifiedZip,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    let started = std::time::Instant::now();
     let tree = staging.path().join(TREE);
     let stats = unzip::extract(verified, &tree, options)?;
     staging.publish(&tree, dest)?;
+    log::debug!(
+        "unpack: extract+publish {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     Ok(UnpackReport {
         files: stats.files,
         dirs: stats.dirs,
@@ -219,27 +234,13 @@ fn unpack_into(
     )?;
     let (file, digest) = sink.finish();
     drop(file);
-    let verified = checksum::verify(zip_path.clone(), digest, &trust.expected)?;
-
-    let t1 = t0.elapsed();
-    let tree = staging.path().join(TREE);
-    let stats = unzip::extract(&verified, &tree, options)?;
-    let t2 = t0.elapsed();
-    fs::remove_file(&zip_path).map_err(Error::io("removing", &zip_path))?;
-    staging.publish(&tree, dest)?;
+    let verified = checksum::verify(zip_path, digest, &trust.expected)?;
     log::debug!(
-        "unpack: decrypt+hash {:.1} ms, extract {:.1} ms, publish {:.1} ms",
-        t1.as_secs_f64() * 1e3,
-        (t2 - t1).as_secs_f64() * 1e3,
-        (t0.elapsed() - t2).as_secs_f64() * 1e3
+        "unpack: decrypt+hash {:.1} ms",
+        t0.elapsed().as_secs_f64() * 1e3
     );
-    Ok(UnpackReport {
-        files: stats.files,
-        dirs: stats.dirs,
-        bytes: stats.bytes,
-        sha256: verified.sha256_hex(),
-        checksum_format: verified.format(),
-    })
+    // The plain zip stays inside the staging folder and goes with it after publishing.
+    extract_and_publish(staging, &verified, dest, options)
 }
 
 /// Creates the missing ancestors of `dest`; returns them outermost first so a failure can undo them.
