@@ -187,6 +187,19 @@ impl Device {
         Ok(s)
     }
 
+    /// Refuses `builtin` (with `what` it cannot undergo) and ids with no record.
+    fn require_stored(s: &Session, id: &str, what: &str) -> Result<()> {
+        if id == BUILTIN {
+            return Err(Error::Refused(format!(
+                "the builtin bundle cannot be {what}"
+            )));
+        }
+        if s.state.get(id).is_none() {
+            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+        }
+        Ok(())
+    }
+
     fn require_installable(&self, s: &Session, id: &str) -> Result<()> {
         if id == BUILTIN {
             return Ok(());
@@ -370,14 +383,7 @@ impl Device {
     /// and fallback. Persists `deleting` first, so an interrupted delete is resumed by the next launch.
     pub fn delete(&self, id: &str) -> Result<BundleInfo> {
         let mut s = self.session()?;
-        if id == BUILTIN {
-            return Err(Error::Refused(
-                "the builtin bundle cannot be deleted".into(),
-            ));
-        }
-        if s.state.get(id).is_none() {
-            return Err(Error::Refused(format!("unknown bundle {id:?}")));
-        }
+        Self::require_stored(&s, id, "deleted")?;
         for (role, used) in [
             ("current", s.state.current == id),
             ("next", s.state.next.as_deref() == Some(id)),
@@ -410,14 +416,7 @@ impl Device {
     /// builtin) becomes current right away.
     pub fn set_bundle_error(&self, id: &str) -> Result<BundleInfo> {
         let mut s = self.session()?;
-        if id == BUILTIN {
-            return Err(Error::Refused(
-                "the builtin bundle cannot be marked as failed".into(),
-            ));
-        }
-        if s.state.get(id).is_none() {
-            return Err(Error::Refused(format!("unknown bundle {id:?}")));
-        }
+        Self::require_stored(&s, id, "marked as failed")?;
         if s.state.current == id {
             s.state.rollback(id);
         } else {
