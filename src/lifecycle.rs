@@ -447,6 +447,7 @@ impl Device {
     /// this launch durably (as `booting` when the bundle is unconfirmed); return the web root.
     pub fn launch(&self) -> Result<LaunchResult> {
         let mut s = self.session()?;
+        let loaded = s.state.clone();
         let mut rolled_back = None;
         if let Some(booting) = s.state.booting.clone() {
             log::warn!(
@@ -470,7 +471,10 @@ impl Device {
             s.state.mark_error(&next);
         }
         let applied_next = s.state.apply_next();
-        s.save()?;
+        // Decisions are durable before the sweep removes any file they release.
+        if s.state != loaded {
+            s.save()?;
+        }
         self.sweep(&mut s)?;
         let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
         s.save()?;
@@ -719,6 +723,7 @@ impl Device {
             self.delete_files(s, &id)?;
         }
         // Folders on disk that no servable (or kept failed) record claims.
+        let mut swept = false;
         for name in s.store.list_bundle_folder()? {
             let keep = match s.state.get(&name) {
                 _ if installing && name.starts_with('.') => true,
@@ -731,6 +736,7 @@ impl Device {
                 None => false,
             };
             if !keep {
+                swept = true;
                 let path = s.store.bundles_dir().join(&name);
                 log::info!("sweeping {}", path.display());
                 if path.is_dir() {
@@ -740,12 +746,13 @@ impl Device {
                 }
             }
         }
-        crate::fs_atomic::sync_dir(&s.store.bundles_dir())?;
+        if swept {
+            crate::fs_atomic::sync_dir(&s.store.bundles_dir())?;
+        }
         s.store.sweep_temp_files()?;
         if !installing {
             // Partial downloads of a download that is not running (killed process).
-            let dir = s.store.downloads_dir()?;
-            if let Ok(entries) = std::fs::read_dir(&dir) {
+            if let Ok(entries) = std::fs::read_dir(s.store.downloads_path()) {
                 for e in entries.flatten() {
                     let _ = std::fs::remove_file(e.path());
                 }

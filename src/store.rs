@@ -199,9 +199,14 @@ impl Store {
         }
     }
 
+    /// Where partial downloads live (may not exist yet).
+    pub fn downloads_path(&self) -> PathBuf {
+        self.root.join(DOWNLOADS)
+    }
+
     /// The folder for partial downloads (created on demand).
     pub fn downloads_dir(&self) -> Result<PathBuf> {
-        let d = self.root.join(DOWNLOADS);
+        let d = self.downloads_path();
         fs::create_dir_all(&d).map_err(Error::io("creating", &d))?;
         Ok(d)
     }
