@@ -57,6 +57,12 @@ fn cfg() -> UpdaterConfig {
     UpdaterConfig::default()
 }
 
+/// Queues `id`, launches it and confirms it (the healthy-app path).
+fn confirm(d: &Device, id: &str) {
+    d.next(id).unwrap();
+    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+}
+
 fn status_of(d: &Device, id: &str) -> BundleStatus {
     d.status()
         .unwrap()
@@ -141,11 +147,9 @@ fn auto_delete_previous_and_failed_can_be_turned_off() {
     let app = App::new();
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     let b = app.install(&d, "2");
-    d.next(&b).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &b);
     assert_eq!(
         status_of(&d, &a),
         BundleStatus::Deleted,
@@ -159,11 +163,9 @@ fn auto_delete_previous_and_failed_can_be_turned_off() {
     c.auto_delete_failed = false;
     let d = app.device(c, "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     let b = app.install(&d, "2");
-    d.next(&b).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &b);
     assert_eq!(status_of(&d, &a), BundleStatus::Success);
     let x = app.install(&d, "3");
     d.next(&x).unwrap();
@@ -182,8 +184,7 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     let app = App::new();
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     // Same version: nothing happens.
     assert_eq!(app.device(cfg(), "1").launch().unwrap().bundle.id, a);
     let d2 = app.device(cfg(), "2");
@@ -197,8 +198,7 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     keep.reset_when_update = false;
     let d = app.device(keep.clone(), "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     assert_eq!(app.device(keep, "2").launch().unwrap().bundle.id, a);
 }
 
@@ -229,8 +229,7 @@ fn delete_refuses_bundles_in_use_and_leaves_a_tombstone() {
     let a = app.install(&d, "1");
     let b = app.install(&d, "2");
     let c = app.install(&d, "3");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     d.next(&b).unwrap();
     let refused = |id: &str| match d.delete(id) {
         Err(Error::Refused(m)) => m,
@@ -254,8 +253,7 @@ fn reset_and_set_bundle_error() {
     let app = App::new();
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     let b = app.install(&d, "2");
     d.set(&b).unwrap();
     assert_eq!(d.reset(true).unwrap().id, a);
@@ -369,8 +367,7 @@ fn unreadable_state_falls_back_to_builtin_and_newer_state_is_refused() {
     let app = App::new();
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1");
-    d.next(&a).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &a);
     fs::write(app.data.join("state.json"), b"\0\0garbage").unwrap();
     let l = d.launch().unwrap();
     assert_eq!(l.bundle.id, "builtin");
@@ -496,8 +493,7 @@ fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
     .unwrap();
     let d = app.device(refuse.clone(), "1");
     let b2 = app.install(&d, "2.0.0");
-    d.next(&b2).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    confirm(&d, &b2);
     let sha = sha256_hex(&app.zip);
     let e = d
         .install_from(app.zip.as_slice(), 10, "1.9.9", &sha, None)
