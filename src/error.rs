@@ -173,6 +173,13 @@ pub enum LiveUpdateError {
 
 impl From<Error> for LiveUpdateError {
     fn from(e: Error) -> Self {
+        Self::from_ref(&e)
+    }
+}
+
+impl LiveUpdateError {
+    /// The public error for an internal one: the one place errors are classified.
+    pub fn from_ref(e: &Error) -> Self {
         let message = e.to_string();
         match e {
             Error::Config(_) | Error::Usage(_) | Error::PublicKey(_) | Error::UrlPolicy(_) => {
@@ -192,6 +199,21 @@ impl From<Error> for LiveUpdateError {
             }
             Error::DestinationExists(_) | Error::Refused(_) => LiveUpdateError::Refused { message },
             Error::Cancelled => LiveUpdateError::Cancelled,
+        }
+    }
+
+    /// A stable lowercase code for the kind (`config`, `network`, `verification`,
+    /// `bundle_rejected`, `storage`, `refused`, `cancelled`, `internal`), for JSON answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LiveUpdateError::Config { .. } => "config",
+            LiveUpdateError::Network { .. } => "network",
+            LiveUpdateError::Verification { .. } => "verification",
+            LiveUpdateError::BundleRejected { .. } => "bundle_rejected",
+            LiveUpdateError::Storage { .. } => "storage",
+            LiveUpdateError::Refused { .. } => "refused",
+            LiveUpdateError::Cancelled => "cancelled",
+            LiveUpdateError::Internal { .. } => "internal",
         }
     }
 }

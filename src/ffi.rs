@@ -395,17 +395,32 @@ impl Updater {
 
     /// Puts this device on `channel` (server call); returns the server's JSON answer.
     pub fn set_channel(&self, channel: String) -> Result<String> {
-        Ok(self.inner.set_channel(&channel)?.to_string())
+        match self.inner.set_channel(&channel)? {
+            Ok(v) => Ok(v.to_string()),
+            Err(e) => Err(LiveUpdateError::Network {
+                message: format!("{}: {}", e.error, e.message),
+            }),
+        }
     }
 
     /// The server's view of this device's channel, as JSON.
     pub fn get_channel(&self) -> Result<String> {
-        Ok(self.inner.get_channel()?.to_string())
+        match self.inner.get_channel()? {
+            Ok(v) => Ok(v.to_string()),
+            Err(e) => Err(LiveUpdateError::Network {
+                message: format!("{}: {}", e.error, e.message),
+            }),
+        }
     }
 
     /// The channels this device may choose, as the server's JSON array.
     pub fn list_channels(&self) -> Result<String> {
-        Ok(self.inner.list_channels()?.to_string())
+        match self.inner.list_channels()? {
+            Ok(v) => Ok(v.to_string()),
+            Err(e) => Err(LiveUpdateError::Network {
+                message: format!("{}: {}", e.error, e.message),
+            }),
+        }
     }
 
     /// Forgets the device's channel locally.

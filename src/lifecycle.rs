@@ -168,6 +168,7 @@ impl Device {
         {
             let changed = s.state.native_version.is_some();
             s.state.native_version = Some(v.clone());
+            s.state.installed_or_updated = true;
             if changed && self.config.reset_when_update {
                 log::info!(
                     "native version changed to {v}: back to builtin, removing downloaded bundles"
@@ -257,22 +258,24 @@ impl Device {
         // for the long unpack, so launch and notify_app_ready are never blocked by a download.
         let guard = Store::install_guard(&self.data_dir)?;
         let options = self.extract_options();
-        self.install_with(&guard, version, len_hint, |dir| {
+        self.install_with(&guard, version, len_hint, None, |dir| {
             unpack_parsed(input, &trust, dir, &options)
         })
     }
 
     /// Installs a bundle whose zip was already verified (the download path, which hashes while
     /// the bytes arrive). The caller holds the install lock for the whole download.
+    /// `id` names the new bundle (a fresh random id when `None`).
     pub fn install_verified(
         &self,
         guard: &InstallGuard,
         verified: &VerifiedZip,
         version: &str,
+        id: Option<&str>,
     ) -> Result<BundleInfo> {
         let version = parse_version(version)?;
         let options = self.extract_options();
-        self.install_with(guard, version, 0, |dir| {
+        self.install_with(guard, version, 0, id, |dir| {
             unpack_verified(verified, dir, &options)
         })
     }
@@ -297,8 +300,14 @@ impl Device {
         _guard: &InstallGuard,
         version: &str,
         len_hint: u64,
+        id: Option<&str>,
         produce: impl FnOnce(&Path) -> Result<UnpackReport>,
     ) -> Result<BundleInfo> {
+        let chosen = match id {
+            Some(id) if crate::store::is_valid_id(id) => Some(id.to_string()),
+            Some(id) => return Err(Error::Usage(format!("invalid bundle id {id:?}"))),
+            None => None,
+        };
         let (id, mut info, bundle_dir) = {
             let mut s = self.session()?;
             self.check_downgrade(&s.state, version)?;
@@ -310,7 +319,10 @@ impl Device {
             {
                 return Err(Error::NoSpace { needed, available });
             }
-            let id = random_alnum(10)?;
+            let id = match chosen {
+                Some(id) if !s.state.bundles.contains_key(&id) => id,
+                _ => random_alnum(10)?,
+            };
             let info = BundleInfo {
                 id: id.clone(),
                 version: version.to_string(),
@@ -446,6 +458,12 @@ impl Device {
     /// serve builtin if the current bundle is gone; apply a pending `next`; sweep leftovers; record
     /// this launch durably (as `booting` when the bundle is unconfirmed); return the web root.
     pub fn launch(&self) -> Result<LaunchResult> {
+        self.launch_with(true)
+    }
+
+    /// [`Device::launch`], applying a pending `next` only when `apply_next` (the engine passes
+    /// false while a delay condition holds).
+    pub fn launch_with(&self, apply_next: bool) -> Result<LaunchResult> {
         let mut s = self.session()?;
         let loaded = s.state.clone();
         let mut rolled_back = None;
@@ -470,12 +488,46 @@ impl Device {
         {
             s.state.mark_error(&next);
         }
-        let applied_next = s.state.apply_next();
+        let applied_next = apply_next && s.state.apply_next();
         // Decisions are durable before the sweep removes any file they release.
         if s.state != loaded {
             s.save()?;
         }
         self.sweep(&mut s)?;
+        let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
+        s.save()?;
+        Ok(LaunchResult {
+            web_root: self.web_root(&s.store, &launch.bundle),
+            bundle: self.info(&s.state, &launch.bundle),
+            launch_id: launch.launch_id,
+            rolled_back,
+            applied_next,
+        })
+    }
+
+    /// A new page load inside the running process (after `set`, `reload`, `next` at background,
+    /// a rollback or a reset): applies a pending `next` when `apply_next`, records the launch
+    /// (as `booting` while its bundle is unconfirmed) and returns the web root and a fresh launch
+    /// id. Unlike [`Device::launch`], an unconfirmed earlier page of this process is not a crash:
+    /// its launch is simply replaced, so its token no longer confirms anything.
+    pub fn relaunch(&self, apply_next: bool) -> Result<LaunchResult> {
+        let mut s = self.session()?;
+        let mut applied_next = false;
+        if apply_next {
+            if let Some(next) = s.state.next.clone()
+                && next != BUILTIN
+                && !s.store.has_files(&next)
+            {
+                s.state.mark_error(&next);
+            }
+            applied_next = s.state.apply_next();
+        }
+        let current = s.state.current.clone();
+        let mut rolled_back = None;
+        if current != BUILTIN && (!s.state.is_servable(&current) || !s.store.has_files(&current)) {
+            log::warn!("current bundle {current} is not servable: rolling back");
+            rolled_back = Some(s.state.rollback(&current));
+        }
         let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
         s.save()?;
         Ok(LaunchResult {
@@ -577,6 +629,11 @@ impl Device {
                 .cloned()
                 .collect(),
         })
+    }
+
+    /// The record of bundle `id` (tombstones included), if any.
+    pub fn record_of(&self, id: &str) -> Result<Option<BundleInfo>> {
+        Ok(self.session()?.state.get(id).cloned())
     }
 
     /// True if this version + checksum was rolled back or marked failed before.

@@ -134,6 +134,66 @@ pub struct State {
     /// The highest version (semver order) that ever reached `success`, for the downgrade policy.
     #[serde(default)]
     pub highest_success_version: Option<String>,
+    /// Set when this start is the first one after an install or a native version change
+    /// (Capgo `atInstall` direct updates); cleared once the first update check used it.
+    #[serde(default)]
+    pub installed_or_updated: bool,
+    /// The plugin's persisted settings and one-shot records (custom id, URLs, delays, …).
+    #[serde(default)]
+    pub plugin: PluginPrefs,
+}
+
+/// What the plugin layer persists besides bundles: Capgo's `CapacitorUpdater.*` preferences.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginPrefs {
+    /// `setCustomId` value (kept only with `persistCustomId`).
+    #[serde(default)]
+    pub custom_id: Option<String>,
+    /// `setUpdateUrl` value (kept only with `persistModifyUrl`).
+    #[serde(default)]
+    pub update_url: Option<String>,
+    /// `setStatsUrl` value (kept only with `persistModifyUrl`).
+    #[serde(default)]
+    pub stats_url: Option<String>,
+    /// `setChannelUrl` value (kept only with `persistModifyUrl`).
+    #[serde(default)]
+    pub channel_url: Option<String>,
+    /// `setMultiDelay` conditions still in force (`{kind, value}` as Capgo stores them).
+    #[serde(default)]
+    pub delay_conditions: Vec<DelayCondition>,
+    /// When the app last went to the background (ms since the epoch).
+    #[serde(default)]
+    pub background_ms: Option<u64>,
+    /// The bundle rolled back last, until `getFailedUpdate` reads it once.
+    #[serde(default)]
+    pub last_failed: Option<BundleInfo>,
+}
+
+/// One delay condition: installation of `next` waits until it no longer holds (Capgo `DelayCondition`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelayCondition {
+    /// `background`, `kill`, `date` or `nativeVersion`.
+    pub kind: DelayKind,
+    /// The kind's value (ms for `background`, ISO-8601 for `date`, semver for `nativeVersion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// The kinds of delay condition Capgo defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DelayKind {
+    /// Until the app has been in the background longer than `value` ms (checked on foreground).
+    #[serde(rename = "background")]
+    Background,
+    /// Until the app process is killed and started again.
+    #[serde(rename = "kill")]
+    Kill,
+    /// Until the date `value` has passed.
+    #[serde(rename = "date")]
+    Date,
+    /// Until the native app version is at least `value`.
+    #[serde(rename = "nativeVersion")]
+    NativeVersion,
 }
 
 /// Compares two version names as semver (`MAJOR.MINOR.PATCH[-pre][+build]`, missing parts = 0,
@@ -186,6 +246,8 @@ impl Default for State {
             rate_limited_until_ms: None,
             rate_limit_error: None,
             highest_success_version: None,
+            installed_or_updated: false,
+            plugin: PluginPrefs::default(),
         }
     }
 }

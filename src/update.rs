@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::check::{self, CheckResult, Release};
 use crate::config::{DirectUpdate, HostInfo, UpdaterConfig};
@@ -92,6 +92,27 @@ impl UpdateOutcome {
     }
 }
 
+/// What [`Updater::latest`] received: the typed result and the answer as Capgo's JS shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latest {
+    /// The typed reading.
+    pub result: CheckResult,
+    /// The server's JSON object plus `statusCode`, or Capgo's `{error, message, kind}` for a
+    /// transport failure; empty when checks are disabled.
+    pub raw: Map<String, Value>,
+}
+
+/// A bundle [`Updater::fetch_release`] installed or found installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Its record (`pending`, or the existing copy's).
+    pub bundle: BundleInfo,
+    /// Transfer figures (zero when reused).
+    pub download: DownloadStats,
+    /// True when an installed copy was reused.
+    pub reused: bool,
+}
+
 /// The registry client of one app: a [`Device`] plus the host's identity and an HTTP client.
 pub struct Updater {
     device: Device,
@@ -154,6 +175,12 @@ impl Updater {
         }
     }
 
+    /// Shares `cancel` as this client's cancellation flag (the engine cancels every client it
+    /// built through one flag at process end).
+    pub fn set_cancel_handle(&mut self, cancel: Arc<AtomicBool>) {
+        self.cancel = cancel;
+    }
+
     /// Sets the first retry delay of downloads (default 500 ms; tests use less).
     pub fn set_retry_backoff(&mut self, d: Duration) {
         self.backoff = d;
@@ -199,6 +226,16 @@ impl Updater {
             .unwrap_or_else(|| self.config().default_channel.clone());
         let info = check::info_object(self.config(), &self.host, &device_id, &current, &channel);
         Ok((info, current))
+    }
+
+    /// The device id sent to the server (generated and persisted on first use).
+    pub fn device_id(&self) -> Result<String> {
+        let (info, _) = self.info()?;
+        Ok(info
+            .get("device_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
     }
 
     fn info(&self) -> Result<(Value, String)> {
@@ -299,32 +336,58 @@ impl Updater {
 
     /// Asks the update server what to do. Blocks; network I/O.
     pub fn check(&self) -> Result<CheckResult> {
+        Ok(self.latest(None, None)?.result)
+    }
+
+    /// The update check with the server's answer kept as Capgo's JS `getLatest` shows it:
+    /// `channel` overrides the device's channel and `app_id` the app id for this request only.
+    /// Transport failures become `{error, message, kind: "failed"}` maps, as in Capgo. Blocks;
+    /// network I/O.
+    pub fn latest(&self, channel: Option<&str>, app_id: Option<&str>) -> Result<Latest> {
+        let fail = |error: &str, message: String, status: Option<u16>| {
+            let mut raw = Map::new();
+            raw.insert("error".into(), json!(error));
+            raw.insert("message".into(), json!(message));
+            raw.insert("kind".into(), json!("failed"));
+            if let Some(s) = status {
+                raw.insert("statusCode".into(), json!(s));
+            }
+            Latest {
+                result: CheckResult::Failed {
+                    error: error.into(),
+                    message,
+                    status,
+                },
+                raw,
+            }
+        };
         if self.config().update_url.is_empty() {
-            return Ok(CheckResult::UpToDate {
-                error: Some("disabled".into()),
-                message: "updateUrl is empty: update checks are disabled".into(),
+            return Ok(Latest {
+                result: CheckResult::UpToDate {
+                    error: Some("disabled".into()),
+                    message: "updateUrl is empty: update checks are disabled".into(),
+                },
+                raw: Map::new(),
             });
         }
         if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
-            return Ok(CheckResult::Failed {
-                error,
-                message,
-                status: None,
-            });
+            return Ok(fail(&error, message, None));
         }
-        let (info, current) = self.info()?;
+        let (mut info, current) = self.info()?;
+        if let Some(o) = info.as_object_mut() {
+            if let Some(c) = channel.filter(|c| !c.is_empty()) {
+                o.insert("defaultChannel".into(), json!(c));
+            }
+            if let Some(a) = app_id.filter(|a| !a.is_empty()) {
+                o.insert("app_id".into(), json!(a));
+            }
+        }
         let resp = match self
             .http
             .json(Method::Post, &self.config().update_url, Some(&info))
         {
             Ok(r) => r,
-            Err(e) => {
-                return Ok(CheckResult::Failed {
-                    error: "network_error".into(),
-                    message: e.to_string(),
-                    status: None,
-                });
-            }
+            Err(e) => return Ok(fail("network_error", format!("Request failed: {e}"), None)),
         };
         let result = check::parse_response(resp.status, &resp.body, &current);
         if resp.status == 429 {
@@ -340,7 +403,20 @@ impl Updater {
                 self.record(&[Event::new("rate_limit_reached", &current)]);
             }
         }
-        Ok(result)
+        let body: Option<Map<String, Value>> = serde_json::from_slice::<Value>(&resp.body)
+            .ok()
+            .and_then(|v| v.as_object().cloned());
+        let raw = match (body, &result) {
+            (Some(mut m), _) => {
+                m.insert("statusCode".into(), json!(resp.status));
+                m
+            }
+            (None, CheckResult::Failed { error, message, .. }) => {
+                fail(error, message.clone(), Some(resp.status)).raw
+            }
+            (None, _) => Map::new(),
+        };
+        Ok(Latest { result, raw })
     }
 
     /// The whole flow: check → skip known-bad → reuse an installed copy → download (resumable) →
@@ -372,26 +448,51 @@ impl Updater {
                 UpdateOutcome::Builtin
             }
             CheckResult::Available(release) => {
-                self.install_release(&release, &current, deadline, listener)?
+                match self.fetch_release(&release, None, deadline, listener)? {
+                    Err(f) => f,
+                    Ok(fetched) => {
+                        let applied = self.activate(&fetched.bundle.id, &current)?;
+                        let bundle = self
+                            .device
+                            .status()?
+                            .bundles
+                            .into_iter()
+                            .find(|b| b.id == fetched.bundle.id)
+                            .unwrap_or(fetched.bundle);
+                        UpdateOutcome::Installed {
+                            bundle,
+                            applied,
+                            download: fetched.download,
+                        }
+                    }
+                }
             }
         };
         Ok(outcome)
     }
 
-    fn install_release(
+    /// Downloads, verifies and installs `release` as a new `pending` bundle (or finds an installed
+    /// copy of the same version and checksum), without activating it. `id` names the new bundle
+    /// (a random one when `None`). Download stats (`download_zip_start`, `download_complete`,
+    /// failures) are queued here. `Ok(Err(outcome))` is a refused or failed update whose
+    /// `UpdateOutcome::Failed` says why; the current bundle is untouched. Blocks; network I/O.
+    pub fn fetch_release(
         &self,
         release: &Release,
-        current: &str,
+        id: Option<&str>,
         deadline: Instant,
         listener: Option<&dyn DownloadListener>,
-    ) -> Result<UpdateOutcome> {
+    ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
         let v = release.version.as_str();
         if release.checksum.is_empty() {
-            self.record(&[Event::new("checksum_required", v)]);
-            return Ok(failed(
+            self.record(&[
+                Event::new("checksum_required", v),
+                Event::new("download_fail", v).meta("error", "checksum_required"),
+            ]);
+            return Ok(Err(failed(
                 "checksum_required",
                 "the server sent no checksum for the bundle",
-            ));
+            )));
         }
         let trust = BundleTrust {
             public_key: self.config().public_key.as_ref(),
@@ -401,32 +502,36 @@ impl Updater {
         let parsed = match trust.parse_with_keys(&self.config().extra_public_keys) {
             Ok(p) => p,
             Err(e) => {
-                self.record(&[Event::new(failure_action(&e), v)]);
-                return Ok(failed(failure_code(&e), e.to_string()));
+                self.record(&[
+                    Event::new(failure_action(&e), v),
+                    Event::new("download_fail", v).meta("error", failure_code(&e)),
+                ]);
+                return Ok(Err(failed(failure_code(&e), e.to_string())));
             }
         };
         let sha = parsed.expected_sha256_hex();
         if self.device.is_downgrade_refused(v)? {
-            return Ok(failed(
+            self.record(&[Event::new("download_fail", v).meta("error", "downgrade_refused")]);
+            return Ok(Err(failed(
                 "downgrade_refused",
                 format!(
                     "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
                 ),
-            ));
+            )));
         }
         if self.device.is_known_bad(v, &sha)? {
-            return Ok(failed(
+            self.record(&[Event::new("download_fail", v).meta("error", "known_bad_version")]);
+            return Ok(Err(failed(
                 "known_bad_version",
                 format!("version {v} failed on this device before; it will not be installed again"),
-            ));
+            )));
         }
         if let Some(existing) = self.device.find_installed(v, &sha)? {
-            let applied = self.activate(&existing.id, current)?;
-            return Ok(UpdateOutcome::Installed {
+            return Ok(Ok(Fetched {
                 bundle: existing,
-                applied,
                 download: DownloadStats::default(),
-            });
+                reused: true,
+            }));
         }
         self.record(&[Event::new("download_zip_start", v)]);
         let dir = self.device.with_store(|store, _| store.downloads_dir())?;
@@ -454,7 +559,7 @@ impl Updater {
                 let part = download::part_path(&dir, &key);
                 let verified = unpack::verify_file(part, digest, plain_len, &parsed)
                     .inspect_err(|_| download::discard(&dir, &key))?;
-                let installed = self.device.install_verified(&guard, &verified, v);
+                let installed = self.device.install_verified(&guard, &verified, v, id);
                 download::discard(&dir, &key);
                 Ok((installed?, stats))
             });
@@ -468,7 +573,7 @@ impl Updater {
                     events.push(Event::new("download_fail", v));
                 }
                 self.record(&events);
-                return Ok(failed(failure_code(&e), e.to_string()));
+                return Ok(Err(failed(failure_code(&e), e.to_string())));
             }
         };
         log::debug!(
@@ -476,19 +581,11 @@ impl Updater {
             fetch_started.elapsed().as_secs_f64() * 1e3
         );
         self.record(&[Event::new("download_complete", v)]);
-        let applied = self.activate(&bundle.id, current)?;
-        let bundle = self
-            .device
-            .status()?
-            .bundles
-            .into_iter()
-            .find(|b| b.id == bundle.id)
-            .unwrap_or(bundle);
-        Ok(UpdateOutcome::Installed {
+        Ok(Ok(Fetched {
             bundle,
-            applied,
             download: stats,
-        })
+            reused: false,
+        }))
     }
 
     /// Queues `id` as next, or applies it now when `directUpdate` says so. Returns whether applied.
@@ -588,27 +685,35 @@ impl Updater {
         Ok(b)
     }
 
-    /// `setChannel`: asks the server to put this device on `channel` (POST channelUrl); on success
-    /// the channel is remembered. Returns the server's JSON. Blocks; network I/O.
-    pub fn set_channel(&self, channel: &str) -> Result<Value> {
+    /// `setChannel` (POST channelUrl with the info object + `channel`). On success the channel
+    /// is remembered (or forgotten when the server answers `unset: true`) and the server's JSON is
+    /// returned; a refusal or failure comes back as a [`ServerError`]. Blocks; network I/O.
+    pub fn set_channel(&self, channel: &str) -> Result<std::result::Result<Value, ServerError>> {
         let (mut info, _) = self.info()?;
         if let Some(o) = info.as_object_mut() {
             o.insert("channel".into(), json!(channel));
         }
-        let v = self.channel_call(Method::Post, Some(&info))?;
+        let v = match self.channel_call(Method::Post, Some(&info))? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
         let unset = v.get("unset").and_then(Value::as_bool).unwrap_or(false);
         let channel = channel.to_string();
         self.device.with_store(|_, state| {
             state.channel = if unset { None } else { Some(channel) };
             Ok(())
         })?;
-        Ok(v)
+        Ok(Ok(v))
     }
 
-    /// `getChannel` (PUT channelUrl): the server's view of this device's channel; remembered.
-    pub fn get_channel(&self) -> Result<Value> {
+    /// `getChannel` (PUT channelUrl): the server's view of this device's channel; a channel it
+    /// names is remembered. Blocks; network I/O.
+    pub fn get_channel(&self) -> Result<std::result::Result<Value, ServerError>> {
         let (info, _) = self.info()?;
-        let v = self.channel_call(Method::Put, Some(&info))?;
+        let v = match self.channel_call(Method::Put, Some(&info))? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
         if let Some(c) = v.get("channel").and_then(Value::as_str).map(str::trim)
             && !c.is_empty()
             && c != BUILTIN
@@ -619,11 +724,12 @@ impl Updater {
                 Ok(())
             })?;
         }
-        Ok(v)
+        Ok(Ok(v))
     }
 
-    /// `listChannels` (GET channelUrl?<info object>): the channels this device may pick.
-    pub fn list_channels(&self) -> Result<Value> {
+    /// `listChannels` (GET channelUrl?<info object>): the channels this device may pick, as the
+    /// server's JSON (a bare array). Blocks; network I/O.
+    pub fn list_channels(&self) -> Result<std::result::Result<Value, ServerError>> {
         let (info, _) = self.info()?;
         let query: Vec<String> = info
             .as_object()
@@ -639,7 +745,12 @@ impl Updater {
                     .collect()
             })
             .unwrap_or_default();
-        let url = format!("{}?{}", self.config().channel_url, query.join("&"));
+        let base = self.config().channel_url.clone();
+        if base.is_empty() {
+            return Ok(Err(ServerError::missing_config()));
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}{}", query.join("&"));
         self.json_call(Method::Get, &url, None)
     }
 
@@ -651,41 +762,118 @@ impl Updater {
         })
     }
 
-    fn channel_call(&self, method: Method, body: Option<&Value>) -> Result<Value> {
+    fn channel_call(
+        &self,
+        method: Method,
+        body: Option<&Value>,
+    ) -> Result<std::result::Result<Value, ServerError>> {
         let url = self.config().channel_url.clone();
         if url.is_empty() {
-            return Err(Error::Config("channelUrl is empty".into()));
+            return Ok(Err(ServerError::missing_config()));
         }
         self.json_call(method, &url, body)
     }
 
-    fn json_call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Value> {
-        if let Some(UpdateOutcome::Failed { error, .. }) = self.blocked_now()? {
-            return Err(Error::Network(format!(
-                "rate limited by the server ({error})"
-            )));
+    fn json_call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<std::result::Result<Value, ServerError>> {
+        if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
+            return Ok(Err(ServerError::new(&error, message, None)));
         }
-        let r = self.http.json(method, url, body)?;
+        let r = match self.http.json(method, url, body) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Err(ServerError::new(
+                    "network_error",
+                    format!("Request failed: {e}"),
+                    None,
+                )));
+            }
+        };
         if r.status == 429 {
             self.note_rate_limit(r.retry_after.as_deref(), &r.body, None)?;
         }
-        let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
-            Error::Network(format!(
-                "the server answered HTTP {} without JSON",
-                r.status
-            ))
-        })?;
-        if let Some(e) = v.get("error").and_then(Value::as_str) {
-            let msg = v.get("message").and_then(Value::as_str).unwrap_or("");
-            return Err(Error::Network(format!("{e}: {msg}")));
+        if r.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Err(if (200..300).contains(&r.status) {
+                ServerError::new("no_response_body", "Empty response body", Some(r.status))
+            } else {
+                ServerError::new(
+                    "response_error",
+                    format!("Server error: {}", r.status),
+                    Some(r.status),
+                )
+            }));
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
+            return Ok(Err(if (200..300).contains(&r.status) {
+                ServerError::new(
+                    "parse_error",
+                    "the server did not answer with JSON",
+                    Some(r.status),
+                )
+            } else {
+                ServerError::new(
+                    "response_error",
+                    format!("Server error: {}", r.status),
+                    Some(r.status),
+                )
+            }));
+        };
+        if let Some(e) = v
+            .get("error")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+        {
+            let msg = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("server did not provide a message");
+            let mut err = ServerError::new(e, msg, Some(r.status));
+            err.body = Some(v.clone());
+            return Ok(Err(err));
         }
         if !(200..300).contains(&r.status) {
-            return Err(Error::Network(format!(
-                "the server answered HTTP {}",
-                r.status
-            )));
+            let mut err = ServerError::new(
+                "response_error",
+                format!("Server error: {}", r.status),
+                Some(r.status),
+            );
+            err.body = Some(v);
+            return Ok(Err(err));
         }
-        Ok(v)
+        Ok(Ok(v))
+    }
+}
+
+/// A channel request the server refused or that failed (Capgo's `{error, message}` shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerError {
+    /// Machine code (`missing_config`, `network_error`, `response_error`, or the server's).
+    pub error: String,
+    /// Human text.
+    pub message: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// The server's JSON body, when there was one.
+    pub body: Option<Value>,
+}
+
+impl ServerError {
+    /// A failure with no body.
+    pub fn new(error: &str, message: impl Into<String>, status: Option<u16>) -> Self {
+        Self {
+            error: error.into(),
+            message: message.into(),
+            status,
+            body: None,
+        }
+    }
+
+    fn missing_config() -> Self {
+        Self::new("missing_config", "Channel URL is not set", None)
     }
 }
 

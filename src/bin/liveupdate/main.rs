@@ -478,12 +478,14 @@ fn report_json(r: &UnpackReport) -> String {
 
 /// Set a of the Capgo fixtures: made by the real `@capgo/cli` 8.68.1.
 const DEMO_BUNDLE: &[u8] = include_bytes!(
-    "../tests/fixtures/capgo/set-a-small/com.example.liveupdate_1.0.0.zip_encrypted.zip"
+    "../../../tests/fixtures/capgo/set-a-small/com.example.liveupdate_1.0.0.zip_encrypted.zip"
 );
-const DEMO_PUBLIC_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
-const DEMO_SESSION_KEY: &str = include_str!("../tests/fixtures/capgo/set-a-small/ivSessionKey.txt");
+const DEMO_PUBLIC_KEY: &str =
+    include_str!("../../../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
+const DEMO_SESSION_KEY: &str =
+    include_str!("../../../tests/fixtures/capgo/set-a-small/ivSessionKey.txt");
 const DEMO_CHECKSUM: &str =
-    include_str!("../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
+    include_str!("../../../tests/fixtures/capgo/set-a-small/encrypted_checksum.txt");
 
 /// Prints download progress as a line every 10 %.
 struct DemoProgress(std::sync::atomic::AtomicU8);

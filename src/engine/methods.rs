@@ -1,0 +1,654 @@
+//! Methods: every Capgo 8.51.23 JS method — arguments read from the call's options, Capgo's result shapes and reject messages.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::host::{Effects, bundle_json};
+use super::{Inner, Reject, delay, lock};
+use crate::check::Release;
+use crate::config::PLUGIN_COMPAT_VERSION;
+use crate::error::Error;
+use crate::state::{BUILTIN, BundleStatus};
+use crate::stats::Event;
+use crate::update::UpdateOutcome;
+
+type Answer = Result<Value, Reject>;
+
+/// Methods of Capgo's API this engine does not implement, and why. They reject as Capacitor's
+/// `unimplemented` does (code `UNIMPLEMENTED`).
+pub const UNIMPLEMENTED: &[(&str, &str)] = &[
+    ("startPreviewSession", "preview sessions are not supported"),
+    ("listPreviews", "preview sessions are not supported"),
+    ("setPreview", "preview sessions are not supported"),
+    ("resetPreview", "preview sessions are not supported"),
+    ("deletePreview", "preview sessions are not supported"),
+    ("checkPreviewUpdate", "preview sessions are not supported"),
+    ("updatePreview", "preview sessions are not supported"),
+    ("setShakeMenu", "the shake menu is not supported"),
+    ("isShakeMenuEnabled", "the shake menu is not supported"),
+    ("setShakeChannelSelector", "the shake menu is not supported"),
+    (
+        "isShakeChannelSelectorEnabled",
+        "the shake menu is not supported",
+    ),
+    (
+        "getAppUpdateInfo",
+        "app-store updates are not part of the live-update core",
+    ),
+    (
+        "openAppStore",
+        "app-store updates are not part of the live-update core",
+    ),
+    (
+        "performImmediateUpdate",
+        "app-store updates are not part of the live-update core",
+    ),
+    (
+        "startFlexibleUpdate",
+        "app-store updates are not part of the live-update core",
+    ),
+    (
+        "completeFlexibleUpdate",
+        "app-store updates are not part of the live-update core",
+    ),
+    (
+        "getMissingBundleFiles",
+        "delta (manifest) updates are not supported yet",
+    ),
+    (
+        "getBundleDownloadSize",
+        "delta (manifest) updates are not supported yet",
+    ),
+];
+
+/// Every method the engine implements, in Capgo's documentation order.
+pub const IMPLEMENTED: &[&str] = &[
+    "notifyAppReady",
+    "setUpdateUrl",
+    "setStatsUrl",
+    "setChannelUrl",
+    "download",
+    "next",
+    "set",
+    "delete",
+    "setBundleError",
+    "list",
+    "reset",
+    "current",
+    "reload",
+    "setMultiDelay",
+    "cancelDelay",
+    "triggerUpdateCheck",
+    "getLatest",
+    "setChannel",
+    "unsetChannel",
+    "getChannel",
+    "listChannels",
+    "setCustomId",
+    "getBuiltinVersion",
+    "getDeviceId",
+    "getPluginVersion",
+    "isAutoUpdateEnabled",
+    "isAutoUpdateAvailable",
+    "getNextBundle",
+    "getFailedUpdate",
+    "getAppId",
+    "setAppId",
+];
+
+/// Runs one JS call and publishes what it caused (even when it rejects).
+pub(crate) fn dispatch(inner: &Arc<Inner>, method: &str, options: &Value) -> Answer {
+    let mut fx = Effects::none();
+    let empty = Value::Object(Map::new());
+    let o = if options.is_object() { options } else { &empty };
+    let answer = run(inner, method, o, &mut fx);
+    inner.publish(fx);
+    answer
+}
+
+/// A non-empty string option.
+fn s(o: &Value, key: &str) -> Option<String> {
+    o.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A string option that may be empty (`""` has a meaning: clear or disable).
+fn s_or_empty(o: &Value, key: &str) -> Option<String> {
+    o.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn flag(o: &Value, key: &str) -> bool {
+    o.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer {
+    match method {
+        "notifyAppReady" => notify_app_ready(inner, o, fx),
+        "download" => download(inner, o, fx),
+        "next" => next(inner, o, fx),
+        "set" => set(inner, o, fx),
+        "delete" => delete(inner, o, fx),
+        "setBundleError" => set_bundle_error(inner, o, fx),
+        "list" => list(inner, o),
+        "reset" => reset(inner, o, fx),
+        "current" => {
+            let c = inner
+                .current()
+                .map_err(|e| Reject::internal("current failed", &e))?;
+            Ok(json!({"bundle": bundle_json(&c), "native": inner.version_build()}))
+        }
+        "reload" => reload(inner, fx),
+        "setMultiDelay" => {
+            let Some(conds) = delay::parse_conditions(o) else {
+                return Err(Reject::msg("setMultiDelay called without delayCondition"));
+            };
+            inner
+                .update_prefs(|p| p.delay_conditions = conds)
+                .map_err(|e| Reject::internal("Failed to delay update", &e))?;
+            Ok(Value::Null)
+        }
+        "cancelDelay" => {
+            inner
+                .update_prefs(|p| p.delay_conditions.clear())
+                .map_err(|e| Reject::internal("Failed to cancel delay", &e))?;
+            Ok(Value::Null)
+        }
+        "triggerUpdateCheck" => {
+            let (status, queued) = if !inner.auto_enabled() {
+                ("unavailable", false)
+            } else if inner.spawn_cycle() {
+                ("queued", true)
+            } else {
+                ("already_running", false)
+            };
+            Ok(json!({"status": status, "queued": queued}))
+        }
+        "getLatest" => get_latest(inner, o, fx),
+        "setChannel" => set_channel(inner, o, fx),
+        "unsetChannel" => {
+            inner.core().unset_channel().map_err(|e| {
+                Reject::internal("Failed to unset channel", &e).with_code("UNSETCHANNEL_FAILED")
+            })?;
+            if flag(o, "triggerAutoUpdate") && inner.auto_enabled() {
+                inner.spawn_cycle();
+            }
+            Ok(json!({"status": "ok", "message": "Channel override removed"}))
+        }
+        "getChannel" => get_channel(inner),
+        "listChannels" => list_channels(inner),
+        "setCustomId" => {
+            let Some(id) = s_or_empty(o, "customId") else {
+                return Err(Reject::msg("setCustomId called without customId"));
+            };
+            inner
+                .change_settings(|st| st.custom_id = id.clone())
+                .map_err(|e| Reject::internal("setCustomId failed", &e))?;
+            let keep = inner.plugin.persist_custom_id;
+            inner
+                .update_prefs(|p| p.custom_id = (keep && !id.is_empty()).then_some(id))
+                .map_err(|e| Reject::internal("setCustomId failed", &e))?;
+            Ok(Value::Null)
+        }
+        "getBuiltinVersion" => Ok(json!({"version": inner.version_build()})),
+        "getDeviceId" => {
+            let id = inner
+                .core()
+                .device_id()
+                .map_err(|e| Reject::internal("getDeviceId failed", &e))?;
+            Ok(json!({"deviceId": id}))
+        }
+        "getPluginVersion" => Ok(json!({"version": PLUGIN_COMPAT_VERSION})),
+        "isAutoUpdateEnabled" => Ok(json!({"enabled": inner.auto_enabled()})),
+        "isAutoUpdateAvailable" => Ok(json!({"available": inner.plugin.server_url.is_none()})),
+        "getNextBundle" => {
+            let st = inner
+                .device_ok(|d| d.status())
+                .map_err(|e| Reject::internal("getNextBundle failed", &e))?;
+            Ok(st.next.as_ref().map_or(Value::Null, bundle_json))
+        }
+        "getFailedUpdate" => {
+            let failed = inner
+                .update_prefs(|p| p.last_failed.take())
+                .map_err(|e| Reject::internal("getFailedUpdate failed", &e))?;
+            Ok(failed.map_or(Value::Null, |b| json!({"bundle": bundle_json(&b)})))
+        }
+        "getAppId" => Ok(json!({"appId": inner.settings().app_id})),
+        "setAppId" => {
+            if !inner.plugin.allow_modify_app_id {
+                return Err(Reject::msg("setAppId not allowed"));
+            }
+            let Some(id) = s(o, "appId") else {
+                return Err(Reject::msg("setAppId called without appId"));
+            };
+            inner
+                .change_settings(|st| st.app_id = id)
+                .map_err(|e| Reject::internal("setAppId failed", &e))?;
+            Ok(Value::Null)
+        }
+        "setUpdateUrl" | "setStatsUrl" | "setChannelUrl" => set_url(inner, method, o),
+        _ => {
+            let reason = UNIMPLEMENTED
+                .iter()
+                .find(|(m, _)| *m == method)
+                .map_or("it is not a CapacitorUpdater method", |(_, r)| *r);
+            Err(Reject::code(
+                format!("\"CapacitorUpdater.{method}()\" is not implemented: {reason}"),
+                "UNIMPLEMENTED",
+            ))
+        }
+    }
+}
+
+impl Reject {
+    fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+fn notify_app_ready(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let page_token = lock(&inner.rt).page.as_ref().map(|p| p.launch_id.clone());
+    let token = s(o, "launchId").or(page_token);
+    let core = inner.core();
+    let Some(token) = token else {
+        let c = inner
+            .current()
+            .map_err(|e| Reject::internal("Failed to commit app ready state.", &e))?;
+        return Ok(json!({"bundle": bundle_json(&c)}));
+    };
+    let r = core
+        .device()
+        .notify_app_ready(&token)
+        .map_err(|e| Reject::internal("Failed to commit app ready state.", &e))?;
+    if r.accepted {
+        let first = {
+            let mut rt = lock(&inner.rt);
+            match rt.page.as_mut() {
+                Some(p) if p.launch_id == token => {
+                    p.confirmed = true;
+                    p.watchdog_at = None;
+                    !std::mem::replace(&mut p.ready_sent, true)
+                }
+                _ => false,
+            }
+        };
+        if first {
+            fx.stat(Event::new("app_launch_ready", &r.bundle.version));
+        }
+    } else {
+        log::info!("notifyAppReady from a page that is no longer current: ignored");
+    }
+    Ok(json!({"bundle": bundle_json(&r.bundle)}))
+}
+
+fn download(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let Some(url) = s(o, "url") else {
+        return Err(Reject::msg("Download called without url"));
+    };
+    let Some(version) = s(o, "version") else {
+        return Err(Reject::msg("Download called without version"));
+    };
+    let release = Release {
+        version: version.clone(),
+        url: url.clone(),
+        session_key: s(o, "sessionKey"),
+        checksum: s(o, "checksum").unwrap_or_default(),
+        manifest: o.get("manifest").filter(|m| !m.is_null()).cloned(),
+        link: None,
+        comment: None,
+        breaking: false,
+    };
+    let failed = |fx: &mut Effects, error: &str, message: &str| {
+        fx.event("downloadFailed", json!({"version": version}));
+        Reject::msg(format!("Failed to download from: {url}"))
+            .with_data(json!({"error": error, "message": message}))
+    };
+    match inner.fetch_with_progress(&release) {
+        Ok(Ok(f)) => {
+            fx.event("updateAvailable", json!({"bundle": bundle_json(&f.bundle)}));
+            Ok(bundle_json(&f.bundle))
+        }
+        Ok(Err(UpdateOutcome::Failed { error, message })) => Err(failed(fx, &error, &message)),
+        Ok(Err(other)) => Err(failed(fx, "download_fail", &format!("{other:?}"))),
+        Err(e) => {
+            let public = crate::error::LiveUpdateError::from_ref(&e);
+            Err(failed(fx, public.code(), &public.to_string()))
+        }
+    }
+}
+
+fn next(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let Some(id) = s(o, "id") else {
+        return Err(Reject::msg("Next called without id"));
+    };
+    let refused = || Reject::msg(format!("Set next id failed. Bundle {id} does not exist."));
+    let current = inner.current().map_err(|_| refused())?;
+    let b = inner.device_ok(|d| d.next(&id)).map_err(|_| refused())?;
+    fx.event("setNext", json!({"bundle": bundle_json(&b)}));
+    fx.stat(Event::new("set_next", &b.version).old(&current.version));
+    Ok(bundle_json(&b))
+}
+
+fn set(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let Some(id) = s(o, "id") else {
+        return Err(Reject::msg("Set called without id"));
+    };
+    let current = inner
+        .current()
+        .map_err(|e| Reject::internal(&format!("Update failed, id {id} does not exist."), &e))?;
+    if let Err(e) = inner.device_ok(|d| d.set(&id)) {
+        let version = inner
+            .device_ok(|d| d.record_of(&id))
+            .ok()
+            .flatten()
+            .map_or(id.clone(), |b| b.version);
+        fx.stat(Event::new("set_fail", &version));
+        return Err(Reject::internal(
+            &format!("Update failed, id {id} does not exist."),
+            &e,
+        ));
+    }
+    let l = inner
+        .reload_page(false, fx)
+        .map_err(|e| Reject::internal(&format!("Reload failed after setting bundle {id}"), &e))?;
+    fx.stat(Event::new("set", &l.bundle.version).old(&current.version));
+    fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
+    Ok(Value::Null)
+}
+
+fn delete(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let Some(id) = s(o, "id") else {
+        return Err(Reject::msg("missing id"));
+    };
+    let b = inner.device_ok(|d| d.delete(&id)).map_err(|e| {
+        Reject::internal(
+            &format!(
+                "Delete failed, id {id} does not exist or it cannot be deleted (perhaps it is the 'next' bundle)"
+            ),
+            &e,
+        )
+    })?;
+    fx.stat(Event::new("delete", &b.version));
+    Ok(Value::Null)
+}
+
+fn set_bundle_error(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    if !inner.plugin.allow_manual_bundle_error {
+        return Err(Reject::msg(
+            "setBundleError not allowed. Set allowManualBundleError to true in your config to enable it.",
+        ));
+    }
+    let Some(id) = s(o, "id") else {
+        return Err(Reject::msg("setBundleError called without id"));
+    };
+    if id == BUILTIN {
+        return Err(Reject::msg("Cannot set builtin bundle to error state"));
+    }
+    let missing = || Reject::msg(format!("Bundle {id} does not exist"));
+    let known = inner
+        .device_ok(|d| d.record_of(&id))
+        .map_err(|_| missing())?;
+    if known.is_none_or(|b| b.status == BundleStatus::Deleted) {
+        return Err(missing());
+    }
+    let current = inner.current().map_err(|_| missing())?;
+    let b = inner
+        .device_ok(|d| d.set_bundle_error(&id))
+        .map_err(|e| Reject::internal(&format!("Bundle {id} does not exist"), &e))?;
+    fx.stat(Event::new("update_fail", &b.version).meta("reason", "setBundleError"));
+    if current.id == id {
+        // The web view shows a bundle that is now failed: show the one the store fell back to.
+        inner
+            .reload_page(false, fx)
+            .map_err(|e| Reject::internal("Reload failed", &e))?;
+    }
+    Ok(json!({"bundle": bundle_json(&b)}))
+}
+
+fn list(inner: &Arc<Inner>, o: &Value) -> Answer {
+    let raw = flag(o, "raw");
+    let bundles = inner
+        .device_ok(|d| {
+            d.with_store(|_, s| {
+                Ok(s.bundles
+                    .values()
+                    .filter(|b| raw || b.status != BundleStatus::Deleted)
+                    .map(bundle_json)
+                    .collect::<Vec<_>>())
+            })
+        })
+        .map_err(|e| Reject::internal("list failed", &e))?;
+    Ok(json!({"bundles": bundles}))
+}
+
+fn reset(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let failed = |e: Error| Reject::internal("Reset failed", &e);
+    let current = inner.current().map_err(failed)?;
+    let status = inner.device_ok(|d| d.status()).map_err(failed)?;
+    let pending = status
+        .next
+        .filter(|n| flag(o, "usePendingBundle") && n.status.is_servable());
+    match pending {
+        Some(n) => inner.device_ok(|d| d.set(&n.id)).map_err(failed)?,
+        None => inner
+            .device_ok(|d| d.reset(flag(o, "toLastSuccessful")))
+            .map_err(failed)?,
+    };
+    let l = inner.reload_page(false, fx).map_err(failed)?;
+    fx.stat(Event::new("reset", &l.bundle.version).old(&current.version));
+    if l.bundle.id != BUILTIN {
+        fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
+    }
+    Ok(Value::Null)
+}
+
+fn reload(inner: &Arc<Inner>, fx: &mut Effects) -> Answer {
+    let current = inner
+        .current()
+        .map_err(|e| Reject::internal("Reload failed", &e))?;
+    let l = inner
+        .reload_page(true, fx)
+        .map_err(|e| Reject::internal("Reload failed", &e))?;
+    if l.applied_next {
+        fx.stat(Event::new("set", &l.bundle.version).old(&current.version));
+        fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
+    }
+    Ok(Value::Null)
+}
+
+fn get_latest(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let app_id = s(o, "appId");
+    if app_id.is_some() && !inner.plugin.allow_preview {
+        return Err(Reject::msg("getLatest preview override not allowed"));
+    }
+    let current = inner
+        .current()
+        .map_err(|e| Reject::internal("Error getting Latest", &e))?;
+    let latest = inner
+        .core()
+        .latest(s(o, "channel").as_deref(), app_id.as_deref())
+        .map_err(|e| Reject::internal("Error getting Latest", &e))?;
+    let mut raw = latest.raw;
+    if raw.is_empty() {
+        return Err(
+            Reject::msg("updateUrl is empty: update checks are disabled")
+                .with_data(json!({"error": "disabled"})),
+        );
+    }
+    if let Some(k) = raw.remove("session_key") {
+        raw.insert("sessionKey".into(), k);
+    }
+    let text = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let version = text("version");
+    let breaking = ["breaking", "major"]
+        .iter()
+        .any(|k| raw.get(*k).and_then(Value::as_bool).unwrap_or(false))
+        || text("error") == "disable_auto_update_to_major"
+        || text("message") == "store_update_required";
+    if breaking {
+        fx.event("breakingAvailable", json!({"version": version}));
+        fx.event("majorAvailable", json!({"version": version}));
+    }
+    if raw.contains_key("error") || raw.contains_key("kind") {
+        let kind = match text("kind").as_str() {
+            k @ ("up_to_date" | "blocked") => k.to_string(),
+            _ => "failed".to_string(),
+        };
+        if kind == "failed" {
+            let error = text("error");
+            let msg = if error.is_empty() {
+                text("message")
+            } else {
+                error
+            };
+            return Err(Reject::msg(msg).with_data(Value::Object(raw)));
+        }
+        raw.insert("kind".into(), json!(kind));
+        if version.is_empty() {
+            raw.insert("version".into(), json!(current.version));
+        }
+        return Ok(Value::Object(raw));
+    }
+    if version.is_empty() && raw.contains_key("message") {
+        return Err(Reject::msg(text("message")));
+    }
+    Ok(Value::Object(raw))
+}
+
+fn set_channel(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
+    let Some(channel) = s(o, "channel") else {
+        return Err(Reject::code(
+            "setChannel called without channel",
+            "SETCHANNEL_INVALID_PARAMS",
+        )
+        .with_data(json!({"error": "missing_parameter"})));
+    };
+    if !inner.plugin.allow_set_default_channel {
+        let message = "setChannel is disabled by configuration";
+        return Err(Reject::code(message, "SETCHANNEL_FAILED")
+            .with_data(json!({"error": "disabled_by_config", "message": message})));
+    }
+    let answer = inner
+        .core()
+        .set_channel(&channel)
+        .map_err(|e| Reject::internal("setChannel failed", &e).with_code("SETCHANNEL_FAILED"))?;
+    match answer {
+        Ok(mut v) => {
+            if let Some(m) = v.as_object_mut() {
+                m.entry("status").or_insert(json!("ok"));
+            }
+            if flag(o, "triggerAutoUpdate") && inner.auto_enabled() {
+                inner.spawn_cycle();
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let private = [
+                "cannot_update_via_private_channel",
+                "channel_self_set_not_allowed",
+            ]
+            .iter()
+            .any(|p| e.error.contains(p) || e.message.contains(p));
+            if private {
+                fx.event(
+                    "channelPrivate",
+                    json!({"channel": channel, "message": e.message}),
+                );
+            }
+            let message = if e.message.is_empty() {
+                e.error.clone()
+            } else {
+                e.message.clone()
+            };
+            Err(Reject::code(message, "SETCHANNEL_FAILED")
+                .with_data(json!({"error": e.error, "message": e.message})))
+        }
+    }
+}
+
+fn get_channel(inner: &Arc<Inner>) -> Answer {
+    let answer = inner
+        .core()
+        .get_channel()
+        .map_err(|e| Reject::internal("getChannel failed", &e).with_code("GETCHANNEL_FAILED"))?;
+    match answer {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let default = inner.base.default_channel.clone();
+            let not_found = e.status == Some(400)
+                && (e.error.contains("channel_not_found")
+                    || e.message.contains("channel_not_found"));
+            if not_found && !default.is_empty() {
+                return Ok(json!({"channel": default, "status": "default"}));
+            }
+            Err(Reject::code(e.message.clone(), "GETCHANNEL_FAILED")
+                .with_data(json!({"error": e.error, "message": e.message})))
+        }
+    }
+}
+
+fn list_channels(inner: &Arc<Inner>) -> Answer {
+    let answer = inner.core().list_channels().map_err(|e| {
+        Reject::internal("listChannels failed", &e).with_code("LISTCHANNELS_FAILED")
+    })?;
+    let fail = |error: &str, message: String| {
+        Reject::code(message.clone(), "LISTCHANNELS_FAILED")
+            .with_data(json!({"error": error, "message": message}))
+    };
+    let v = answer.map_err(|e| fail(&e.error, e.message))?;
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(mut m) => match m.remove("channels") {
+            Some(Value::Array(a)) => a,
+            _ => return Err(fail("parse_error", "no channel list in the answer".into())),
+        },
+        _ => return Err(fail("parse_error", "no channel list in the answer".into())),
+    };
+    let mut channels = Vec::new();
+    for c in list {
+        let Some(id) = c.get("id").and_then(Value::as_f64) else {
+            return Err(fail("parse_error", "a channel has no numeric id".into()));
+        };
+        channels.push(json!({
+            "id": id,
+            "name": c.get("name").cloned().unwrap_or(json!("")),
+            "public": c.get("public").and_then(Value::as_bool).unwrap_or(false),
+            "allow_self_set": c.get("allow_self_set").and_then(Value::as_bool).unwrap_or(false),
+        }));
+    }
+    Ok(json!({"channels": channels}))
+}
+
+fn set_url(inner: &Arc<Inner>, method: &str, o: &Value) -> Answer {
+    if !inner.plugin.allow_modify_url {
+        return Err(Reject::msg(format!("{method} not allowed")));
+    }
+    let Some(url) = s_or_empty(o, "url") else {
+        return Err(Reject::msg(format!("{method} called without url")));
+    };
+    let url = url.trim().to_string();
+    inner
+        .change_settings(|st| match method {
+            "setUpdateUrl" => st.update_url = url.clone(),
+            "setStatsUrl" => st.stats_url = url.clone(),
+            _ => st.channel_url = url.clone(),
+        })
+        .map_err(|e| Reject::internal(&format!("{method} failed"), &e))?;
+    if inner.plugin.persist_modify_url {
+        inner
+            .update_prefs(|p| {
+                let slot = match method {
+                    "setUpdateUrl" => &mut p.update_url,
+                    "setStatsUrl" => &mut p.stats_url,
+                    _ => &mut p.channel_url,
+                };
+                *slot = Some(url);
+            })
+            .map_err(|e| Reject::internal(&format!("{method} failed"), &e))?;
+    }
+    Ok(Value::Null)
+}
