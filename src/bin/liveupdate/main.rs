@@ -1,5 +1,7 @@
 //! The `liveupdate` command line: a thin adapter over the library (argument parsing and output only).
 
+mod session;
+
 use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -165,6 +167,11 @@ enum DeviceCommand {
     Background,
     /// {"current", "next", "fallback", "bundles": [BundleInfo…]}.
     Status,
+    /// One whole app process driven over JSON lines, exactly as the Android/iOS shells drive the
+    /// engine: `{"id", "method", "options"}` calls and `{"lifecycle": "foreground"|"background"}`
+    /// in; the `load` action first, then answers, events and host actions out. End of input ends
+    /// the process (queued stats flushed for at most ~2 s). See docs/engine.md.
+    Session,
     /// Run the whole update flow against the update server
     /// → {"result": "installed"|"up_to_date"|"builtin"|"blocked"|"failed", "bundle": BundleInfo|null, "error": …}.
     Update {
@@ -322,10 +329,25 @@ fn run(command: Command) -> Result<(), Error> {
             native_version,
             command,
         } => {
-            let mut config = match config {
-                Some(path) => UpdaterConfig::from_capacitor_file(&path)?,
+            let config_text = match &config {
+                Some(path) => Some(fs::read_to_string(path).map_err(|source| Error::Io {
+                    op: "reading config",
+                    path: path.clone(),
+                    source,
+                })?),
+                None => None,
+            };
+            let mut config = match &config_text {
+                Some(text) => UpdaterConfig::from_capacitor_json(text)?,
                 None => UpdaterConfig::default(),
             };
+            // Without a configured update server the CLI sends nothing anywhere.
+            if !config_text
+                .as_deref()
+                .is_some_and(|t| t.contains("\"updateUrl\""))
+            {
+                config.update_url.clear();
+            }
             if let DeviceCommand::Update {
                 update_url,
                 stats_url,
@@ -345,8 +367,31 @@ fn run(command: Command) -> Result<(), Error> {
                     }
                 }
             }
+            if let DeviceCommand::Session = command {
+                let mut options = liveupdate::EngineOptions::new(&data_dir, &builtin);
+                options.capacitor_config_json = config_text;
+                options.native_version = native_version;
+                options.capgo_cloud_defaults = false;
+                return session::run(options);
+            }
+            if let DeviceCommand::Update { .. } = &command
+                && config.update_url.is_empty()
+            {
+                return Err(Error::Config(
+                    "no update server configured: set plugins.CapacitorUpdater.updateUrl in --config or pass --update-url (liveupdate never falls back to Capgo's cloud)".into(),
+                ));
+            }
             let device = Device::new(&data_dir, &builtin, config, native_version.clone())?;
-            println!("{}", device_command(device, command, native_version)?);
+            let (json, failed) = device_command(device, command, native_version)?;
+            println!("{json}");
+            if failed {
+                return Err(Error::Refused(format!(
+                    "the update failed: {}",
+                    json["error"]["message"]
+                        .as_str()
+                        .unwrap_or("see the JSON on stdout")
+                )));
+            }
             Ok(())
         }
         Command::Serve { dir, host, port } => {
@@ -362,11 +407,12 @@ fn run(command: Command) -> Result<(), Error> {
     }
 }
 
+/// Runs one `device` command: its JSON, and whether it reports a failed update.
 fn device_command(
     device: Device,
     command: DeviceCommand,
     native_version: Option<String>,
-) -> Result<serde_json::Value, Error> {
+) -> Result<(serde_json::Value, bool), Error> {
     use serde_json::json;
     let bundle = |b: liveupdate::BundleInfo| json!({ "bundle": b });
     let (insecure, host_args) = match &command {
@@ -392,38 +438,48 @@ fn device_command(
     // Lifecycle commands only queue stats (no network); `update` sends them.
     let updater = Updater::new(device, host, insecure);
     let device = updater.device();
-    Ok(match command {
-        DeviceCommand::Install {
-            input,
-            version,
-            checksum,
-            session_key,
-        } => bundle(device.install(&input, &version, &checksum, session_key.as_deref())?),
-        DeviceCommand::Next { id } => bundle(updater.next(&id)?),
-        DeviceCommand::Set { id } => bundle(updater.set(&id)?),
-        DeviceCommand::Delete { id } => bundle(updater.delete(&id)?),
-        DeviceCommand::Error { id } => bundle(device.set_bundle_error(&id)?),
-        DeviceCommand::Reset { to_last_successful } => bundle(updater.reset(to_last_successful)?),
-        DeviceCommand::Launch => {
-            let l = updater.launch()?;
-            json!({
-                "launch_id": l.launch_id,
-                "web_root": l.web_root,
-                "bundle": l.bundle,
-                "rolled_back": l.rolled_back.map(|r| json!({"failed": r.failed, "to": r.to})),
-            })
-        }
-        DeviceCommand::Ready { launch_id } => {
-            let r = updater.notify_app_ready(&launch_id)?;
-            json!({ "bundle": r.bundle, "accepted": r.accepted })
-        }
-        DeviceCommand::Background => bundle(updater.on_background()?),
-        DeviceCommand::Update { .. } => run_update(&updater)?,
-        DeviceCommand::Status => {
-            let s = device.status()?;
-            json!({ "current": s.current, "next": s.next, "fallback": s.fallback, "bundles": s.bundles })
-        }
-    })
+    if let DeviceCommand::Update { .. } = command {
+        return run_update(&updater);
+    }
+    Ok((
+        match command {
+            DeviceCommand::Install {
+                input,
+                version,
+                checksum,
+                session_key,
+            } => bundle(device.install(&input, &version, &checksum, session_key.as_deref())?),
+            DeviceCommand::Next { id } => bundle(updater.next(&id)?),
+            DeviceCommand::Set { id } => bundle(updater.set(&id)?),
+            DeviceCommand::Delete { id } => bundle(updater.delete(&id)?),
+            DeviceCommand::Error { id } => bundle(device.set_bundle_error(&id)?),
+            DeviceCommand::Reset { to_last_successful } => {
+                bundle(updater.reset(to_last_successful)?)
+            }
+            DeviceCommand::Launch => {
+                let l = updater.launch()?;
+                json!({
+                    "launch_id": l.launch_id,
+                    "web_root": l.web_root,
+                    "bundle": l.bundle,
+                    "rolled_back": l.rolled_back.map(|r| json!({"failed": r.failed, "to": r.to})),
+                })
+            }
+            DeviceCommand::Ready { launch_id } => {
+                let r = updater.notify_app_ready(&launch_id)?;
+                json!({ "bundle": r.bundle, "accepted": r.accepted })
+            }
+            DeviceCommand::Background => bundle(updater.on_background()?),
+            DeviceCommand::Update { .. } | DeviceCommand::Session => {
+                return Err(Error::Usage("handled before".into()));
+            }
+            DeviceCommand::Status => {
+                let s = device.status()?;
+                json!({ "current": s.current, "next": s.next, "fallback": s.fallback, "bundles": s.bundles })
+            }
+        },
+        false,
+    ))
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
@@ -450,7 +506,7 @@ impl DownloadListener for ProgressBar {
     }
 }
 
-fn run_update(updater: &Updater) -> Result<serde_json::Value, Error> {
+fn run_update(updater: &Updater) -> Result<(serde_json::Value, bool), Error> {
     let bar = ProgressBar;
     let listener: Option<&dyn DownloadListener> = if std::io::stderr().is_terminal() {
         Some(&bar)
@@ -463,7 +519,10 @@ fn run_update(updater: &Updater) -> Result<serde_json::Value, Error> {
         log::warn!("stats not flushed: {e}");
     }
     let current = updater.device().status()?.current;
-    Ok(outcome.to_json(&current))
+    Ok((
+        outcome.to_json(&current),
+        matches!(outcome, UpdateOutcome::Failed { .. }),
+    ))
 }
 
 fn report_json(r: &UnpackReport) -> String {
