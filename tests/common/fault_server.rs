@@ -64,6 +64,8 @@ pub struct Script {
     pub bundle: Vec<u8>,
     pub seen: Vec<Seen>,
     pub stats: Vec<serde_json::Value>,
+    /// Answers for /channel_self (any method), in order; the last one repeats.
+    pub channel: VecDeque<(u16, String)>,
 }
 
 pub struct FaultServer {
@@ -83,6 +85,7 @@ impl FaultServer {
             bundle,
             seen: Vec::new(),
             stats: Vec::new(),
+            channel: VecDeque::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (script.clone(), stop.clone());
@@ -129,6 +132,19 @@ impl FaultServer {
         })
         .to_string();
         self.answer_updates(200, &[], &body);
+    }
+
+    /// Sets the /channel_self answer from now on.
+    pub fn answer_channel(&self, status: u16, body: &str) {
+        let mut s = self.script.lock().unwrap();
+        s.channel.clear();
+        s.channel.push_back((status, body.to_string()));
+    }
+
+    /// Sets the /updates answer from now on (dropping queued ones).
+    pub fn set_updates(&self, status: u16, body: &str) {
+        self.script.lock().unwrap().updates.clear();
+        self.answer_updates(status, &[], body);
     }
 
     pub fn faults(&self, faults: Vec<Fault>) {
@@ -217,6 +233,20 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
                 }
             };
             respond(&mut out, status, &hs, b.as_bytes())
+        }
+        "/channel_self" => {
+            let (status, b) = {
+                let mut s = script.lock().unwrap();
+                if s.channel.len() > 1 {
+                    s.channel.pop_front().unwrap()
+                } else {
+                    s.channel
+                        .front()
+                        .cloned()
+                        .unwrap_or((200, r#"{"status":"ok"}"#.into()))
+                }
+            };
+            respond(&mut out, status, &[], b.as_bytes())
         }
         "/stats" => {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
