@@ -191,10 +191,9 @@ impl Inner {
             fx.event("majorAvailable", json!({"version": version}));
         }
         if raw.contains_key("error") || raw.contains_key("kind") {
-            let kind = match str_of(raw, "kind") {
-                Some(k @ ("up_to_date" | "blocked" | "failed")) => k,
-                _ => "failed",
-            };
+            let kind = str_of(raw, "kind")
+                .filter(|k| matches!(*k, "up_to_date" | "blocked"))
+                .unwrap_or("failed");
             fx.event(
                 "updateCheckResult",
                 json!({"kind": kind, "error": raw.get("error").cloned().unwrap_or(Value::Null),

@@ -608,18 +608,16 @@ impl Inner {
             }
             AutoUpdateMode::AtInstall => {
                 drop(rt);
-                let fresh = self
-                    .device_ok(|d| {
-                        d.with_store(|_, s| {
-                            let f = s.installed_or_updated;
-                            if consume {
-                                s.installed_or_updated = false;
-                            }
-                            Ok(f)
-                        })
+                self.device_ok(|d| {
+                    d.with_store(|_, s| {
+                        let f = s.installed_or_updated;
+                        if consume {
+                            s.installed_or_updated = false;
+                        }
+                        Ok(f)
                     })
-                    .unwrap_or(false);
-                fresh
+                })
+                .unwrap_or(false)
             }
             _ => false,
         }
