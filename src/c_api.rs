@@ -7,17 +7,18 @@
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::{HostInfo, UpdaterConfig};
+use crate::engine::{Engine, EngineOptions, Host, HostAction};
 use crate::error::{Error, LiveUpdateError};
-use crate::lifecycle::Device;
 use crate::update::Updater;
 
 /// Success.
@@ -47,7 +48,8 @@ thread_local! {
 
 /// The opaque handle C code holds.
 pub struct LiveUpdate {
-    updater: Updater,
+    updater: Arc<Updater>,
+    _engine: Engine,
 }
 
 /// The JSON configuration of `liveupdate_create`.
@@ -78,6 +80,55 @@ struct CreateConfig {
     channel_url: Option<String>,
     #[serde(default)]
     allow_insecure: bool,
+}
+
+impl CreateConfig {
+    /// The engine options these settings describe (host set-up lives in `EngineOptions`).
+    fn into_options(self) -> EngineOptions {
+        let mut o = EngineOptions::new(
+            PathBuf::from(self.data_dir),
+            PathBuf::from(self.builtin_dir),
+        );
+        o.capacitor_config_json = self.capacitor_config.map(|v| v.to_string());
+        o.native_version = self.native_version;
+        o.version_code = self.version_code;
+        if let Some(p) = self.platform {
+            o.platform = p;
+        }
+        o.os_version = self.os_version;
+        o.device_id = self.device_id;
+        o.initial_custom_id = (!self.custom_id.is_empty()).then_some(self.custom_id);
+        o.update_url = self.update_url;
+        o.stats_url = self.stats_url;
+        o.channel_url = self.channel_url;
+        o.allow_insecure = self.allow_insecure;
+        o
+    }
+}
+
+/// Parses the JSON configuration of `liveupdate_create` / `liveupdate_engine_start`.
+///
+/// # Safety
+/// `config_json` must be null or a NUL-terminated string valid for the call.
+unsafe fn read_config(config_json: *const c_char) -> Result<EngineOptions, (i32, String)> {
+    // SAFETY: forwarded caller guarantee.
+    let text = unsafe { read_str(config_json, "config_json") }?;
+    let c: CreateConfig = serde_json::from_str(text).map_err(|e| {
+        (
+            LIVEUPDATE_ERR_CONFIG,
+            format!("bad configuration JSON: {e}"),
+        )
+    })?;
+    Ok(c.into_options())
+}
+
+/// Fails unless the result pointer can be written: checked before any work, so a bad call has
+/// no side effect.
+fn need_out<T>(out: *mut *mut T) -> Result<(), (i32, String)> {
+    if out.is_null() {
+        return Err(arg_error("the result pointer is null"));
+    }
+    Ok(())
 }
 
 /// The C status of an error: the public error enum (converted in one place, `error.rs`) mapped
@@ -179,50 +230,11 @@ pub unsafe extern "C" fn liveupdate_create(
             return Err(arg_error("the result pointer is null"));
         }
         // SAFETY: forwarded caller guarantee for `config_json`.
-        let text = unsafe { read_str(config_json, "config_json") }?;
-        let c: CreateConfig = serde_json::from_str(text).map_err(|e| {
-            (
-                LIVEUPDATE_ERR_CONFIG,
-                format!("bad configuration JSON: {e}"),
-            )
-        })?;
-        let mut config = match &c.capacitor_config {
-            Some(v) => UpdaterConfig::from_capacitor_json(&v.to_string()).map_err(fail)?,
-            None => UpdaterConfig::default(),
-        };
-        if let Some(v) = c.update_url {
-            config.set_update_url(v);
-        }
-        for (slot, v) in [
-            (&mut config.stats_url, c.stats_url),
-            (&mut config.channel_url, c.channel_url),
-        ] {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-        let host = HostInfo {
-            platform: c.platform.unwrap_or_else(|| "android".into()),
-            version_build: config
-                .version
-                .clone()
-                .or(c.native_version.clone())
-                .unwrap_or_default(),
-            version_code: c.version_code,
-            version_os: c.os_version,
-            device_id: c.device_id,
-            custom_id: c.custom_id,
-            ..HostInfo::default()
-        };
-        let device = Device::new(
-            &PathBuf::from(c.data_dir),
-            &PathBuf::from(c.builtin_dir),
-            config,
-            c.native_version,
-        )
-        .map_err(fail)?;
+        let options = unsafe { read_config(config_json) }?;
+        let engine = Engine::open(options, Arc::new(NoHost)).map_err(fail)?;
         let boxed = Box::new(LiveUpdate {
-            updater: Updater::new(device, host, c.allow_insecure),
+            updater: engine.updater(),
+            _engine: engine,
         });
         // SAFETY: `out` is non-null and points to writable storage (caller guarantee).
         unsafe { *out = Box::into_raw(boxed) };
@@ -253,6 +265,7 @@ pub unsafe extern "C" fn liveupdate_free(h: *mut LiveUpdate) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn liveupdate_launch(h: *const LiveUpdate, out: *mut *mut c_char) -> i32 {
     guard(|| {
+        need_out(out)?;
         // SAFETY: forwarded caller guarantees.
         let u = unsafe { handle(h) }?;
         let l = u.launch().map_err(fail)?;
@@ -276,6 +289,7 @@ pub unsafe extern "C" fn liveupdate_notify_ready(
     out: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
+        need_out(out)?;
         // SAFETY: forwarded caller guarantees.
         let (u, id) = unsafe { (handle(h)?, read_str(launch_id, "launch_id")?) };
         let r = u.notify_app_ready(id).map_err(fail)?;
@@ -292,6 +306,7 @@ pub unsafe extern "C" fn liveupdate_notify_ready(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn liveupdate_update(h: *const LiveUpdate, out: *mut *mut c_char) -> i32 {
     guard(|| {
+        need_out(out)?;
         // SAFETY: forwarded caller guarantees.
         let u = unsafe { handle(h) }?;
         let outcome = u.update(None).map_err(fail)?;
@@ -323,6 +338,7 @@ pub unsafe extern "C" fn liveupdate_cancel(h: *const LiveUpdate) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn liveupdate_list(h: *const LiveUpdate, out: *mut *mut c_char) -> i32 {
     guard(|| {
+        need_out(out)?;
         // SAFETY: forwarded caller guarantees.
         let u = unsafe { handle(h) }?;
         let s = u.device().status().map_err(fail)?;
@@ -344,6 +360,7 @@ pub unsafe extern "C" fn liveupdate_reset(
     out: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
+        need_out(out)?;
         // SAFETY: forwarded caller guarantees.
         let u = unsafe { handle(h) }?;
         let b = u.reset(to_last_successful != 0).map_err(fail)?;
@@ -379,4 +396,443 @@ pub unsafe extern "C" fn liveupdate_string_free(s: *mut c_char) {
 pub extern "C" fn liveupdate_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
+}
+
+/// A host that wants no events (the handle API reports through return values).
+struct NoHost;
+
+impl Host for NoHost {
+    fn event(&self, _: &str, _: &Value) {}
+    fn action(&self, _: &HostAction) {}
+}
+
+/// Runs a handle operation that writes one JSON value: `out` and `h` are checked first.
+///
+/// # Safety
+/// `h` must be null or a live handle; `out` null or a valid `char **`.
+unsafe fn with_handle(
+    h: *const LiveUpdate,
+    out: *mut *mut c_char,
+    f: impl FnOnce(&Updater) -> Result<Value, Error>,
+) -> i32 {
+    guard(|| {
+        need_out(out)?;
+        // SAFETY: forwarded caller guarantee for `h`.
+        let u = unsafe { handle(h) }?;
+        let v = f(u).map_err(fail)?;
+        // SAFETY: forwarded caller guarantee for `out`.
+        unsafe { write_json(out, &v) }
+    })
+}
+
+/// Runs a handle operation on a bundle id: `out`, `h` and `id` are all checked before any work.
+///
+/// # Safety
+/// `h` null or a live handle; `id` null or a NUL-terminated string; `out` null or a valid `char **`.
+unsafe fn with_id(
+    h: *const LiveUpdate,
+    id: *const c_char,
+    out: *mut *mut c_char,
+    f: impl FnOnce(&Updater, &str) -> Result<Value, Error>,
+) -> i32 {
+    guard(|| {
+        need_out(out)?;
+        // SAFETY: forwarded caller guarantees.
+        let (u, id) = unsafe { (handle(h)?, read_str(id, "id")?) };
+        let v = f(u, id).map_err(fail)?;
+        // SAFETY: forwarded caller guarantee for `out`.
+        unsafe { write_json(out, &v) }
+    })
+}
+
+/// Queues bundle `id` (or `"builtin"`) for the next launch or background. `*out` = `{"bundle"}`.
+///
+/// # Safety
+/// `h` a live handle; `id` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_next(
+    h: *const LiveUpdate,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_id(h, id, out, |u, id| Ok(json!({"bundle": u.next(id)?}))) }
+}
+
+/// Makes bundle `id` (or `"builtin"`) current; the host reloads and calls `liveupdate_launch`.
+/// `*out` = `{"bundle"}`.
+///
+/// # Safety
+/// `h` a live handle; `id` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_set(
+    h: *const LiveUpdate,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_id(h, id, out, |u, id| Ok(json!({"bundle": u.set(id)?}))) }
+}
+
+/// Deletes bundle `id`'s files (not builtin, current, next or fallback). `*out` = `{"bundle"}`.
+///
+/// # Safety
+/// `h` a live handle; `id` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_delete(
+    h: *const LiveUpdate,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_id(h, id, out, |u, id| Ok(json!({"bundle": u.delete(id)?}))) }
+}
+
+/// Marks bundle `id` as failed (falls back if it is current). `*out` = `{"bundle"}`.
+///
+/// # Safety
+/// `h` a live handle; `id` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_set_bundle_error(
+    h: *const LiveUpdate,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        with_id(h, id, out, |u, id| {
+            Ok(json!({"bundle": u.set_bundle_error(id)?}))
+        })
+    }
+}
+
+/// The app went to the background: a pending next is applied. `*out` = `{"bundle"}` (current).
+///
+/// # Safety
+/// `h` a live handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_background(h: *const LiveUpdate, out: *mut *mut c_char) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_handle(h, out, |u| Ok(json!({"bundle": u.on_background()?}))) }
+}
+
+/// Rolls back if `launch_id` is still unconfirmed after `appReadyTimeout` (for hosts that keep
+/// their own timer). `*out` = `{"rolled_back": {"failed","to"} | null}`.
+///
+/// # Safety
+/// `h` a live handle; `launch_id` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_check_app_ready_timeout(
+    h: *const LiveUpdate,
+    launch_id: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        with_id(h, launch_id, out, |u, id| {
+            let r = u.check_app_ready_timeout(id)?;
+            Ok(json!({"rolled_back": r.map(|r| json!({"failed": r.failed, "to": r.to}))}))
+        })
+    }
+}
+
+/// Sends queued stats for at most `timeout_ms` (blocking). `*out` = `{"delivered": N}`.
+///
+/// # Safety
+/// `h` a live handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_flush_stats(
+    h: *const LiveUpdate,
+    timeout_ms: u32,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        with_handle(h, out, |u| {
+            let n = u.flush_stats(Duration::from_millis(u64::from(timeout_ms)))?;
+            Ok(json!({"delivered": n}))
+        })
+    }
+}
+
+/// A channel request's answer as JSON: the server's answer, or `{"error","message"}`.
+fn channel_answer(r: Result<Value, crate::update::ServerError>) -> Value {
+    match r {
+        Ok(v) => v,
+        Err(e) => json!({"error": e.error, "message": e.message}),
+    }
+}
+
+/// Puts this device on `channel` (POST channelUrl, blocking). `*out` = the server's answer or
+/// `{"error","message"}`.
+///
+/// # Safety
+/// `h` a live handle; `channel` a NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_set_channel(
+    h: *const LiveUpdate,
+    channel: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        with_id(h, channel, out, |u, c| {
+            Ok(channel_answer(u.set_channel(c)?))
+        })
+    }
+}
+
+/// This device's channel as the server sees it (PUT channelUrl, blocking). `*out` as above.
+///
+/// # Safety
+/// `h` a live handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_get_channel(
+    h: *const LiveUpdate,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_handle(h, out, |u| Ok(channel_answer(u.get_channel()?))) }
+}
+
+/// The channels this device may choose (GET channelUrl, blocking). `*out` as above.
+///
+/// # Safety
+/// `h` a live handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_list_channels(
+    h: *const LiveUpdate,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { with_handle(h, out, |u| Ok(channel_answer(u.list_channels()?))) }
+}
+
+/// Forgets this device's channel locally (no request). `*out` = `{"status": "ok"}`.
+///
+/// # Safety
+/// `h` a live handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_unset_channel(
+    h: *const LiveUpdate,
+    out: *mut *mut c_char,
+) -> i32 {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        with_handle(h, out, |u| {
+            u.unset_channel()?;
+            Ok(json!({"status": "ok"}))
+        })
+    }
+}
+
+// ───────────────────────────── the plugin engine (JSON bridge) ─────────────────────────────
+
+/// The host callbacks of the engine bridge. Both are called from engine threads (never with an
+/// engine lock held), with strings valid only for the duration of the call.
+#[repr(C)]
+pub struct LiveUpdateHostCallbacks {
+    /// Passed back to every callback.
+    pub user_data: *mut c_void,
+    /// A JS event: its name and its payload as JSON. May be null (events dropped).
+    pub on_event: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char)>,
+    /// A web-view action as JSON (`{"host": "load"|"reload"|"splashShow"|"splashHide", …}`).
+    /// May be null (actions dropped).
+    pub on_host_action: Option<unsafe extern "C" fn(*mut c_void, *const c_char)>,
+}
+
+/// The callbacks, owned by the engine.
+struct CHost {
+    user_data: *mut c_void,
+    on_event: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char)>,
+    on_host_action: Option<unsafe extern "C" fn(*mut c_void, *const c_char)>,
+}
+
+// SAFETY: the header requires the callbacks and `user_data` to be usable from any thread (the
+// engine calls them from its own threads); the engine never dereferences `user_data` itself.
+unsafe impl Send for CHost {}
+// SAFETY: as above; concurrent calls are allowed by the documented contract.
+unsafe impl Sync for CHost {}
+
+impl Host for CHost {
+    fn event(&self, name: &str, data: &Value) {
+        let (Some(f), Ok(n), Ok(d)) = (
+            self.on_event,
+            CString::new(name),
+            CString::new(data.to_string()),
+        ) else {
+            return;
+        };
+        // SAFETY: `f` is the host's callback; both strings are NUL-terminated and live for the call.
+        unsafe { f(self.user_data, n.as_ptr(), d.as_ptr()) };
+    }
+    fn action(&self, action: &HostAction) {
+        let (Some(f), Ok(a)) = (
+            self.on_host_action,
+            CString::new(action.to_json().to_string()),
+        ) else {
+            return;
+        };
+        // SAFETY: `f` is the host's callback; the string is NUL-terminated and lives for the call.
+        unsafe { f(self.user_data, a.as_ptr()) };
+    }
+}
+
+/// The opaque engine handle.
+pub struct LiveUpdateEngine {
+    engine: Engine,
+}
+
+/// Borrows the engine behind a handle.
+///
+/// # Safety
+/// `e` must be null or a handle from `liveupdate_engine_start` not yet freed.
+unsafe fn engine<'a>(e: *const LiveUpdateEngine) -> Result<&'a Engine, (i32, String)> {
+    if e.is_null() {
+        return Err(arg_error("the engine handle is null"));
+    }
+    // SAFETY: non-null, created by Box::into_raw in liveupdate_engine_start and not freed; Engine is Sync.
+    Ok(unsafe { &(*e).engine })
+}
+
+/// Starts the plugin engine for this app process (same `config_json` as `liveupdate_create`):
+/// makes the launch decision and calls `host->on_host_action` with the `load` action before
+/// returning, then runs its timers. `host` is copied.
+///
+/// # Safety
+/// `config_json` a NUL-terminated string; `host` a valid pointer whose callbacks and `user_data`
+/// stay valid and thread-safe until `liveupdate_engine_free` returns; `out` a valid `LiveUpdateEngine **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_start(
+    config_json: *const c_char,
+    host: *const LiveUpdateHostCallbacks,
+    out: *mut *mut LiveUpdateEngine,
+) -> i32 {
+    guard(|| {
+        need_out(out)?;
+        if host.is_null() {
+            return Err(arg_error("host is null"));
+        }
+        // SAFETY: forwarded caller guarantee for `config_json`.
+        let options = unsafe { read_config(config_json) }?;
+        // SAFETY: `host` is non-null and valid for reads (caller guarantee).
+        let h = unsafe { &*host };
+        let c = CHost {
+            user_data: h.user_data,
+            on_event: h.on_event,
+            on_host_action: h.on_host_action,
+        };
+        let engine = Engine::start(options, Arc::new(c)).map_err(fail)?;
+        // SAFETY: `out` is non-null and writable (caller guarantee).
+        unsafe { *out = Box::into_raw(Box::new(LiveUpdateEngine { engine })) };
+        Ok(())
+    })
+}
+
+/// Runs a Capgo JS method (`"download"`, `"set"`, …) with its options as JSON (null = `{}`).
+/// Blocks for the call's duration. `*out` = `{"resolve": value}` or `{"reject": {"message",
+/// "code"?, "data"?}}`; the status is `LIVEUPDATE_OK` for both (a reject is an answer).
+///
+/// # Safety
+/// `e` a live engine handle; `method` a NUL-terminated string; `options_json` null or a
+/// NUL-terminated string; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_call(
+    e: *const LiveUpdateEngine,
+    method: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        need_out(out)?;
+        // SAFETY: forwarded caller guarantees.
+        let (engine, method) = unsafe { (engine(e)?, read_str(method, "method")?) };
+        let options: Value = if options_json.is_null() {
+            json!({})
+        } else {
+            // SAFETY: non-null, NUL-terminated (caller guarantee).
+            let text = unsafe { read_str(options_json, "options_json") }?;
+            serde_json::from_str(text)
+                .map_err(|err| arg_error(&format!("options_json is not JSON: {err}")))?
+        };
+        let answer = match engine.call(method, &options) {
+            Ok(v) => json!({"resolve": v}),
+            Err(r) => json!({"reject": r.to_json()}),
+        };
+        // SAFETY: forwarded caller guarantee for `out`.
+        unsafe { write_json(out, &answer) }
+    })
+}
+
+/// The app came to the foreground. Returns quickly (checks run on an engine thread).
+///
+/// # Safety
+/// `e` a live engine handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_foreground(e: *const LiveUpdateEngine) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { engine(e) }?.foreground();
+        Ok(())
+    })
+}
+
+/// The app went to the background (a pending bundle is installed: expect a `reload` action).
+///
+/// # Safety
+/// `e` a live engine handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_background(e: *const LiveUpdateEngine) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { engine(e) }?.background();
+        Ok(())
+    })
+}
+
+/// The launch token of the page shown now. `*out` = `{"launch_id": "…" | null}`.
+///
+/// # Safety
+/// `e` a live engine handle; `out` a valid `char **`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_launch_id(
+    e: *const LiveUpdateEngine,
+    out: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        need_out(out)?;
+        // SAFETY: forwarded caller guarantee.
+        let id = unsafe { engine(e) }?.current_launch_id();
+        // SAFETY: forwarded caller guarantee for `out`.
+        unsafe { write_json(out, &json!({"launch_id": id})) }
+    })
+}
+
+/// The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+///
+/// # Safety
+/// `e` a live engine handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_shutdown(e: *const LiveUpdateEngine) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { engine(e) }?.shutdown();
+        Ok(())
+    })
+}
+
+/// Shuts the engine down (if not done) and frees it (null is ignored). No callback runs after
+/// this returns.
+///
+/// # Safety
+/// `e` null or a handle from `liveupdate_engine_start` not freed before, with no call in flight.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn liveupdate_engine_free(e: *mut LiveUpdateEngine) {
+    if e.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `e` came from Box::into_raw in liveupdate_engine_start and is freed only once.
+        drop(unsafe { Box::from_raw(e) });
+    }));
 }

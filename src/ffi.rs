@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::{HostInfo, UpdaterConfig};
+use serde_json::Value;
+
+use crate::engine::{self, Engine, HostAction};
 use crate::error::LiveUpdateError;
-use crate::lifecycle::Device;
 use crate::state;
 use crate::update::{UpdateOutcome, Updater as CoreUpdater};
 
@@ -202,7 +203,8 @@ impl crate::download::DownloadListener for Progress<'_> {
 /// blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
 #[derive(uniffi::Object)]
 pub struct Updater {
-    inner: CoreUpdater,
+    inner: Arc<CoreUpdater>,
+    _engine: Engine,
     listener: Mutex<Option<Box<dyn ProgressListener>>>,
 }
 
@@ -212,43 +214,11 @@ impl Updater {
     #[uniffi::constructor]
     pub fn new(options: UpdaterOptions) -> Result<Arc<Self>> {
         crate::logging::init_platform();
-        let mut config = match &options.capacitor_config_json {
-            Some(json) => UpdaterConfig::from_capacitor_json(json)?,
-            None => UpdaterConfig::default(),
-        };
-        if let Some(u) = options.update_url {
-            config.set_update_url(u);
-        }
-        if let Some(u) = options.stats_url {
-            config.stats_url = u;
-        }
-        if let Some(u) = options.channel_url {
-            config.channel_url = u;
-        }
-        let host = HostInfo {
-            platform: options.platform,
-            version_build: config
-                .version
-                .clone()
-                .or(options.native_version.clone())
-                .unwrap_or_default(),
-            version_code: options.version_code,
-            version_os: options.os_version,
-            device_id: options.device_id,
-            custom_id: options.custom_id,
-            is_emulator: options.is_emulator,
-            is_prod: options.is_prod,
-            install_source: None,
-        };
-        let device = Device::new(
-            &PathBuf::from(options.data_dir),
-            &PathBuf::from(options.builtin_dir),
-            config,
-            options.native_version,
-        )?;
+        let engine = Engine::open(options.into(), Arc::new(NoHost))?;
         Ok(Arc::new(Self {
-            inner: CoreUpdater::new(device, host, options.allow_insecure),
+            inner: engine.updater(),
             listener: Mutex::new(None),
+            _engine: engine,
         }))
     }
 
@@ -277,11 +247,7 @@ impl Updater {
     /// Rolls back if `launch_id` is still unconfirmed after `appReadyTimeout`; true if it did.
     /// Call it from a timer `appReadyTimeout` after `launch`.
     pub fn check_app_ready_timeout(&self, launch_id: String) -> Result<bool> {
-        Ok(self
-            .inner
-            .device()
-            .check_app_ready_timeout(&launch_id)?
-            .is_some())
+        Ok(self.inner.check_app_ready_timeout(&launch_id)?.is_some())
     }
 
     /// Sets the listener that receives download progress during `update`.
@@ -379,7 +345,7 @@ impl Updater {
 
     /// Marks a bundle as failed (rolls back if it is current).
     pub fn set_bundle_error(&self, id: String) -> Result<BundleInfo> {
-        Ok(self.inner.device().set_bundle_error(&id)?.into())
+        Ok(self.inner.set_bundle_error(&id)?.into())
     }
 
     /// The app went to the background: applies a pending next; returns the current bundle.
@@ -435,4 +401,150 @@ pub fn key_id(public_key_pem: String) -> Result<String> {
     Ok(crate::crypto::PublicKey::from_pem(&public_key_pem)?
         .key_id()
         .to_string())
+}
+
+impl From<UpdaterOptions> for engine::EngineOptions {
+    fn from(o: UpdaterOptions) -> Self {
+        let mut e =
+            engine::EngineOptions::new(PathBuf::from(o.data_dir), PathBuf::from(o.builtin_dir));
+        e.capacitor_config_json = o.capacitor_config_json;
+        e.native_version = o.native_version;
+        e.version_code = o.version_code;
+        e.platform = o.platform;
+        e.os_version = o.os_version;
+        e.device_id = o.device_id;
+        e.is_emulator = o.is_emulator;
+        e.is_prod = o.is_prod;
+        e.update_url = o.update_url;
+        e.stats_url = o.stats_url;
+        e.channel_url = o.channel_url;
+        e.allow_insecure = o.allow_insecure;
+        e.initial_custom_id = (!o.custom_id.is_empty()).then_some(o.custom_id);
+        e
+    }
+}
+
+/// A host that wants no events (the typed API reports through return values).
+struct NoHost;
+
+impl engine::Host for NoHost {
+    fn event(&self, _: &str, _: &Value) {}
+    fn action(&self, _: &HostAction) {}
+}
+
+/// The app side of the JSON bridge: receives JS events and web-view actions from the engine.
+///
+/// Called from engine threads (a download thread, the timer thread, the caller's thread), never
+/// while the engine holds a lock, so an implementation may call back into the engine. Keep it
+/// short: hand the work to the UI thread and return. A thrown exception is logged and ignored.
+#[uniffi::export(with_foreign)]
+pub trait EngineHost: Send + Sync {
+    /// A JS event (`download`, `set`, `updateFailed`, …) and its payload as JSON.
+    fn on_event(&self, name: String, data_json: String) -> Result<()>;
+    /// A web-view action as JSON: `{"host": "load"|"reload", "webRoot", "launchId", "bundle"}` or
+    /// `{"host": "splashShow"|"splashHide"}`.
+    fn on_host_action(&self, action_json: String) -> Result<()>;
+}
+
+struct ForeignHost(Arc<dyn EngineHost>);
+
+impl engine::Host for ForeignHost {
+    fn event(&self, name: &str, data: &Value) {
+        if let Err(e) = self.0.on_event(name.to_string(), data.to_string()) {
+            log::warn!("host event handler failed: {e}");
+        }
+    }
+    fn action(&self, action: &HostAction) {
+        if let Err(e) = self.0.on_host_action(action.to_json().to_string()) {
+            log::warn!("host action handler failed: {e}");
+        }
+    }
+}
+
+/// How a JS call ended: the value the promise resolves with, or Capgo's reject.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CallAnswer {
+    /// Resolved with this JSON (`null` for void methods).
+    Resolve {
+        /// The result as JSON text.
+        json: String,
+    },
+    /// Rejected.
+    Reject {
+        /// The message the promise rejects with.
+        message: String,
+        /// The error code (`SETCHANNEL_FAILED`, `UNIMPLEMENTED`, …), if any.
+        code: Option<String>,
+        /// Extra data as JSON text, if any.
+        data_json: Option<String>,
+    },
+}
+
+/// The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
+/// Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
+#[derive(uniffi::Object)]
+pub struct PluginEngine {
+    engine: Engine,
+}
+
+#[uniffi::export]
+impl PluginEngine {
+    /// Starts the engine for this app process: makes the launch decision and calls
+    /// `host.onHostAction` with the `load` action before returning; starts its timers. Call it in
+    /// the plugin's `load()`, before the web view loads. Blocks for the disk work (milliseconds).
+    #[uniffi::constructor]
+    pub fn start(options: UpdaterOptions, host: Arc<dyn EngineHost>) -> Result<Arc<Self>> {
+        crate::logging::init_platform();
+        let engine = Engine::start(options.into(), Arc::new(ForeignHost(host)))?;
+        Ok(Arc::new(Self { engine }))
+    }
+
+    /// Runs a JS method (`"download"`, `"set"`, …) with its options object as JSON text. Blocks
+    /// for as long as the method takes (downloads: the transfer); call it off the UI thread.
+    pub fn call(&self, method: String, options_json: String) -> CallAnswer {
+        let options: Value = if options_json.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&options_json) {
+                Ok(v) => v,
+                Err(e) => {
+                    return CallAnswer::Reject {
+                        message: format!("the options of {method} are not JSON: {e}"),
+                        code: Some("INVALID_ARGUMENT".into()),
+                        data_json: None,
+                    };
+                }
+            }
+        };
+        match self.engine.call(&method, &options) {
+            Ok(v) => CallAnswer::Resolve {
+                json: v.to_string(),
+            },
+            Err(r) => CallAnswer::Reject {
+                message: r.message,
+                code: r.code,
+                data_json: r.data.map(|d| d.to_string()),
+            },
+        }
+    }
+
+    /// The app came to the foreground (auto-update check on an engine thread). Returns quickly.
+    pub fn foreground(&self) {
+        self.engine.foreground();
+    }
+
+    /// The app went to the background (a pending bundle is installed: expect a `reload` action).
+    pub fn background(&self) {
+        self.engine.background();
+    }
+
+    /// The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+    pub fn shutdown(&self) {
+        self.engine.shutdown();
+    }
+
+    /// The launch token of the page shown now (the shell injects it into the page).
+    pub fn current_launch_id(&self) -> Option<String> {
+        self.engine.current_launch_id()
+    }
 }

@@ -670,6 +670,34 @@ impl Updater {
         Ok(b)
     }
 
+    /// [`Device::set_bundle_error`]; queues `update_fail`.
+    pub fn set_bundle_error(&self, id: &str) -> Result<BundleInfo> {
+        let b = self.device.set_bundle_error(id)?;
+        self.record(&[Event::new("update_fail", &b.version).meta("reason", "setBundleError")]);
+        Ok(b)
+    }
+
+    /// [`Device::check_app_ready_timeout`]; queues `app_launch_timeout` and `update_fail` when it
+    /// rolled back.
+    pub fn check_app_ready_timeout(
+        &self,
+        launch_id: &str,
+    ) -> Result<Option<crate::state::Rollback>> {
+        let r = self.device.check_app_ready_timeout(launch_id)?;
+        if let Some(r) = &r {
+            let version = self
+                .device
+                .record_of(&r.failed)?
+                .map(|b| b.version)
+                .unwrap_or_default();
+            self.record(&[
+                Event::new("app_launch_timeout", &version),
+                Event::new("update_fail", &version),
+            ]);
+        }
+        Ok(r)
+    }
+
     /// [`Device::delete`]; queues `delete`.
     pub fn delete(&self, id: &str) -> Result<BundleInfo> {
         let b = self.device.delete(id)?;

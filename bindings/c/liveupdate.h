@@ -3,13 +3,39 @@
  *
  * Written by hand and checked against src/c_api.rs by tests/c_header.rs.
  *
+ * Two APIs over the same engine:
+ *   - LiveUpdate (liveupdate_create …): typed operations for hosts that drive launches themselves.
+ *   - LiveUpdateEngine (liveupdate_engine_start …): the plugin engine behind a JSON bridge — every
+ *     Capgo JS method through liveupdate_engine_call, app lifecycle, and host callbacks receiving
+ *     JS events and web-view actions. This is what React Native, Flutter or Electron shells use.
+ *
  * Conventions
- *   - Every function returns LIVEUPDATE_OK (0) or an error code; after an error,
+ *   - Every int32_t function returns LIVEUPDATE_OK (0) or an error code; after an error,
  *     liveupdate_last_error() returns the message (per thread, valid until the next call).
- *   - Results are UTF-8 JSON strings written to `char **out`; free them with liveupdate_string_free.
- *   - A handle may be used from several threads at once; liveupdate_update blocks (call it off the
- *     UI thread) and liveupdate_cancel stops it from another thread.
+ *   - Arguments are checked before anything is done: a call with a NULL handle, string or result
+ *     pointer returns LIVEUPDATE_ERR_ARGUMENT and has no side effect.
+ *
+ * Ownership
+ *   - Strings passed in are borrowed for the duration of the call only.
+ *   - Results are UTF-8 JSON strings written to `char **out`, owned by the caller: free each with
+ *     liveupdate_string_free (never with free()). *out is untouched when the call fails.
+ *   - Handles are owned by the caller: free with liveupdate_free / liveupdate_engine_free, once,
+ *     when no call on them is in flight. Strings passed to callbacks are valid during the callback only.
+ *   - liveupdate_last_error() and liveupdate_version() return static or thread-local storage: do not free.
+ *
+ * Threading
+ *   - Handles may be used from several threads at once. Calls block the calling thread for their
+ *     duration (liveupdate_update and network methods: the whole transfer): call them off the UI thread.
+ *     liveupdate_cancel stops a running liveupdate_update from another thread.
+ *   - Engine callbacks run on engine threads (the caller's, a download thread, the timer thread),
+ *     never while the engine holds a lock, so they may call back into the engine; they must be
+ *     thread-safe and return quickly.
  *   - No panic crosses this boundary: it is reported as LIVEUPDATE_ERR_PANIC.
+ *
+ * JSON shapes
+ *   BundleInfo = {"id","version","downloaded","checksum","status"} (status: downloading | pending |
+ *   success | error | deleting | deleted; id "builtin" is the app's shipped bundle).
+ *   Each function below states what *out holds.
  */
 #ifndef LIVEUPDATE_H
 #define LIVEUPDATE_H
@@ -64,6 +90,74 @@ int32_t liveupdate_list(const LiveUpdate *handle, char **out);
 
 /* Back to builtin, or to the last confirmed bundle when to_last_successful != 0. *out = {"bundle"}. */
 int32_t liveupdate_reset(const LiveUpdate *handle, int32_t to_last_successful, char **out);
+
+/* Queues bundle id (or "builtin") for the next launch or background. *out = {"bundle"}. */
+int32_t liveupdate_next(const LiveUpdate *handle, const char *id, char **out);
+
+/* Makes bundle id (or "builtin") current; reload the web view and call liveupdate_launch. *out = {"bundle"}. */
+int32_t liveupdate_set(const LiveUpdate *handle, const char *id, char **out);
+
+/* Deletes a bundle's files (not builtin, current, next or fallback). *out = {"bundle"}. */
+int32_t liveupdate_delete(const LiveUpdate *handle, const char *id, char **out);
+
+/* Marks a bundle as failed (falls back if it is current). *out = {"bundle"}. */
+int32_t liveupdate_set_bundle_error(const LiveUpdate *handle, const char *id, char **out);
+
+/* The app went to the background: a pending next is applied. *out = {"bundle"} (current). */
+int32_t liveupdate_background(const LiveUpdate *handle, char **out);
+
+/* Rolls back if launch_id is unconfirmed after appReadyTimeout. *out = {"rolled_back": {"failed","to"} | null}. */
+int32_t liveupdate_check_app_ready_timeout(const LiveUpdate *handle, const char *launch_id, char **out);
+
+/* Sends queued stats for at most timeout_ms (blocking). *out = {"delivered": N}. */
+int32_t liveupdate_flush_stats(const LiveUpdate *handle, uint32_t timeout_ms, char **out);
+
+/* Channel calls (blocking). *out = the server's JSON answer, or {"error","message"}. */
+int32_t liveupdate_set_channel(const LiveUpdate *handle, const char *channel, char **out);
+int32_t liveupdate_get_channel(const LiveUpdate *handle, char **out);
+int32_t liveupdate_list_channels(const LiveUpdate *handle, char **out);
+/* Forgets the device's channel locally (no request). *out = {"status":"ok"}. */
+int32_t liveupdate_unset_channel(const LiveUpdate *handle, char **out);
+
+/* ─────────────── The plugin engine (JSON bridge) ─────────────── */
+
+/* Opaque engine handle. */
+typedef struct LiveUpdateEngine LiveUpdateEngine;
+
+/*
+ * Host callbacks, copied by liveupdate_engine_start. Either may be NULL.
+ *   on_event(user_data, name, data_json): a JS event, e.g. "download" {"percent","bundle"},
+ *     "set" {"bundle"}, "updateFailed" {"bundle"}, "appReady" {"bundle","status"}.
+ *   on_host_action(user_data, action_json): {"host":"load"|"reload","webRoot","launchId","bundle"}
+ *     (point the web view at webRoot — or at the app's own assets when bundle.id is "builtin" —
+ *     and give the page launchId), or {"host":"splashShow"|"splashHide"}.
+ */
+typedef struct LiveUpdateHostCallbacks {
+  void *user_data;
+  void (*on_event)(void *user_data, const char *name, const char *data_json);
+  void (*on_host_action)(void *user_data, const char *action_json);
+} LiveUpdateHostCallbacks;
+
+/* Starts the engine (config_json as for liveupdate_create); on_host_action receives the "load"
+ * action before this returns. */
+int32_t liveupdate_engine_start(const char *config_json, const LiveUpdateHostCallbacks *host, LiveUpdateEngine **out);
+
+/* Runs a Capgo JS method with its options (JSON object, NULL = {}). Blocks.
+ * *out = {"resolve": value} or {"reject": {"message","code"?,"data"?}}; LIVEUPDATE_OK for both. */
+int32_t liveupdate_engine_call(const LiveUpdateEngine *engine, const char *method, const char *options_json, char **out);
+
+/* App lifecycle. foreground returns quickly (checks run on an engine thread). */
+int32_t liveupdate_engine_foreground(const LiveUpdateEngine *engine);
+int32_t liveupdate_engine_background(const LiveUpdateEngine *engine);
+
+/* *out = {"launch_id": "…" | null}: the token of the page shown now. */
+int32_t liveupdate_engine_launch_id(const LiveUpdateEngine *engine, char **out);
+
+/* Process end: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks. */
+int32_t liveupdate_engine_shutdown(const LiveUpdateEngine *engine);
+
+/* Shuts down (if needed) and frees the engine (NULL is ignored); no callback runs afterwards. */
+void liveupdate_engine_free(LiveUpdateEngine *engine);
 
 /* Message of the last failed call on this thread ("" after a success). Do not free. */
 const char *liveupdate_last_error(void);

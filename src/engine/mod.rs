@@ -210,6 +210,7 @@ impl Engine {
                 .custom_id
                 .clone()
                 .filter(|_| plugin.persist_custom_id)
+                .or_else(|| options.initial_custom_id.clone())
                 .unwrap_or_default(),
             update_url: prefs
                 .update_url
@@ -416,10 +417,15 @@ impl Inner {
             lock(&self.rt).stats_dirty = true;
         }
         for e in fx.0 {
-            match e {
-                Effect::Event(name, data) => self.host.event(name, &data),
-                Effect::Action(a) => self.host.action(&a),
+            // A host that panics must not take an engine thread (the watchdog) down with it.
+            let host = &self.host;
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &e {
+                Effect::Event(name, data) => host.event(name, data),
+                Effect::Action(a) => host.action(a),
                 Effect::Stat(_) => {}
+            }));
+            if delivered.is_err() {
+                log::error!("the host panicked while handling {e:?}");
             }
         }
     }

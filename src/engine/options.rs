@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{HostInfo, UpdaterConfig};
+use crate::config::{DEFAULT_CHANNEL_URL, DEFAULT_STATS_URL, HostInfo, UpdaterConfig};
 use crate::error::{Error, Result};
 
 /// Capgo's `autoUpdate` modes (spec §6.2), with the legacy `directUpdate` folded in.
@@ -228,6 +228,8 @@ pub struct EngineOptions {
     pub capgo_cloud_defaults: bool,
     /// First retry delay of downloads (tests shorten it).
     pub retry_backoff_ms: u64,
+    /// A custom id the host knows at start (`setCustomId` overrides it).
+    pub initial_custom_id: Option<String>,
 }
 
 impl EngineOptions {
@@ -251,6 +253,7 @@ impl EngineOptions {
             allow_insecure: false,
             capgo_cloud_defaults: true,
             retry_backoff_ms: 500,
+            initial_custom_id: None,
         }
     }
 
@@ -259,17 +262,19 @@ impl EngineOptions {
         let text = self.capacitor_config_json.as_deref().unwrap_or("{}");
         let mut core = UpdaterConfig::from_capacitor_json(text)?;
         let plugin = PluginConfig::from_capacitor_json(text)?;
-        if !self.capgo_cloud_defaults && !names_update_url(text) {
-            core.update_url.clear();
-            if !names_key(text, "statsUrl") {
-                core.stats_url.clear();
-            }
-            if !names_key(text, "channelUrl") {
-                core.channel_url.clear();
-            }
-        }
         if let Some(u) = &self.update_url {
             core.set_update_url(u.clone());
+        }
+        if !self.capgo_cloud_defaults {
+            if self.update_url.is_none() && !names_key(text, "updateUrl") {
+                core.update_url.clear();
+            }
+            if !names_key(text, "statsUrl") && core.stats_url == DEFAULT_STATS_URL {
+                core.stats_url.clear();
+            }
+            if !names_key(text, "channelUrl") && core.channel_url == DEFAULT_CHANNEL_URL {
+                core.channel_url.clear();
+            }
         }
         if let Some(u) = &self.stats_url {
             core.stats_url = u.clone();
@@ -315,10 +320,6 @@ fn plugin_keys(text: &str) -> Option<serde_json::Map<String, Value>> {
 
 fn names_key(text: &str, key: &str) -> bool {
     plugin_keys(text).is_some_and(|m| m.contains_key(key))
-}
-
-fn names_update_url(text: &str) -> bool {
-    names_key(text, "updateUrl")
 }
 
 #[cfg(test)]

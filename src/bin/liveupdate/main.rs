@@ -452,7 +452,7 @@ fn device_command(
             DeviceCommand::Next { id } => bundle(updater.next(&id)?),
             DeviceCommand::Set { id } => bundle(updater.set(&id)?),
             DeviceCommand::Delete { id } => bundle(updater.delete(&id)?),
-            DeviceCommand::Error { id } => bundle(device.set_bundle_error(&id)?),
+            DeviceCommand::Error { id } => bundle(updater.set_bundle_error(&id)?),
             DeviceCommand::Reset { to_last_successful } => {
                 bundle(updater.reset(to_last_successful)?)
             }

@@ -1,8 +1,11 @@
+#define _POSIX_C_SOURCE 200809L
 /* C against the real cdylib and bindings/c/liveupdate.h: the update flow over loopback and error
  * paths. Run by scripts/test-c.sh; prints "N passed, N failed". */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "liveupdate.h"
 
 static int passed = 0, failed = 0;
@@ -22,6 +25,98 @@ static int json_str(const char *json, const char *key, char *buf, size_t len) {
     while (p[i] && p[i] != '"' && i + 1 < len) { buf[i] = p[i]; i++; }
     buf[i] = 0;
     return 1;
+}
+
+/* What the engine host callbacks saw (written from engine threads). */
+typedef struct {
+    pthread_mutex_t lock;
+    char log[65536];
+    int events, actions, foreign_thread;
+    pthread_t main_thread;
+} Seen;
+
+static void on_event(void *user_data, const char *name, const char *data_json) {
+    Seen *s = user_data;
+    pthread_mutex_lock(&s->lock);
+    s->events++;
+    if (!pthread_equal(pthread_self(), s->main_thread)) s->foreign_thread = 1;
+    size_t n = strlen(s->log);
+    snprintf(s->log + n, sizeof s->log - n, "event %s %.200s\n", name, data_json);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_host_action(void *user_data, const char *action_json) {
+    Seen *s = user_data;
+    pthread_mutex_lock(&s->lock);
+    s->actions++;
+    size_t n = strlen(s->log);
+    snprintf(s->log + n, sizeof s->log - n, "action %.300s\n", action_json);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits (at most ~10 s) until the log contains needle. */
+static int wait_for(Seen *s, const char *needle) {
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&s->lock);
+        int found = strstr(s->log, needle) != NULL;
+        pthread_mutex_unlock(&s->lock);
+        if (found) return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* The plugin engine through the JSON bridge: load action, calls, events and actions from engine threads. */
+static void engine_bridge(const char *work, const char *url, const char *pem_json) {
+    char cfg[8192], *out = NULL;
+    static Seen seen;
+    pthread_mutex_init(&seen.lock, NULL);
+    seen.main_thread = pthread_self();
+    LiveUpdateHostCallbacks host = { &seen, on_event, on_host_action };
+    LiveUpdateEngine *e = NULL;
+    check("engine_start with a null host is an argument error",
+          liveupdate_engine_start("{}", NULL, &e) == LIVEUPDATE_ERR_ARGUMENT && e == NULL, NULL);
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/engine\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"%s/stats\",\"autoUpdate\":\"atBackground\","
+        "\"appReadyTimeout\":1000}}}}",
+        work, work, pem_json, url, url);
+    int rc = liveupdate_engine_start(cfg, &host, &e);
+    check("engine_start", rc == LIVEUPDATE_OK && e != NULL, liveupdate_last_error());
+    if (!e) return;
+    check("the load action arrived before engine_start returned", strstr(seen.log, "\"host\":\"load\"") != NULL, seen.log);
+
+    rc = liveupdate_engine_call(e, "getPluginVersion", NULL, &out);
+    check("engine_call resolves", rc == 0 && strstr(out, "{\"resolve\":{\"version\":\"8.51.23\"}}"), out);
+    liveupdate_string_free(out); out = NULL;
+    rc = liveupdate_engine_call(e, "next", "{}", &out);
+    check("a reject is an answer", rc == 0 && strstr(out, "\"reject\"") && strstr(out, "Next called without id"), out);
+    liveupdate_string_free(out); out = NULL;
+    check("options that are not JSON are an argument error",
+          liveupdate_engine_call(e, "next", "{nope", &out) == LIVEUPDATE_ERR_ARGUMENT && out == NULL, NULL);
+    check("a null result pointer is refused before anything runs",
+          liveupdate_engine_call(e, "reload", NULL, NULL) == LIVEUPDATE_ERR_ARGUMENT, NULL);
+
+    /* Auto-update: the check runs on an engine thread; events arrive there. */
+    check("foreground", liveupdate_engine_foreground(e) == LIVEUPDATE_OK, liveupdate_last_error());
+    check("appReady after the download, from an engine thread",
+          wait_for(&seen, "will install next background") && seen.foreign_thread, seen.log);
+    check("download progress events arrived", strstr(seen.log, "event download ") != NULL, seen.log);
+    check("background", liveupdate_engine_background(e) == LIVEUPDATE_OK, liveupdate_last_error());
+    check("background installs next: a reload action", wait_for(&seen, "\"host\":\"reload\""), seen.log);
+    rc = liveupdate_engine_launch_id(e, &out);
+    char token[64] = "", opts[160];
+    check("launch_id", rc == 0 && json_str(out, "launch_id", token, sizeof token), out);
+    liveupdate_string_free(out); out = NULL;
+    snprintf(opts, sizeof opts, "{\"launchId\":\"%s\"}", token);
+    rc = liveupdate_engine_call(e, "notifyAppReady", opts, &out);
+    check("notifyAppReady with the page's token confirms the bundle", rc == 0 && strstr(out, "\"status\":\"success\""), out);
+    liveupdate_string_free(out); out = NULL;
+    check("shutdown", liveupdate_engine_shutdown(e) == LIVEUPDATE_OK, NULL);
+    liveupdate_engine_free(e);
+    liveupdate_engine_free(NULL);
 }
 
 int main(int argc, char **argv) {
@@ -80,10 +175,45 @@ int main(int argc, char **argv) {
     liveupdate_string_free(out); out = NULL;
 
     check("notify_ready with a null id is an argument error", liveupdate_notify_ready(h, NULL, &out) == LIVEUPDATE_ERR_ARGUMENT, NULL);
+
+    /* NULL result pointers are refused before anything is done (no launch recorded, no update run). */
+    rc = liveupdate_launch(h, &out);
+    char before[64] = "";
+    check("launch again", rc == 0 && json_str(out, "launch_id", before, sizeof before), out);
+    liveupdate_string_free(out); out = NULL;
+    check("launch with a null result pointer is an argument error", liveupdate_launch(h, NULL) == LIVEUPDATE_ERR_ARGUMENT, NULL);
+    rc = liveupdate_notify_ready(h, before, &out);
+    check("... and recorded no launch: the earlier launch id still confirms", rc == 0 && strstr(out, "\"accepted\":true"), out);
+    liveupdate_string_free(out); out = NULL;
+    check("update with a null result pointer is an argument error", liveupdate_update(h, NULL) == LIVEUPDATE_ERR_ARGUMENT, NULL);
+    rc = liveupdate_list(h, &out);
+    check("... and installed nothing", rc == 0 && strstr(out, "\"next\":null"), out);
+    liveupdate_string_free(out); out = NULL;
+
+    /* The other operations. */
+    rc = liveupdate_next(h, id, &out);
+    check("next", rc == 0 && strstr(out, id), out);
+    liveupdate_string_free(out); out = NULL;
+    check("next with a null id is an argument error", liveupdate_next(h, NULL, &out) == LIVEUPDATE_ERR_ARGUMENT, NULL);
+    rc = liveupdate_background(h, &out);
+    check("background applies next", rc == 0 && strstr(out, id), out);
+    liveupdate_string_free(out); out = NULL;
+    rc = liveupdate_delete(h, id, &out);
+    check("deleting the current bundle is refused", rc == LIVEUPDATE_ERR_REFUSED, liveupdate_last_error());
+    rc = liveupdate_check_app_ready_timeout(h, "nope", &out);
+    check("check_app_ready_timeout of an unknown launch does nothing", rc == 0 && strstr(out, "\"rolled_back\":null"), out);
+    liveupdate_string_free(out); out = NULL;
+    rc = liveupdate_flush_stats(h, 2000, &out);
+    check("flush_stats delivers queued stats", rc == 0 && strstr(out, "\"delivered\":") && !strstr(out, "\"delivered\":0"), out);
+    liveupdate_string_free(out); out = NULL;
+    rc = liveupdate_unset_channel(h, &out);
+    check("unset_channel", rc == 0 && strstr(out, "\"ok\""), out);
+    liveupdate_string_free(out); out = NULL;
     check("cancel works on an idle handle", liveupdate_cancel(h) == LIVEUPDATE_OK, NULL);
     liveupdate_string_free(NULL);
     liveupdate_free(h);
     liveupdate_free(NULL);
+    engine_bridge(work, url, pem_json);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
