@@ -590,6 +590,487 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
+ * The app side of the JSON bridge: receives JS events and web-view actions from the engine.
+ *
+ * Called from engine threads (a download thread, the timer thread, the caller's thread), never
+ * while the engine holds a lock, so an implementation may call back into the engine. Keep it
+ * short: hand the work to the UI thread and return. A thrown exception is logged and ignored.
+ */
+public protocol EngineHost: AnyObject, Sendable {
+    
+    /**
+     * A JS event (`download`, `set`, `updateFailed`, …) and its payload as JSON.
+     */
+    func onEvent(name: String, dataJson: String) throws 
+    
+    /**
+     * A web-view action as JSON: `{"host": "load"|"reload", "webRoot", "launchId", "bundle"}` or
+     * `{"host": "splashShow"|"splashHide"}`.
+     */
+    func onHostAction(actionJson: String) throws 
+    
+}
+/**
+ * The app side of the JSON bridge: receives JS events and web-view actions from the engine.
+ *
+ * Called from engine threads (a download thread, the timer thread, the caller's thread), never
+ * while the engine holds a lock, so an implementation may call back into the engine. Keep it
+ * short: hand the work to the UI thread and return. A thrown exception is logged and ignored.
+ */
+open class EngineHostImpl: EngineHost, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_liveupdate_fn_clone_enginehost(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_liveupdate_fn_free_enginehost(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A JS event (`download`, `set`, `updateFailed`, …) and its payload as JSON.
+     */
+open func onEvent(name: String, dataJson: String)throws   {try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_enginehost_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(dataJson),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A web-view action as JSON: `{"host": "load"|"reload", "webRoot", "launchId", "bundle"}` or
+     * `{"host": "splashShow"|"splashHide"}`.
+     */
+open func onHostAction(actionJson: String)throws   {try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_enginehost_on_host_action(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(actionJson),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceEngineHost {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceEngineHost = UniffiVTableCallbackInterfaceEngineHost(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeEngineHost.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface EngineHost: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeEngineHost.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface EngineHost: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            dataJson: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeEngineHost.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onEvent(
+                     name: try FfiConverterString.lift(name),
+                     dataJson: try FfiConverterString.lift(dataJson)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        },
+        onHostAction: { (
+            uniffiHandle: UInt64,
+            actionJson: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeEngineHost.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onHostAction(
+                     actionJson: try FfiConverterString.lift(actionJson)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceEngineHost> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceEngineHost>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitEngineHost() {
+    uniffi_liveupdate_fn_init_callback_vtable_enginehost(UniffiCallbackInterfaceEngineHost.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEngineHost: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<EngineHost>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = EngineHost
+
+    public static func lift(_ handle: UInt64) throws -> EngineHost {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return EngineHostImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: EngineHost) -> UInt64 {
+         if let rustImpl = value as? EngineHostImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EngineHost {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: EngineHost, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEngineHost_lift(_ handle: UInt64) throws -> EngineHost {
+    return try FfiConverterTypeEngineHost.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEngineHost_lower(_ value: EngineHost) -> UInt64 {
+    return FfiConverterTypeEngineHost.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
+ * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
+ */
+public protocol PluginEngineProtocol: AnyObject, Sendable {
+    
+    /**
+     * The app went to the background (a pending bundle is installed: expect a `reload` action).
+     */
+    func background() 
+    
+    /**
+     * Runs a JS method (`"download"`, `"set"`, …) with its options object as JSON text. Blocks
+     * for as long as the method takes (downloads: the transfer); call it off the UI thread.
+     */
+    func call(method: String, optionsJson: String)  -> CallAnswer
+    
+    /**
+     * The launch token of the page shown now (the shell injects it into the page).
+     */
+    func currentLaunchId()  -> String?
+    
+    /**
+     * The app came to the foreground (auto-update check on an engine thread). Returns quickly.
+     */
+    func foreground() 
+    
+    /**
+     * The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+     */
+    func shutdown() 
+    
+}
+/**
+ * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
+ * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
+ */
+open class PluginEngine: PluginEngineProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_liveupdate_fn_clone_pluginengine(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_liveupdate_fn_free_pluginengine(handle, $0) }
+    }
+
+    
+    /**
+     * Starts the engine for this app process: makes the launch decision and calls
+     * `host.onHostAction` with the `load` action before returning; starts its timers. Call it in
+     * the plugin's `load()`, before the web view loads. Blocks for the disk work (milliseconds).
+     */
+public static func start(options: UpdaterOptions, host: EngineHost)throws  -> PluginEngine  {
+    return try  FfiConverterTypePluginEngine_lift(try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_constructor_pluginengine_start(
+        FfiConverterTypeUpdaterOptions_lower(options),
+        FfiConverterTypeEngineHost_lower(host),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The app went to the background (a pending bundle is installed: expect a `reload` action).
+     */
+open func background()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_pluginengine_background(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Runs a JS method (`"download"`, `"set"`, …) with its options object as JSON text. Blocks
+     * for as long as the method takes (downloads: the transfer); call it off the UI thread.
+     */
+open func call(method: String, optionsJson: String) -> CallAnswer  {
+    return try!  FfiConverterTypeCallAnswer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_pluginengine_call(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(method),
+        FfiConverterString.lower(optionsJson),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The launch token of the page shown now (the shell injects it into the page).
+     */
+open func currentLaunchId() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_pluginengine_current_launch_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The app came to the foreground (auto-update check on an engine thread). Returns quickly.
+     */
+open func foreground()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_pluginengine_foreground(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_pluginengine_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePluginEngine: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PluginEngine
+
+    public static func lift(_ handle: UInt64) throws -> PluginEngine {
+        return PluginEngine(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PluginEngine) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PluginEngine {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PluginEngine, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginEngine_lift(_ handle: UInt64) throws -> PluginEngine {
+    return try FfiConverterTypePluginEngine.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginEngine_lower(_ value: PluginEngine) -> UInt64 {
+    return FfiConverterTypePluginEngine.lower(value)
+}
+
+
+
+
+
+
+/**
  * The updater of one app. Thread-safe: every method may be called from any thread; `update`
  * blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
  */
@@ -1712,6 +2193,101 @@ public func FfiConverterTypeBundleStatus_lower(_ value: BundleStatus) -> RustBuf
 
 
 /**
+ * How a JS call ended: the value the promise resolves with, or Capgo's reject.
+ */
+
+public enum CallAnswer: Equatable, Hashable {
+    
+    /**
+     * Resolved with this JSON (`null` for void methods).
+     */
+    case resolve(
+        /**
+         * The result as JSON text.
+         */json: String
+    )
+    /**
+     * Rejected.
+     */
+    case reject(
+        /**
+         * The message the promise rejects with.
+         */message: String, 
+        /**
+         * The error code (`SETCHANNEL_FAILED`, `UNIMPLEMENTED`, …), if any.
+         */code: String?, 
+        /**
+         * Extra data as JSON text, if any.
+         */dataJson: String?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CallAnswer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallAnswer: FfiConverterRustBuffer {
+    typealias SwiftType = CallAnswer
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallAnswer {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .resolve(json: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .reject(message: try FfiConverterString.read(from: &buf), code: try FfiConverterOptionString.read(from: &buf), dataJson: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CallAnswer, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .resolve(json):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(json, into: &buf)
+            
+        
+        case let .reject(message,code,dataJson):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(message, into: &buf)
+            FfiConverterOptionString.write(code, into: &buf)
+            FfiConverterOptionString.write(dataJson, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallAnswer_lift(_ buf: RustBuffer) throws -> CallAnswer {
+    return try FfiConverterTypeCallAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallAnswer_lower(_ value: CallAnswer) -> RustBuffer {
+    return FfiConverterTypeCallAnswer.lower(value)
+}
+
+
+
+/**
  * The errors callers of the bindings see: few variants, each one a caller can act on.
  *
  * `Config`: fix the configuration. `Network`: retry later. `Verification`: the bundle was not made
@@ -2422,6 +2998,27 @@ private let initializationResult: InitializationResult = {
     if (uniffi_liveupdate_checksum_func_set_log_sink() != 63656) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_liveupdate_checksum_method_enginehost_on_event() != 57044) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_enginehost_on_host_action() != 17960) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_pluginengine_background() != 17605) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_pluginengine_call() != 738) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() != 19223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_pluginengine_foreground() != 17571) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_pluginengine_shutdown() != 42627) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_liveupdate_checksum_method_updater_cancel() != 20424) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2479,6 +3076,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_liveupdate_checksum_method_updater_update() != 53597) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_liveupdate_checksum_constructor_pluginengine_start() != 54546) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_liveupdate_checksum_constructor_updater_new() != 65142) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2489,6 +3089,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitEngineHost()
     uniffiCallbackInitLogSink()
     uniffiCallbackInitProgressListener()
     return InitializationResult.ok

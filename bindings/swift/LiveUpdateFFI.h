@@ -257,6 +257,20 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD0
+typedef void (*UniffiCallbackInterfaceEngineHostMethod0)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD1
+typedef void (*UniffiCallbackInterfaceEngineHostMethod1)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
 typedef struct UniffiVTableCallbackInterfaceProgressListener {
@@ -274,6 +288,81 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
     UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
 } UniffiVTableCallbackInterfaceLogSink;
 
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ENGINE_HOST
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ENGINE_HOST
+typedef struct UniffiVTableCallbackInterfaceEngineHost {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceEngineHostMethod0 _Nonnull onEvent;
+    UniffiCallbackInterfaceEngineHostMethod1 _Nonnull onHostAction;
+} UniffiVTableCallbackInterfaceEngineHost;
+
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_ENGINEHOST
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_ENGINEHOST
+uint64_t uniffi_liveupdate_fn_clone_enginehost(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_ENGINEHOST
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_ENGINEHOST
+void uniffi_liveupdate_fn_free_enginehost(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_ENGINEHOST
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_ENGINEHOST
+void uniffi_liveupdate_fn_init_callback_vtable_enginehost(const UniffiVTableCallbackInterfaceEngineHost* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_EVENT
+void uniffi_liveupdate_fn_method_enginehost_on_event(uint64_t ptr, RustBuffer name, RustBuffer data_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_HOST_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_HOST_ACTION
+void uniffi_liveupdate_fn_method_enginehost_on_host_action(uint64_t ptr, RustBuffer action_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_PLUGINENGINE
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_PLUGINENGINE
+uint64_t uniffi_liveupdate_fn_clone_pluginengine(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_PLUGINENGINE
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_PLUGINENGINE
+void uniffi_liveupdate_fn_free_pluginengine(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CONSTRUCTOR_PLUGINENGINE_START
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CONSTRUCTOR_PLUGINENGINE_START
+uint64_t uniffi_liveupdate_fn_constructor_pluginengine_start(RustBuffer options, uint64_t host, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_BACKGROUND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_BACKGROUND
+void uniffi_liveupdate_fn_method_pluginengine_background(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_CALL
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_CALL
+RustBuffer uniffi_liveupdate_fn_method_pluginengine_call(uint64_t ptr, RustBuffer method, RustBuffer options_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_CURRENT_LAUNCH_ID
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_CURRENT_LAUNCH_ID
+RustBuffer uniffi_liveupdate_fn_method_pluginengine_current_launch_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_FOREGROUND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_FOREGROUND
+void uniffi_liveupdate_fn_method_pluginengine_foreground(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_PLUGINENGINE_SHUTDOWN
+void uniffi_liveupdate_fn_method_pluginengine_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_UPDATER
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_UPDATER
@@ -677,6 +766,48 @@ uint16_t uniffi_liveupdate_checksum_func_set_log_sink(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_EVENT
+uint16_t uniffi_liveupdate_checksum_method_enginehost_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_HOST_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_HOST_ACTION
+uint16_t uniffi_liveupdate_checksum_method_enginehost_on_host_action(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_BACKGROUND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_BACKGROUND
+uint16_t uniffi_liveupdate_checksum_method_pluginengine_background(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_CALL
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_CALL
+uint16_t uniffi_liveupdate_checksum_method_pluginengine_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_CURRENT_LAUNCH_ID
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_CURRENT_LAUNCH_ID
+uint16_t uniffi_liveupdate_checksum_method_pluginengine_current_launch_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_FOREGROUND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_FOREGROUND
+uint16_t uniffi_liveupdate_checksum_method_pluginengine_foreground(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_PLUGINENGINE_SHUTDOWN
+uint16_t uniffi_liveupdate_checksum_method_pluginengine_shutdown(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_UPDATER_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_UPDATER_CANCEL
 uint16_t uniffi_liveupdate_checksum_method_updater_cancel(void
@@ -788,6 +919,12 @@ uint16_t uniffi_liveupdate_checksum_method_updater_unset_channel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_UPDATER_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_UPDATER_UPDATE
 uint16_t uniffi_liveupdate_checksum_method_updater_update(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_CONSTRUCTOR_PLUGINENGINE_START
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_CONSTRUCTOR_PLUGINENGINE_START
+uint16_t uniffi_liveupdate_checksum_constructor_pluginengine_start(void
     
 );
 #endif

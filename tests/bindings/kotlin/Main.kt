@@ -83,6 +83,66 @@ fun main(args: Array<String>) {
             check("deleting the current bundle throws Refused", e.message!!.contains("current")) { e.message!! }
         }
     }
+    // 4. The plugin engine behind the JSON bridge: events and host actions arrive on Rust threads,
+    // and a host may call back into the engine from a callback.
+    val lines = java.util.concurrent.LinkedBlockingQueue<String>()
+    val seenLines = java.util.Collections.synchronizedList(mutableListOf<String>())
+    val hostThreads = java.util.Collections.synchronizedSet(mutableSetOf<String>())
+    val reentrant = java.util.Collections.synchronizedList(mutableListOf<String?>())
+    var engineRef: PluginEngine? = null
+    val host = object : EngineHost {
+        override fun onEvent(name: String, dataJson: String) {
+            hostThreads.add(Thread.currentThread().name); lines.add("event $name $dataJson")
+        }
+        override fun onHostAction(actionJson: String) {
+            // Re-entering the engine from its own callback must not deadlock.
+            engineRef?.let { reentrant.add(it.currentLaunchId()) }
+            lines.add("action $actionJson")
+        }
+    }
+    fun waitFor(needle: String): String? {
+        seenLines.firstOrNull { it.contains(needle) }?.let { return it }
+        val end = System.currentTimeMillis() + 15000
+        while (System.currentTimeMillis() < end) {
+            val l = lines.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS) ?: continue
+            seenLines.add(l)
+            if (l.contains(needle)) return l
+        }
+        return null
+    }
+    val bridgeConfig = config.replace("\"channelUrl\"", "\"autoUpdate\":\"atBackground\",\"appReadyTimeout\":1000,\"channelUrl\"")
+    val caller = Thread.currentThread().name
+    PluginEngine.start(UpdaterOptions(dataDir = File(tmp, "bridge").path, builtinDir = www.path,
+            capacitorConfigJson = bridgeConfig, nativeVersion = "1.0"), host).use { e ->
+        engineRef = e
+        val load = waitFor("\"host\":\"load\"")
+        check("the load action arrives during start", load != null && seenLines.size == 1) { seenLines.toString() }
+        val v = e.call("getPluginVersion", "{}")
+        check("call resolves with JSON", v is CallAnswer.Resolve && v.json == "{\"version\":\"8.51.23\"}") { v.toString() }
+        val r = e.call("set", "{}")
+        check("call rejects with Capgo's message", r is CallAnswer.Reject && r.message == "Set called without id") { r.toString() }
+        val u = e.call("setChannel", "{}")
+        check("a reject carries code and data", u is CallAnswer.Reject && u.code == "SETCHANNEL_INVALID_PARAMS" &&
+            u.dataJson!!.contains("missing_parameter")) { u.toString() }
+        e.foreground()
+        val ready = waitFor("will install next background")
+        check("the auto-update cycle downloads and queues the bundle", ready != null) { seenLines.toString() }
+        check("events came from a Rust thread", hostThreads.any { it != caller }) { hostThreads.toString() }
+        e.background()
+        val reload = waitFor("\"host\":\"reload\"")
+        check("background installs it: a reload action", reload != null && reload.contains("\"version\":\"1.0.0\"")) { seenLines.toString() }
+        check("the host re-entered the engine from a callback", reentrant.isNotEmpty() && reentrant.all { it != null }) { reentrant.toString() }
+        // The page never calls notifyAppReady: the watchdog rolls back.
+        val failed = waitFor("event updateFailed")
+        check("no notifyAppReady within appReadyTimeout: updateFailed", failed != null && failed.contains("\"status\":\"error\"")) { seenLines.toString() }
+        val f = e.call("getFailedUpdate", "{}")
+        check("getFailedUpdate returns it once", f is CallAnswer.Resolve && f.json.contains("\"status\":\"error\"") &&
+            (e.call("getFailedUpdate", "{}") as? CallAnswer.Resolve)?.json == "null") { f.toString() }
+        val cur = e.call("current", "{}")
+        check("back on builtin", cur is CallAnswer.Resolve && cur.json.contains("\"id\":\"builtin\"")) { cur.toString() }
+        e.shutdown()
+    }
+
     try {
         Updater(UpdaterOptions(dataDir = File(tmp, "x").path, builtinDir = File(tmp, "missing").path))
         check("a missing builtin folder throws", false)

@@ -656,6 +656,12 @@ internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceLogSinkMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceEngineHostMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`dataJson`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceEngineHostMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`actionJson`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
 internal open class UniffiVTableCallbackInterfaceProgressListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -694,6 +700,28 @@ internal open class UniffiVTableCallbackInterfaceLogSink(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent", "onHostAction")
+internal open class UniffiVTableCallbackInterfaceEngineHost(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onEvent`: UniffiCallbackInterfaceEngineHostMethod0? = null,
+    @JvmField internal var `onHostAction`: UniffiCallbackInterfaceEngineHostMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onEvent`: UniffiCallbackInterfaceEngineHostMethod0? = null,
+        `onHostAction`: UniffiCallbackInterfaceEngineHostMethod1? = null,
+    ): UniffiVTableCallbackInterfaceEngineHost(`uniffiFree`,`uniffiClone`,`onEvent`,`onHostAction`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceEngineHost) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onEvent` = other.`onEvent`
+        `onHostAction` = other.`onHostAction`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -722,6 +750,20 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_liveupdate_checksum_func_key_id(
     ): Int
     external fun uniffi_liveupdate_checksum_func_set_log_sink(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_enginehost_on_event(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_enginehost_on_host_action(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_pluginengine_background(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_pluginengine_call(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_pluginengine_current_launch_id(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_pluginengine_foreground(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_pluginengine_shutdown(
     ): Int
     external fun uniffi_liveupdate_checksum_method_updater_cancel(
     ): Int
@@ -761,6 +803,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_liveupdate_checksum_method_updater_update(
     ): Int
+    external fun uniffi_liveupdate_checksum_constructor_pluginengine_start(
+    ): Int
     external fun uniffi_liveupdate_checksum_constructor_updater_new(
     ): Int
     external fun uniffi_liveupdate_checksum_method_progresslistener_on_progress(
@@ -783,12 +827,39 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "liveupdate"))
+        uniffiCallbackInterfaceEngineHost.register(this)
         uniffiCallbackInterfaceLogSink.register(this)
         uniffiCallbackInterfaceProgressListener.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_liveupdate_fn_clone_enginehost(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_liveupdate_fn_free_enginehost(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_init_callback_vtable_enginehost(`vtable`: UniffiVTableCallbackInterfaceEngineHost,
+    ): Unit
+    external fun uniffi_liveupdate_fn_method_enginehost_on_event(`ptr`: Long,`name`: RustBuffer.ByValue,`dataJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_method_enginehost_on_host_action(`ptr`: Long,`actionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_clone_pluginengine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_liveupdate_fn_free_pluginengine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_constructor_pluginengine_start(`options`: RustBuffer.ByValue,`host`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_liveupdate_fn_method_pluginengine_background(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_method_pluginengine_call(`ptr`: Long,`method`: RustBuffer.ByValue,`optionsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_liveupdate_fn_method_pluginengine_current_launch_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_liveupdate_fn_method_pluginengine_foreground(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_method_pluginengine_shutdown(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_liveupdate_fn_clone_updater(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_liveupdate_fn_free_updater(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -966,6 +1037,27 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_liveupdate_checksum_func_set_log_sink() and 0xFFFF) != 63656) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_event() and 0xFFFF) != 57044) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_host_action() and 0xFFFF) != 17960) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_background() and 0xFFFF) != 17605) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_call() and 0xFFFF) != 738) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() and 0xFFFF) != 19223) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_foreground() and 0xFFFF) != 17571) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_shutdown() and 0xFFFF) != 42627) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_liveupdate_checksum_method_updater_cancel() and 0xFFFF) != 20424) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1021,6 +1113,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_method_updater_update() and 0xFFFF) != 53597) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_constructor_pluginengine_start() and 0xFFFF) != 54546) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_constructor_updater_new() and 0xFFFF) != 65142) {
@@ -1370,6 +1465,758 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
         val byteBuf = toUtf8(value)
         buf.putInt(byteBuf.limit())
         buf.put(byteBuf)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The app side of the JSON bridge: receives JS events and web-view actions from the engine.
+ *
+ * Called from engine threads (a download thread, the timer thread, the caller's thread), never
+ * while the engine holds a lock, so an implementation may call back into the engine. Keep it
+ * short: hand the work to the UI thread and return. A thrown exception is logged and ignored.
+ */
+public interface EngineHost {
+    
+    /**
+     * A JS event (`download`, `set`, `updateFailed`, …) and its payload as JSON.
+     */
+    fun `onEvent`(`name`: kotlin.String, `dataJson`: kotlin.String)
+    
+    /**
+     * A web-view action as JSON: `{"host": "load"|"reload", "webRoot", "launchId", "bundle"}` or
+     * `{"host": "splashShow"|"splashHide"}`.
+     */
+    fun `onHostAction`(`actionJson`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * The app side of the JSON bridge: receives JS events and web-view actions from the engine.
+ *
+ * Called from engine threads (a download thread, the timer thread, the caller's thread), never
+ * while the engine holds a lock, so an implementation may call back into the engine. Keep it
+ * short: hand the work to the UI thread and return. A thrown exception is logged and ignored.
+ */
+open class EngineHostImpl: Disposable, AutoCloseable, EngineHost
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_liveupdate_fn_free_enginehost(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_liveupdate_fn_clone_enginehost(handle, status)
+        }
+    }
+
+    
+    /**
+     * A JS event (`download`, `set`, `updateFailed`, …) and its payload as JSON.
+     */
+    @Throws(LiveUpdateException::class)override fun `onEvent`(`name`: kotlin.String, `dataJson`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(LiveUpdateException) { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_enginehost_on_event(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`dataJson`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * A web-view action as JSON: `{"host": "load"|"reload", "webRoot", "launchId", "bundle"}` or
+     * `{"host": "splashShow"|"splashHide"}`.
+     */
+    @Throws(LiveUpdateException::class)override fun `onHostAction`(`actionJson`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(LiveUpdateException) { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_enginehost_on_host_action(
+        it,
+        
+        FfiConverterString.lower(`actionJson`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceEngineHost {
+    internal object `onEvent`: UniffiCallbackInterfaceEngineHostMethod0 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`dataJson`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeEngineHost.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onEvent`(
+                    FfiConverterString.lift(`name`),
+                    FfiConverterString.lift(`dataJson`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: LiveUpdateException -> FfiConverterTypeLiveUpdateError.lower(e) }
+            )
+        }
+    }
+    internal object `onHostAction`: UniffiCallbackInterfaceEngineHostMethod1 {
+        override fun callback(`uniffiHandle`: Long,`actionJson`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeEngineHost.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onHostAction`(
+                    FfiConverterString.lift(`actionJson`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: LiveUpdateException -> FfiConverterTypeLiveUpdateError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeEngineHost.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeEngineHost.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceEngineHost.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onEvent`,
+        `onHostAction`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_liveupdate_fn_init_callback_vtable_enginehost(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEngineHost: FfiConverter<EngineHost, Long> {
+    internal val handleMap = UniffiHandleMap<EngineHost>()
+
+    override fun lower(value: EngineHost): Long {
+        if (value is EngineHostImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): EngineHost {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return EngineHostImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): EngineHost {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: EngineHost) = 8UL
+
+    override fun write(value: EngineHost, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
+ * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
+ */
+public interface PluginEngineInterface {
+    
+    /**
+     * The app went to the background (a pending bundle is installed: expect a `reload` action).
+     */
+    fun `background`()
+    
+    /**
+     * Runs a JS method (`"download"`, `"set"`, …) with its options object as JSON text. Blocks
+     * for as long as the method takes (downloads: the transfer); call it off the UI thread.
+     */
+    fun `call`(`method`: kotlin.String, `optionsJson`: kotlin.String): CallAnswer
+    
+    /**
+     * The launch token of the page shown now (the shell injects it into the page).
+     */
+    fun `currentLaunchId`(): kotlin.String?
+    
+    /**
+     * The app came to the foreground (auto-update check on an engine thread). Returns quickly.
+     */
+    fun `foreground`()
+    
+    /**
+     * The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+     */
+    fun `shutdown`()
+    
+    companion object
+}
+
+/**
+ * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
+ * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
+ */
+open class PluginEngine: Disposable, AutoCloseable, PluginEngineInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_liveupdate_fn_free_pluginengine(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_liveupdate_fn_clone_pluginengine(handle, status)
+        }
+    }
+
+    
+    /**
+     * The app went to the background (a pending bundle is installed: expect a `reload` action).
+     */override fun `background`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_pluginengine_background(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Runs a JS method (`"download"`, `"set"`, …) with its options object as JSON text. Blocks
+     * for as long as the method takes (downloads: the transfer); call it off the UI thread.
+     */override fun `call`(`method`: kotlin.String, `optionsJson`: kotlin.String): CallAnswer {
+            return FfiConverterTypeCallAnswer.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_pluginengine_call(
+        it,
+        
+        FfiConverterString.lower(`method`),
+        FfiConverterString.lower(`optionsJson`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The launch token of the page shown now (the shell injects it into the page).
+     */override fun `currentLaunchId`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_pluginengine_current_launch_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The app came to the foreground (auto-update check on an engine thread). Returns quickly.
+     */override fun `foreground`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_pluginengine_foreground(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The process is ending: cancels downloads, stops timers, flushes stats (≤ ~2 s). Blocks.
+     */override fun `shutdown`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_pluginengine_shutdown(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Starts the engine for this app process: makes the launch decision and calls
+     * `host.onHostAction` with the `load` action before returning; starts its timers. Call it in
+     * the plugin's `load()`, before the web view loads. Blocks for the disk work (milliseconds).
+     */
+    @Throws(LiveUpdateException::class) fun `start`(`options`: UpdaterOptions, `host`: EngineHost): PluginEngine {
+            return FfiConverterTypePluginEngine.lift(
+    uniffiRustCallWithError(LiveUpdateException) { _status ->
+    UniffiLib.uniffi_liveupdate_fn_constructor_pluginengine_start(
+    
+        
+        FfiConverterTypeUpdaterOptions.lower(`options`),
+        FfiConverterTypeEngineHost.lower(`host`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePluginEngine: FfiConverter<PluginEngine, Long> {
+    override fun lower(value: PluginEngine): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PluginEngine {
+        return PluginEngine(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PluginEngine {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PluginEngine) = 8UL
+
+    override fun write(value: PluginEngine, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -2513,6 +3360,118 @@ public object FfiConverterTypeBundleStatus: FfiConverterRustBuffer<BundleStatus>
 
     override fun write(value: BundleStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a JS call ended: the value the promise resolves with, or Capgo's reject.
+ */
+sealed class CallAnswer {
+    
+    /**
+     * Resolved with this JSON (`null` for void methods).
+     */
+    data class Resolve(
+        /**
+         * The result as JSON text.
+         */
+        val `json`: kotlin.String) : CallAnswer()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Rejected.
+     */
+    data class Reject(
+        /**
+         * The message the promise rejects with.
+         */
+        val `message`: kotlin.String, 
+        /**
+         * The error code (`SETCHANNEL_FAILED`, `UNIMPLEMENTED`, …), if any.
+         */
+        val `code`: kotlin.String?, 
+        /**
+         * Extra data as JSON text, if any.
+         */
+        val `dataJson`: kotlin.String?) : CallAnswer()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallAnswer : FfiConverterRustBuffer<CallAnswer>{
+    override fun read(buf: ByteBuffer): CallAnswer {
+        return when(buf.getInt()) {
+            1 -> CallAnswer.Resolve(
+                FfiConverterString.read(buf),
+                )
+            2 -> CallAnswer.Reject(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CallAnswer): ULong = when(value) {
+        is CallAnswer.Resolve -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`json`)
+            )
+        }
+        is CallAnswer.Reject -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterOptionalString.allocationSize(value.`code`)
+                + FfiConverterOptionalString.allocationSize(value.`dataJson`)
+            )
+        }
+    }
+
+    override fun write(value: CallAnswer, buf: ByteBuffer) {
+        when(value) {
+            is CallAnswer.Resolve -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`json`, buf)
+                Unit
+            }
+            is CallAnswer.Reject -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`message`, buf)
+                FfiConverterOptionalString.write(value.`code`, buf)
+                FfiConverterOptionalString.write(value.`dataJson`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
