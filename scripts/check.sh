@@ -8,10 +8,10 @@ bash scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (all targets, -D warnings)"
-cargo clippy --all-targets --locked -- -D warnings
-echo "== cargo test"
+cargo clippy --all-targets --locked --features crash-hooks -- -D warnings
+echo "== cargo test (with the crash-test hooks)"
 mkdir -p target
-cargo test --locked 2>&1 | tee target/test-output.txt
+cargo test --locked --features crash-hooks 2>&1 | tee target/test-output.txt
 echo "== bindings are up to date"
 bash bindings/generate.sh --check
 echo "== Kotlin binding test (JVM, real cdylib)"

@@ -32,10 +32,11 @@ pub fn random_alnum(len: usize) -> Result<String> {
     Ok(out)
 }
 
-/// Test hook for crash-consistency tests: when the environment variable `LIVEUPDATE_CRASH_AT=N`
-/// is set, the process aborts (as if the battery died) at the N-th durability point it reaches —
-/// before and after each rename, and before each folder fsync. Unset (always, in apps) it costs
-/// one atomic increment.
+/// Test hook for crash-consistency tests, compiled only with the `crash-hooks` cargo feature (never
+/// in release or mobile builds): when the environment variable `LIVEUPDATE_CRASH_AT=N` is set, the
+/// process aborts (as if the battery died) at the N-th durability point it reaches — before and
+/// after each rename, and before each folder fsync.
+#[cfg(feature = "crash-hooks")]
 pub fn crash_point() {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +53,11 @@ pub fn crash_point() {
         std::process::abort();
     }
 }
+
+/// Without the `crash-hooks` feature the durability points cost nothing.
+#[cfg(not(feature = "crash-hooks"))]
+#[inline(always)]
+pub fn crash_point() {}
 
 /// Flushes a folder's entry list to disk so a rename or create inside it survives power loss.
 /// A no-op where folders cannot be opened for syncing (not on Android, iOS or Linux).

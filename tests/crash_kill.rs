@@ -377,6 +377,7 @@ fn repeated_killed_installs_do_not_pile_up_without_a_launch() {
 /// removal) of every operation in turn, through the `LIVEUPDATE_CRASH_AT` hook, and checks the
 /// invariants after each crash.
 #[test]
+#[cfg(feature = "crash-hooks")]
 fn a_crash_at_every_durability_point_leaves_a_launchable_state() {
     let tmp = tempfile::tempdir().unwrap();
     let h = Harness::new(tmp.path(), "set-a-small");
