@@ -10,8 +10,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -45,10 +45,11 @@ pub struct DownloadJob<'a> {
     pub backoff: Duration,
     /// No attempt starts, and no read continues, after this instant.
     pub deadline: Instant,
-    /// Set from another thread to stop the download.
-    pub cancel: &'a AtomicBool,
-    /// Progress receiver.
-    pub listener: Option<&'a dyn DownloadListener>,
+    /// Set from another thread to stop the download; honoured within ~100 ms, even while the
+    /// network is stalled.
+    pub cancel: &'a Arc<AtomicBool>,
+    /// Progress receiver (called from the network thread).
+    pub listener: Option<Arc<dyn DownloadListener>>,
 }
 
 /// What the download did, for reports and tests.
@@ -88,21 +89,32 @@ const CHUNK: usize = 256 * 1024;
 /// Chunks in flight between the network thread and the consumer (bounded memory).
 const IN_FLIGHT: usize = 4;
 
-/// The network side of one attempt, run on its own thread so the transfer overlaps decryption,
-/// hashing and writing: read the body, append it to the partial file, report progress, pass it on.
-struct Pump<'a> {
+/// How often a consumer waiting for the network looks at cancellation and the deadline.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The network side of one attempt, run on its own (detached) thread so the transfer overlaps
+/// decryption, hashing and writing: read the body, append it to the partial file, report progress,
+/// pass it on. It owns everything it touches, so a consumer that gives up (cancellation, deadline)
+/// never waits for a stalled read: it raises `stop`, and the pump writes nothing more and ends when
+/// its read returns (at the latest after the stall timeout).
+struct Pump {
     net: Box<dyn Read + Send>,
     part: File,
     received: u64,
     total: Option<u64>,
-    job: &'a DownloadJob<'a>,
+    cancel: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    deadline: Instant,
+    max_bytes: u64,
+    listener: Option<Arc<dyn DownloadListener>>,
+    network_bytes: Arc<AtomicU64>,
     last_percent: Option<u8>,
     last_report: u64,
 }
 
-impl Pump<'_> {
+impl Pump {
     fn report(&mut self) {
-        let Some(listener) = self.job.listener else {
+        let Some(listener) = self.listener.clone() else {
             return;
         };
         match self.total {
@@ -126,10 +138,10 @@ impl Pump<'_> {
     /// Reads the next chunk: `Ok(None)` at a complete end of body.
     fn next_chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, NetFailure> {
         let fail = |retryable, error| NetFailure { retryable, error };
-        if self.job.cancel.load(Ordering::Relaxed) {
+        if self.cancel.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed) {
             return Err(fail(false, Error::Cancelled));
         }
-        if Instant::now() >= self.job.deadline {
+        if Instant::now() >= self.deadline {
             return Err(fail(
                 false,
                 Error::Network("the download did not finish within the update time limit".into()),
@@ -162,16 +174,21 @@ impl Pump<'_> {
             }
             return Ok(None);
         }
-        if self.received + n as u64 > self.job.max_bytes {
+        if self.received + n as u64 > self.max_bytes {
             return Err(fail(
                 false,
                 Error::Limit(format!(
                     "the download is larger than {} bytes (maxDownloadBytes)",
-                    self.job.max_bytes
+                    self.max_bytes
                 )),
             ));
         }
+        // A consumer that gave up may already have started over on this file: write nothing more.
+        if self.stop.load(Ordering::SeqCst) || self.cancel.load(Ordering::SeqCst) {
+            return Err(fail(false, Error::Cancelled));
+        }
         buf.truncate(n);
+        self.network_bytes.fetch_add(n as u64, Ordering::Relaxed);
         if let Err(e) = self.part.write_all(&buf) {
             return Err(fail(false, Error::io("writing", "the partial download")(e)));
         }
@@ -180,9 +197,8 @@ impl Pump<'_> {
         Ok(Some(buf))
     }
 
-    /// Runs until the body ends, fails, or the consumer hangs up. Returns network bytes received.
-    fn run(mut self, tx: mpsc::SyncSender<Msg>) -> u64 {
-        let start = self.received;
+    /// Runs until the body ends, fails, or the consumer hangs up.
+    fn run(mut self, tx: mpsc::SyncSender<Msg>) {
         loop {
             let msg = match self.next_chunk() {
                 Ok(Some(chunk)) => Msg::Data(chunk),
@@ -191,7 +207,7 @@ impl Pump<'_> {
             };
             let last = !matches!(msg, Msg::Data(_));
             if tx.send(msg).is_err() || last {
-                return self.received - start;
+                return;
             }
         }
     }
@@ -205,6 +221,47 @@ struct Feed {
     cur: Vec<u8>,
     pos: usize,
     failure: Option<NetFailure>,
+    cancel: Arc<AtomicBool>,
+    deadline: Instant,
+    /// The pump sent its last message (end of body or its own failure).
+    pump_done: bool,
+}
+
+impl Feed {
+    /// The next message, waiting in short steps so cancellation and the deadline are honoured
+    /// even while the network is stalled.
+    fn next_msg(&mut self) -> Msg {
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Msg::Fail(NetFailure {
+                    retryable: false,
+                    error: Error::Cancelled,
+                });
+            }
+            if Instant::now() >= self.deadline {
+                return Msg::Fail(NetFailure {
+                    retryable: false,
+                    error: Error::Network(
+                        "the download did not finish within the update time limit".into(),
+                    ),
+                });
+            }
+            match self.rx.recv_timeout(POLL) {
+                Ok(m) => {
+                    self.pump_done = !matches!(m, Msg::Data(_));
+                    return m;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.pump_done = true;
+                    return Msg::Fail(NetFailure {
+                        retryable: true,
+                        error: Error::Network("the download stopped".into()),
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl Read for Feed {
@@ -217,19 +274,16 @@ impl Read for Feed {
             self.prefix = None;
         }
         if self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(Msg::Data(chunk)) => {
+            match self.next_msg() {
+                Msg::Data(chunk) => {
                     self.cur = chunk;
                     self.pos = 0;
                 }
-                Ok(Msg::End) => return Ok(0),
-                Ok(Msg::Fail(f)) => {
+                Msg::End => return Ok(0),
+                Msg::Fail(f) => {
                     let msg = f.error.to_string();
                     self.failure = Some(f);
                     return Err(io::Error::other(msg));
-                }
-                Err(_) => {
-                    return Err(io::Error::other("the download stopped"));
                 }
             }
         }
@@ -401,12 +455,19 @@ pub fn fetch_with<T>(
         } else {
             None
         };
+        let stop = Arc::new(AtomicBool::new(false));
+        let network_bytes = Arc::new(AtomicU64::new(0));
         let pump = Pump {
             net: resp.body,
             part,
             received: start,
             total,
-            job,
+            cancel: job.cancel.clone(),
+            stop: stop.clone(),
+            deadline: job.deadline,
+            max_bytes: job.max_bytes,
+            listener: job.listener.clone(),
+            network_bytes: network_bytes.clone(),
             last_percent: None,
             last_report: start,
         };
@@ -417,16 +478,27 @@ pub fn fetch_with<T>(
             cur: Vec::new(),
             pos: 0,
             failure: None,
+            cancel: job.cancel.clone(),
+            deadline: job.deadline,
+            pump_done: false,
         };
-        let (result, network_bytes) = std::thread::scope(|scope| {
-            let net = scope.spawn(move || pump.run(tx));
-            let result = consume(&mut feed, total.unwrap_or(start));
-            // Hanging up stops the network thread at its next chunk.
-            drop(std::mem::replace(&mut feed.rx, mpsc::sync_channel(0).1));
-            (result, net.join().unwrap_or(0))
-        });
-        stats.network_bytes += network_bytes;
-        let failure = feed.failure.take();
+        let net = std::thread::Builder::new()
+            .name("liveupdate-download".into())
+            .spawn(move || pump.run(tx))
+            .map_err(Error::io("starting the download thread", ""))?;
+        let result = consume(&mut feed, total.unwrap_or(start));
+        // Hanging up stops the network thread at its next chunk; `stop` keeps a thread that is
+        // still in a stalled read from writing anything when it wakes up.
+        stop.store(true, Ordering::SeqCst);
+        drop(feed.rx);
+        if feed.pump_done {
+            // The pump ended on its own (end of body or its failure): join it, so the partial
+            // file is quiet before the next attempt or the caller reads it. Otherwise it is left
+            // to end by itself (detached), writing nothing more.
+            let _ = net.join();
+        }
+        stats.network_bytes += network_bytes.load(Ordering::Relaxed);
+        let failure = feed.failure;
         match (result, failure) {
             // The partial file now holds the whole body; the caller uses it, then discards it.
             (Ok(v), _) => return Ok((v, stats)),

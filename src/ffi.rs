@@ -191,9 +191,9 @@ impl From<state::BundleInfo> for BundleInfo {
     }
 }
 
-struct Progress<'a>(&'a dyn ProgressListener);
+struct Progress(Arc<dyn ProgressListener>);
 
-impl crate::download::DownloadListener for Progress<'_> {
+impl crate::download::DownloadListener for Progress {
     fn on_progress(&self, received: u64, total: Option<u64>, percent: u8) {
         self.0.on_progress(received, total.unwrap_or(0), percent);
     }
@@ -205,7 +205,7 @@ impl crate::download::DownloadListener for Progress<'_> {
 pub struct Updater {
     inner: Arc<CoreUpdater>,
     _engine: Engine,
-    listener: Mutex<Option<Box<dyn ProgressListener>>>,
+    listener: Mutex<Option<Arc<dyn ProgressListener>>>,
 }
 
 #[uniffi::export]
@@ -253,26 +253,25 @@ impl Updater {
     /// Sets the listener that receives download progress during `update`.
     pub fn set_progress_listener(&self, listener: Box<dyn ProgressListener>) {
         if let Ok(mut slot) = self.listener.lock() {
-            *slot = Some(listener);
+            *slot = Some(Arc::from(listener));
         }
     }
 
     /// Runs the whole update flow (check, download, verify, install, queue or apply, stats).
     /// Blocks: call it from a background thread. Network and disk I/O.
     pub fn update(&self) -> Result<UpdateResult> {
-        let guard = self
+        // The listener is cloned out of its lock: no lock is held while the update calls it, so
+        // the listener may call back into this updater (set_progress_listener, cancel, update).
+        let listener = self
             .listener
             .lock()
             .map_err(|_| LiveUpdateError::Internal {
                 message: "progress listener lock poisoned".into(),
-            })?;
-        let progress = guard.as_deref().map(Progress);
-        let outcome = self.inner.update(
-            progress
-                .as_ref()
-                .map(|p| p as &dyn crate::download::DownloadListener),
-        )?;
-        drop(guard);
+            })?
+            .clone();
+        let progress =
+            listener.map(|l| Arc::new(Progress(l)) as Arc<dyn crate::download::DownloadListener>);
+        let outcome = self.inner.update(progress)?;
         Ok(match outcome {
             UpdateOutcome::Installed {
                 bundle, applied, ..

@@ -423,7 +423,7 @@ impl Updater {
     /// install → queue as next, or apply now per `directUpdate` → report (result and stats). Any
     /// failure leaves the current bundle active. Blocks for the whole update, bounded by
     /// `updateTimeout`; cancellable through [`Updater::cancel_handle`].
-    pub fn update(&self, listener: Option<&dyn DownloadListener>) -> Result<UpdateOutcome> {
+    pub fn update(&self, listener: Option<Arc<dyn DownloadListener>>) -> Result<UpdateOutcome> {
         self.cancel.store(false, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(self.config().update_timeout_s);
         let (_, current) = self.info()?;
@@ -481,7 +481,7 @@ impl Updater {
         release: &Release,
         id: Option<&str>,
         deadline: Instant,
-        listener: Option<&dyn DownloadListener>,
+        listener: Option<Arc<dyn DownloadListener>>,
     ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
         let v = release.version.as_str();
         if release.checksum.is_empty() {

@@ -498,9 +498,10 @@ fn cancellation_from_another_thread_stops_a_stalled_download() {
             cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         let o = u.update(None).unwrap();
-        assert!(matches!(o, UpdateOutcome::Failed { .. }), "{o:?}");
+        assert_eq!(failed_code(&o), "cancelled", "{o:?}");
     });
-    assert!(t.elapsed() < Duration::from_secs(25));
+    // Honoured while the read is stalled, not after the 20 s stall timeout.
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert_untouched(&u);
 }
 
@@ -514,8 +515,8 @@ fn progress_is_reported_at_most_about_a_hundred_times() {
     }
     let env = Env::new();
     env.offer();
-    let c = Count(Default::default());
-    installed(&env.updater().update(Some(&c)).unwrap());
+    let c = std::sync::Arc::new(Count(Default::default()));
+    installed(&env.updater().update(Some(c.clone())).unwrap());
     let v = c.0.lock().unwrap().clone();
     assert!(v.len() <= 101 && v.len() >= 2, "{} events", v.len());
     assert_eq!(*v.last().unwrap(), 100);

@@ -311,3 +311,36 @@ fn auto_update_at_background_from_foreground_to_no_need_update() {
     });
     assert_eq!(s.end(), 0);
 }
+
+#[test]
+fn end_of_input_cancels_a_stalled_download_and_the_process_ends() {
+    // A long stall timeout: only the end of the process can stop this transfer.
+    let env = Env::new(json!({"responseTimeout": 120}));
+    env.server.faults(vec![fault_server::Fault::StallAfter(
+        1000,
+        Duration::from_secs(90),
+    )]);
+    let mut s = env.session();
+    s.until("load", |v| v["host"] == "load");
+    s.send(json!({"id": 1, "method": "download", "options": {
+        "url": env.server.url("/bundle.zip"), "version": "1.1.0",
+        "sessionKey": env.set.session_key, "checksum": env.set.checksum}}));
+    s.send(json!({"id": 2, "method": "getPluginVersion"}));
+    // Wait until the transfer has started, then the OS "ends the process".
+    s.until("download started", |v| v["event"] == "download");
+    let started = Instant::now();
+    drop(s.stdin.take());
+    let answer = s.until("download answer", |v| v["id"] == 1);
+    assert!(answer.get("reject").is_some(), "{answer}");
+    s.until("second answer", |v| v["id"] == 2);
+    let code = s.end();
+    assert_eq!(code, 0);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(25), "ended after {took:?}");
+    // Nothing half-downloaded became a bundle.
+    let data = env.data.join("bundles");
+    let left: Vec<_> = fs::read_dir(&data)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

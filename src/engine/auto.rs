@@ -1,5 +1,6 @@
 //! Auto: one auto-update cycle (Capgo `backgroundDownload`) — check, download with progress events, then queue, apply or only announce per mode.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,14 +22,14 @@ pub type CycleOutcome = UpdateOutcome;
 
 /// Download progress as Capgo reports it: `download` events with the transfer mapped onto
 /// 10–70 %, and a `download_<N>` stat at each multiple of 10.
-struct Progress<'a> {
-    inner: &'a Inner,
+struct Progress {
+    inner: Arc<Inner>,
     bundle: BundleInfo,
     last: AtomicU8,
     last_stat: AtomicU8,
 }
 
-impl Progress<'_> {
+impl Progress {
     fn emit(&self, percent: u8) {
         if self.last.fetch_max(percent, Ordering::SeqCst) >= percent && percent != 0 {
             return;
@@ -49,7 +50,7 @@ impl Progress<'_> {
     }
 }
 
-impl DownloadListener for Progress<'_> {
+impl DownloadListener for Progress {
     fn on_progress(&self, _received: u64, _total: Option<u64>, percent: u8) {
         let mapped = 10 + u16::from(percent.min(100)) * 60 / 100;
         self.emit(u8::try_from(mapped).unwrap_or(70));
@@ -86,12 +87,12 @@ impl Inner {
     /// Downloads and installs `release` as bundle `id`, with progress events. The `download` 0 %
     /// event comes first, `download` 100 % and `downloadComplete` last. Blocks; network I/O.
     pub(super) fn fetch_with_progress(
-        &self,
+        self: &Arc<Self>,
         release: &Release,
     ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
         let id = random_alnum(10)?;
-        let progress = Progress {
-            inner: self,
+        let progress = Arc::new(Progress {
+            inner: self.clone(),
             bundle: BundleInfo {
                 id: id.clone(),
                 version: release.version.clone(),
@@ -101,11 +102,12 @@ impl Inner {
             },
             last: AtomicU8::new(0),
             last_stat: AtomicU8::new(0),
-        };
+        });
         let core = self.core();
         let deadline = Instant::now() + Duration::from_secs(self.base.update_timeout_s);
         progress.emit(0);
-        let fetched = core.fetch_release(release, Some(&id), deadline, Some(&progress))?;
+        let listener: Arc<dyn DownloadListener> = progress.clone();
+        let fetched = core.fetch_release(release, Some(&id), deadline, Some(listener))?;
         if let Ok(f) = &fetched
             && !f.reused
         {
@@ -124,7 +126,7 @@ impl Inner {
     }
 
     /// One auto-update cycle, ending with `noNeedUpdate` (unless suppressed) and `appReady`.
-    pub(super) fn run_cycle(&self) -> Result<CycleOutcome> {
+    pub(super) fn run_cycle(self: &Arc<Self>) -> Result<CycleOutcome> {
         let mut fx = Effects::none();
         let step = match self.cycle(&mut fx) {
             Ok(s) => s,
@@ -167,7 +169,7 @@ impl Inner {
         Ok(step.outcome)
     }
 
-    fn cycle(&self, fx: &mut Effects) -> Result<Step> {
+    fn cycle(self: &Arc<Self>, fx: &mut Effects) -> Result<Step> {
         let core = self.core();
         let current = self.current()?;
         if core.device().config().update_url.is_empty() {
@@ -284,7 +286,7 @@ impl Inner {
     /// A newer bundle is offered: download it (or reuse an installed copy), then queue, apply or
     /// only announce it.
     fn take_release(
-        &self,
+        self: &Arc<Self>,
         release: &Release,
         current: &BundleInfo,
         fx: &mut Effects,

@@ -307,6 +307,12 @@ impl Engine {
         }
     }
 
+    /// Cancels running downloads now (and any started later): for a host whose process is about
+    /// to end. Calls in flight end with a `cancelled` failure.
+    pub fn cancel_running(&self) {
+        self.inner.cancel.store(true, Ordering::SeqCst);
+    }
+
     /// The launch token of the page shown now.
     pub fn current_launch_id(&self) -> Option<String> {
         lock(&self.inner.rt)
@@ -658,7 +664,7 @@ impl Inner {
         true
     }
 
-    fn run_cycle_blocking(&self) -> Result<CycleOutcome> {
+    fn run_cycle_blocking(self: &Arc<Self>) -> Result<CycleOutcome> {
         {
             let mut rt = lock(&self.rt);
             if rt

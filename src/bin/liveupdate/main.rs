@@ -507,9 +507,9 @@ impl DownloadListener for ProgressBar {
 }
 
 fn run_update(updater: &Updater) -> Result<(serde_json::Value, bool), Error> {
-    let bar = ProgressBar;
-    let listener: Option<&dyn DownloadListener> = if std::io::stderr().is_terminal() {
-        Some(&bar)
+    let listener: Option<std::sync::Arc<dyn DownloadListener>> = if std::io::stderr().is_terminal()
+    {
+        Some(std::sync::Arc::new(ProgressBar))
     } else {
         None
     };
@@ -656,8 +656,8 @@ fn demo(out: Option<PathBuf>) -> Result<(), Error> {
         "2. update check → download → RSA-unwrap → AES-128-CBC decrypt → verify SHA-256 → safe unzip → install:"
     );
     let started = Instant::now();
-    let progress = DemoProgress(std::sync::atomic::AtomicU8::new(0));
-    let outcome = updater.update(Some(&progress))?;
+    let progress = std::sync::Arc::new(DemoProgress(std::sync::atomic::AtomicU8::new(0)));
+    let outcome = updater.update(Some(progress))?;
     let UpdateOutcome::Installed { bundle, .. } = outcome else {
         return Err(Error::Refused(format!(
             "the demo update did not install: {outcome:?}"

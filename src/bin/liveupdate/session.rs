@@ -6,8 +6,10 @@
 //! `{"host": …}` for web-view actions, `{"error"}` for lines that are none of the above.
 
 use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -87,11 +89,18 @@ fn parse(line: &str) -> Input {
     }
 }
 
+/// After end of input, calls already read get this long to finish before running downloads are
+/// cancelled (the OS is ending the process; a stalled transfer must not keep it alive).
+const END_GRACE: Duration = Duration::from_secs(10);
+
 /// Runs the session until end of input; the engine is shut down (stats flushed, ≤ ~2 s) before
 /// returning. Errors only when the engine cannot start.
 pub fn run(options: EngineOptions) -> Result<(), liveupdate::Error> {
     let out = Out(Arc::new(Mutex::new(std::io::stdout())));
-    let engine = Engine::start(options, Arc::new(out.clone()))?;
+    let engine = Arc::new(Engine::start(options, Arc::new(out.clone()))?);
+    let worker_engine = engine.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let worker_done = done.clone();
     // Calls and lifecycle events are carried out one at a time, in input order, on a worker
     // thread, while this thread keeps reading; the engine's timers run meanwhile.
     let (tx, rx) = mpsc::channel::<Input>();
@@ -105,16 +114,17 @@ pub fn run(options: EngineOptions) -> Result<(), liveupdate::Error> {
                         id,
                         method,
                         options,
-                    } => match engine.call(&method, &options) {
+                    } => match worker_engine.call(&method, &options) {
                         Ok(v) => worker_out.line(&json!({"id": id, "resolve": v})),
                         Err(r) => worker_out.line(&json!({"id": id, "reject": r.to_json()})),
                     },
-                    Input::Foreground => engine.foreground(),
-                    Input::Background => engine.background(),
+                    Input::Foreground => worker_engine.foreground(),
+                    Input::Background => worker_engine.background(),
                     Input::Bad(why) => worker_out.line(&json!({"error": why})),
                 }
             }
-            engine.shutdown();
+            worker_engine.shutdown();
+            worker_done.store(true, Ordering::SeqCst);
         })
         .map_err(|e| liveupdate::Error::Io {
             op: "starting the session worker",
@@ -134,6 +144,21 @@ pub fn run(options: EngineOptions) -> Result<(), liveupdate::Error> {
         }
     }
     drop(tx);
-    let _ = worker.join();
+    let deadline = Instant::now() + END_GRACE;
+    while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !done.load(Ordering::SeqCst) {
+        log::warn!("end of input: cancelling the work still running");
+        engine.cancel_running();
+        // Requests in flight end within their own timeouts; never wait longer than this.
+        let hard = Instant::now() + END_GRACE * 3;
+        while !done.load(Ordering::SeqCst) && Instant::now() < hard {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if done.load(Ordering::SeqCst) {
+        let _ = worker.join();
+    }
     Ok(())
 }
