@@ -178,9 +178,11 @@ impl From<Error> for LiveUpdateError {
 }
 
 impl LiveUpdateError {
-    /// The public error for an internal one: the one place errors are classified.
+    /// The public error for an internal one: the one place errors are classified. Public
+    /// messages name files by their last component only: no absolute path (which would reveal
+    /// the app's container layout) reaches a host, a log shipped by the host, or JS.
     pub fn from_ref(e: &Error) -> Self {
-        let message = e.to_string();
+        let message = public_message(e);
         match e {
             Error::Config(_) | Error::Usage(_) | Error::PublicKey(_) | Error::UrlPolicy(_) => {
                 LiveUpdateError::Config { message }
@@ -218,10 +220,61 @@ impl LiveUpdateError {
     }
 }
 
+/// The last component of a path, for public messages.
+fn short(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `e`'s message without absolute paths.
+fn public_message(e: &Error) -> String {
+    match e {
+        Error::Io { op, path, source } => {
+            format!("i/o error while {op} {}: {source}", short(path))
+        }
+        Error::DestinationExists(p) => format!("destination already exists: {}", short(p)),
+        other => {
+            let text = other.to_string();
+            // Messages built from paths elsewhere (config, state format): keep only last components.
+            text.split(' ')
+                .map(|w| {
+                    if w.starts_with('/') && w.len() > 1 {
+                        short(std::path::Path::new(w.trim_end_matches([',', ':', ';'])))
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    }
+}
+
 impl From<uniffi::UnexpectedUniFFICallbackError> for LiveUpdateError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         LiveUpdateError::Internal {
             message: format!("callback failed: {}", e.reason),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_messages_carry_no_absolute_paths() {
+        let io = Error::io(
+            "opening",
+            "/data/user/0/com.app/files/liveupdate/state.json",
+        )(io::Error::other("denied"));
+        let m = LiveUpdateError::from(io).to_string();
+        assert_eq!(m, "i/o error while opening state.json: denied");
+        let cfg =
+            Error::Config("the builtin web folder /var/mobile/App/public is not a folder".into());
+        let m = LiveUpdateError::from(cfg).to_string();
+        assert!(!m.contains("/var/"), "{m}");
+        assert!(m.contains("public"), "{m}");
     }
 }
