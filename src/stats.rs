@@ -20,11 +20,93 @@ const QUEUE_FILE: &str = "stats.json";
 /// Internal id used to remove exactly the events that were delivered.
 const QID: &str = "_qid";
 
+/// The Capgo stats actions this core sends (spec §3.2); the wire form is Capgo's string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `app_launch_start`
+    AppLaunchStart,
+    /// `app_launch_ready`
+    AppLaunchReady,
+    /// `app_launch_timeout`
+    AppLaunchTimeout,
+    /// `app_moved_to_foreground`
+    AppMovedToForeground,
+    /// `app_moved_to_background`
+    AppMovedToBackground,
+    /// `blocked_by_server_url`
+    BlockedByServerUrl,
+    /// `download_zip_start`
+    DownloadZipStart,
+    /// `download_complete`
+    DownloadComplete,
+    /// `download_fail`
+    DownloadFail,
+    /// `checksum_required`
+    ChecksumRequired,
+    /// `session_key_required`
+    SessionKeyRequired,
+    /// `checksum_fail`
+    ChecksumFail,
+    /// `decrypt_fail`
+    DecryptFail,
+    /// `unzip_fail`
+    UnzipFail,
+    /// `insufficient_disk_space`
+    InsufficientDiskSpace,
+    /// `set`
+    Set,
+    /// `set_fail`
+    SetFail,
+    /// `set_next`
+    SetNext,
+    /// `reset`
+    Reset,
+    /// `update_fail`
+    UpdateFail,
+    /// `delete`
+    Delete,
+    /// `rate_limit_reached`
+    RateLimitReached,
+    /// `download_<N>`: the download crossed N % (a multiple of 10).
+    DownloadPercent(u8),
+}
+
+impl Action {
+    /// Capgo's action string.
+    pub fn wire(self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
+            Action::AppLaunchStart => "app_launch_start",
+            Action::AppLaunchReady => "app_launch_ready",
+            Action::AppLaunchTimeout => "app_launch_timeout",
+            Action::AppMovedToForeground => "app_moved_to_foreground",
+            Action::AppMovedToBackground => "app_moved_to_background",
+            Action::BlockedByServerUrl => "blocked_by_server_url",
+            Action::DownloadZipStart => "download_zip_start",
+            Action::DownloadComplete => "download_complete",
+            Action::DownloadFail => "download_fail",
+            Action::ChecksumRequired => "checksum_required",
+            Action::SessionKeyRequired => "session_key_required",
+            Action::ChecksumFail => "checksum_fail",
+            Action::DecryptFail => "decrypt_fail",
+            Action::UnzipFail => "unzip_fail",
+            Action::InsufficientDiskSpace => "insufficient_disk_space",
+            Action::Set => "set",
+            Action::SetFail => "set_fail",
+            Action::SetNext => "set_next",
+            Action::Reset => "reset",
+            Action::UpdateFail => "update_fail",
+            Action::Delete => "delete",
+            Action::RateLimitReached => "rate_limit_reached",
+            Action::DownloadPercent(n) => return format!("download_{n}").into(),
+        })
+    }
+}
+
 /// One stats event before it is stamped with the info object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// The Capgo action name (`download_zip_start`, `checksum_fail`, `set`, …).
-    pub action: String,
+    /// What happened.
+    pub action: Action,
     /// The version the event is about.
     pub version_name: String,
     /// The previous version, or `""`.
@@ -35,9 +117,9 @@ pub struct Event {
 
 impl Event {
     /// An event with no previous version and no metadata.
-    pub fn new(action: &str, version: &str) -> Self {
+    pub fn new(action: Action, version: &str) -> Self {
         Self {
-            action: action.into(),
+            action,
             version_name: version.into(),
             old_version_name: String::new(),
             metadata: Vec::new(),
@@ -59,7 +141,7 @@ impl Event {
     /// The wire object: `info` plus this event's fields.
     pub fn to_json(&self, info: &Value, timestamp_ms: u64) -> Value {
         let mut o = info.as_object().cloned().unwrap_or_default();
-        o.insert("action".into(), json!(self.action));
+        o.insert("action".into(), json!(self.action.wire()));
         o.insert("version_name".into(), json!(self.version_name));
         o.insert("old_version_name".into(), json!(self.old_version_name));
         o.insert("timestamp".into(), json!(timestamp_ms));

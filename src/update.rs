@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::http::{Http, HttpConfig, Method};
 use crate::lifecycle::Device;
 use crate::state::{BUILTIN, BundleInfo, State};
-use crate::stats::{self, Event, SendOutcome};
+use crate::stats::{self, Action, Event, SendOutcome};
 use crate::time::now_ms;
 use crate::unpack::{self, BundleTrust};
 
@@ -131,16 +131,16 @@ fn failed(error: &str, message: impl Into<String>) -> UpdateOutcome {
 }
 
 /// The stats action that names a pipeline failure (Capgo's names).
-fn failure_action(e: &Error) -> &'static str {
+fn failure_action(e: &Error) -> Action {
     match e {
-        Error::ChecksumMismatch | Error::ChecksumFormat(_) => "checksum_fail",
-        Error::SessionKey(_) => "session_key_required",
+        Error::ChecksumMismatch | Error::ChecksumFormat(_) => Action::ChecksumFail,
+        Error::SessionKey(_) => Action::SessionKeyRequired,
         Error::UnsafeEntry { .. } | Error::Zip(_) | Error::MissingIndexHtml | Error::Limit(_) => {
-            "unzip_fail"
+            Action::UnzipFail
         }
-        Error::Decrypt(_) => "decrypt_fail",
-        Error::NoSpace { .. } => "insufficient_disk_space",
-        _ => "download_fail",
+        Error::Decrypt(_) => Action::DecryptFail,
+        Error::NoSpace { .. } => Action::InsufficientDiskSpace,
+        _ => Action::DownloadFail,
     }
 }
 
@@ -151,7 +151,14 @@ fn failure_code(e: &Error) -> &'static str {
         Error::UrlPolicy(_) => "insecure_url",
         Error::Cancelled => "cancelled",
         Error::NoSpace { .. } => "insufficient_disk_space",
-        other => failure_action(other),
+        other => match failure_action(other) {
+            Action::ChecksumFail => "checksum_fail",
+            Action::SessionKeyRequired => "session_key_required",
+            Action::UnzipFail => "unzip_fail",
+            Action::DecryptFail => "decrypt_fail",
+            Action::InsufficientDiskSpace => "insufficient_disk_space",
+            _ => "download_fail",
+        },
     }
 }
 
@@ -400,7 +407,7 @@ impl Updater {
             let first =
                 self.note_rate_limit(resp.retry_after.as_deref(), &resp.body, code.clone())?;
             if first && code.is_some_and(|(e, _)| e == "too_many_requests") {
-                self.record(&[Event::new("rate_limit_reached", &current)]);
+                self.record(&[Event::new(Action::RateLimitReached, &current)]);
             }
         }
         let body: Option<Map<String, Value>> = serde_json::from_slice::<Value>(&resp.body)
@@ -437,7 +444,9 @@ impl Updater {
             CheckResult::UpToDate { message, .. } => UpdateOutcome::UpToDate { message },
             CheckResult::Blocked { error, message } => UpdateOutcome::Blocked { error, message },
             CheckResult::Failed { error, message, .. } => {
-                self.record(&[Event::new("download_fail", &current).meta("error", error.as_str())]);
+                self.record(&[
+                    Event::new(Action::DownloadFail, &current).meta("error", error.as_str())
+                ]);
                 UpdateOutcome::Failed { error, message }
             }
             CheckResult::Builtin => {
@@ -486,8 +495,8 @@ impl Updater {
         let v = release.version.as_str();
         if release.checksum.is_empty() {
             self.record(&[
-                Event::new("checksum_required", v),
-                Event::new("download_fail", v).meta("error", "checksum_required"),
+                Event::new(Action::ChecksumRequired, v),
+                Event::new(Action::DownloadFail, v).meta("error", "checksum_required"),
             ]);
             return Ok(Err(failed(
                 "checksum_required",
@@ -504,14 +513,14 @@ impl Updater {
             Err(e) => {
                 self.record(&[
                     Event::new(failure_action(&e), v),
-                    Event::new("download_fail", v).meta("error", failure_code(&e)),
+                    Event::new(Action::DownloadFail, v).meta("error", failure_code(&e)),
                 ]);
                 return Ok(Err(failed(failure_code(&e), e.to_string())));
             }
         };
         let sha = parsed.expected_sha256_hex();
         if self.device.is_downgrade_refused(v)? {
-            self.record(&[Event::new("download_fail", v).meta("error", "downgrade_refused")]);
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "downgrade_refused")]);
             return Ok(Err(failed(
                 "downgrade_refused",
                 format!(
@@ -520,7 +529,7 @@ impl Updater {
             )));
         }
         if self.device.is_known_bad(v, &sha)? {
-            self.record(&[Event::new("download_fail", v).meta("error", "known_bad_version")]);
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "known_bad_version")]);
             return Ok(Err(failed(
                 "known_bad_version",
                 format!("version {v} failed on this device before; it will not be installed again"),
@@ -533,7 +542,7 @@ impl Updater {
                 reused: true,
             }));
         }
-        self.record(&[Event::new("download_zip_start", v)]);
+        self.record(&[Event::new(Action::DownloadZipStart, v)]);
         let dir = self.device.with_store(|store, _| store.downloads_dir())?;
         let key = format!("{}-{}", sanitize(v), &sha[..16.min(sha.len())]);
         let job = DownloadJob {
@@ -569,8 +578,8 @@ impl Updater {
             Err(e) => {
                 let action = failure_action(&e);
                 let mut events = vec![Event::new(action, v).meta("error", e.to_string())];
-                if action != "download_fail" {
-                    events.push(Event::new("download_fail", v));
+                if action != Action::DownloadFail {
+                    events.push(Event::new(Action::DownloadFail, v));
                 }
                 self.record(&events);
                 return Ok(Err(failed(failure_code(&e), e.to_string())));
@@ -580,7 +589,7 @@ impl Updater {
             "update: download+install {:.1} ms",
             fetch_started.elapsed().as_secs_f64() * 1e3
         );
-        self.record(&[Event::new("download_complete", v)]);
+        self.record(&[Event::new(Action::DownloadComplete, v)]);
         Ok(Ok(Fetched {
             bundle,
             download: stats,
@@ -604,7 +613,7 @@ impl Updater {
         } else {
             self.device.next(id)?
         };
-        let action = if direct { "set" } else { "set_next" };
+        let action = if direct { Action::Set } else { Action::SetNext };
         self.record(&[Event::new(action, &b.version).old(current_version)]);
         Ok(direct)
     }
@@ -623,12 +632,12 @@ impl Updater {
                 .find(|b| b.id == r.failed)
                 .map(|b| b.version.clone())
                 .unwrap_or_default();
-            events.push(Event::new("update_fail", &failed_version));
+            events.push(Event::new(Action::UpdateFail, &failed_version));
         }
         if l.applied_next {
-            events.push(Event::new("set", &l.bundle.version));
+            events.push(Event::new(Action::Set, &l.bundle.version));
         }
-        events.push(Event::new("app_moved_to_foreground", &l.bundle.version));
+        events.push(Event::new(Action::AppMovedToForeground, &l.bundle.version));
         self.record(&events);
         Ok(l)
     }
@@ -637,7 +646,7 @@ impl Updater {
     pub fn notify_app_ready(&self, launch_id: &str) -> Result<crate::lifecycle::ReadyResult> {
         let r = self.device.notify_app_ready(launch_id)?;
         if r.accepted {
-            self.record(&[Event::new("app_launch_ready", &r.bundle.version)]);
+            self.record(&[Event::new(Action::AppLaunchReady, &r.bundle.version)]);
         }
         Ok(r)
     }
@@ -646,9 +655,9 @@ impl Updater {
     pub fn on_background(&self) -> Result<BundleInfo> {
         let before = self.device.status()?.current;
         let b = self.device.on_background()?;
-        let mut events = vec![Event::new("app_moved_to_background", &before.version)];
+        let mut events = vec![Event::new(Action::AppMovedToBackground, &before.version)];
         if b.id != before.id {
-            events.push(Event::new("set", &b.version).old(&before.version));
+            events.push(Event::new(Action::Set, &b.version).old(&before.version));
         }
         self.record(&events);
         Ok(b)
@@ -658,7 +667,7 @@ impl Updater {
     pub fn next(&self, id: &str) -> Result<BundleInfo> {
         let current = self.device.status()?.current.version;
         let b = self.device.next(id)?;
-        self.record(&[Event::new("set_next", &b.version).old(&current)]);
+        self.record(&[Event::new(Action::SetNext, &b.version).old(&current)]);
         Ok(b)
     }
 
@@ -666,14 +675,14 @@ impl Updater {
     pub fn set(&self, id: &str) -> Result<BundleInfo> {
         let current = self.device.status()?.current.version;
         let b = self.device.set(id)?;
-        self.record(&[Event::new("set", &b.version).old(&current)]);
+        self.record(&[Event::new(Action::Set, &b.version).old(&current)]);
         Ok(b)
     }
 
     /// [`Device::set_bundle_error`]; queues `update_fail`.
     pub fn set_bundle_error(&self, id: &str) -> Result<BundleInfo> {
         let b = self.device.set_bundle_error(id)?;
-        self.record(&[Event::new("update_fail", &b.version).meta("reason", "setBundleError")]);
+        self.record(&[Event::new(Action::UpdateFail, &b.version).meta("reason", "setBundleError")]);
         Ok(b)
     }
 
@@ -691,8 +700,8 @@ impl Updater {
                 .map(|b| b.version)
                 .unwrap_or_default();
             self.record(&[
-                Event::new("app_launch_timeout", &version),
-                Event::new("update_fail", &version),
+                Event::new(Action::AppLaunchTimeout, &version),
+                Event::new(Action::UpdateFail, &version),
             ]);
         }
         Ok(r)
@@ -701,7 +710,7 @@ impl Updater {
     /// [`Device::delete`]; queues `delete`.
     pub fn delete(&self, id: &str) -> Result<BundleInfo> {
         let b = self.device.delete(id)?;
-        self.record(&[Event::new("delete", &b.version)]);
+        self.record(&[Event::new(Action::Delete, &b.version)]);
         Ok(b)
     }
 
@@ -709,7 +718,7 @@ impl Updater {
     pub fn reset(&self, to_last_successful: bool) -> Result<BundleInfo> {
         let current = self.device.status()?.current.version;
         let b = self.device.reset(to_last_successful)?;
-        self.record(&[Event::new("reset", &b.version).old(&current)]);
+        self.record(&[Event::new(Action::Reset, &b.version).old(&current)]);
         Ok(b)
     }
 

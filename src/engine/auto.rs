@@ -13,7 +13,7 @@ use crate::download::DownloadListener;
 use crate::error::Result;
 use crate::fs_atomic::random_alnum;
 use crate::state::{BUILTIN, BundleInfo, BundleStatus};
-use crate::stats::Event;
+use crate::stats::{Action, Event};
 use crate::time::{iso8601, now_ms};
 use crate::update::{Fetched, UpdateOutcome};
 
@@ -38,7 +38,7 @@ impl Progress {
         let step = percent / 10 * 10;
         if self.last_stat.fetch_max(step + 1, Ordering::SeqCst) <= step {
             fx.stat(Event::new(
-                &format!("download_{step}"),
+                Action::DownloadPercent(step),
                 &self.bundle.version,
             ));
         }
@@ -150,7 +150,7 @@ impl Inner {
                 UpdateOutcome::Failed { error, .. } => error.clone(),
                 _ => String::new(),
             };
-            fx.stat(Event::new("download_fail", &current.version).meta("error", code));
+            fx.stat(Event::new(Action::DownloadFail, &current.version).meta("error", code));
         }
         if let Some(v) = &step.failed_version {
             fx.event("downloadFailed", json!({"version": v}));
@@ -264,7 +264,7 @@ impl Inner {
         if self.direct_now(true) && self.delays()?.is_empty() {
             core.device().reset(false)?;
             let l = self.reload_page(false, fx)?;
-            fx.stat(Event::new("reset", &l.bundle.version).old(&current.version));
+            fx.stat(Event::new(Action::Reset, &l.bundle.version).old(&current.version));
             return Ok(Step::quiet(
                 UpdateOutcome::Builtin,
                 "Updated to builtin version",
@@ -272,7 +272,7 @@ impl Inner {
         }
         let b = core.device().next(BUILTIN)?;
         fx.event("setNext", json!({"bundle": bundle_json(&b)}));
-        fx.stat(Event::new("set_next", &b.version).old(&current.version));
+        fx.stat(Event::new(Action::SetNext, &b.version).old(&current.version));
         Ok(Step::quiet(
             UpdateOutcome::Builtin,
             "Next update will be to builtin version",
@@ -351,13 +351,13 @@ impl Inner {
             }
             core.device().set(&bundle.id)?;
             let l = self.reload_page(false, fx)?;
-            fx.stat(Event::new("set", &l.bundle.version).old(&current.version));
+            fx.stat(Event::new(Action::Set, &l.bundle.version).old(&current.version));
             fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
             return Ok(Step::quiet(installed(true, l.bundle), "Update installed"));
         }
         let b = core.device().next(&bundle.id)?;
         fx.event("setNext", json!({"bundle": bundle_json(&b)}));
-        fx.stat(Event::new("set_next", &b.version).old(&current.version));
+        fx.stat(Event::new(Action::SetNext, &b.version).old(&current.version));
         Ok(Step::quiet(
             installed(false, b),
             "update downloaded, will install next background",

@@ -116,7 +116,7 @@ impl Effects {
         self.0
             .iter()
             .filter_map(|e| match e {
-                Effect::Stat(s) => Some(s.action.clone()),
+                Effect::Stat(s) => Some(s.action.wire().into_owned()),
                 _ => None,
             })
             .collect()

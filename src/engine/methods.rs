@@ -10,7 +10,7 @@ use crate::check::Release;
 use crate::config::PLUGIN_COMPAT_VERSION;
 use crate::error::Error;
 use crate::state::{BUILTIN, BundleStatus};
-use crate::stats::Event;
+use crate::stats::{Action, Event};
 use crate::update::UpdateOutcome;
 
 type Answer = Result<Value, Reject>;
@@ -277,7 +277,7 @@ fn notify_app_ready(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
             }
         };
         if first {
-            fx.stat(Event::new("app_launch_ready", &r.bundle.version));
+            fx.stat(Event::new(Action::AppLaunchReady, &r.bundle.version));
         }
     } else {
         log::info!("notifyAppReady from a page that is no longer current: ignored");
@@ -329,7 +329,7 @@ fn next(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
     let current = inner.current().map_err(|_| refused())?;
     let b = inner.device_ok(|d| d.next(&id)).map_err(|_| refused())?;
     fx.event("setNext", json!({"bundle": bundle_json(&b)}));
-    fx.stat(Event::new("set_next", &b.version).old(&current.version));
+    fx.stat(Event::new(Action::SetNext, &b.version).old(&current.version));
     Ok(bundle_json(&b))
 }
 
@@ -346,7 +346,7 @@ fn set(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
             .ok()
             .flatten()
             .map_or(id.clone(), |b| b.version);
-        fx.stat(Event::new("set_fail", &version));
+        fx.stat(Event::new(Action::SetFail, &version));
         return Err(Reject::internal(
             &format!("Update failed, id {id} does not exist."),
             &e,
@@ -355,7 +355,7 @@ fn set(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
     let l = inner
         .reload_page(false, fx)
         .map_err(|e| Reject::internal(&format!("Reload failed after setting bundle {id}"), &e))?;
-    fx.stat(Event::new("set", &l.bundle.version).old(&current.version));
+    fx.stat(Event::new(Action::Set, &l.bundle.version).old(&current.version));
     fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
     Ok(Value::Null)
 }
@@ -372,7 +372,7 @@ fn delete(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
             &e,
         )
     })?;
-    fx.stat(Event::new("delete", &b.version));
+    fx.stat(Event::new(Action::Delete, &b.version));
     Ok(Value::Null)
 }
 
@@ -399,7 +399,7 @@ fn set_bundle_error(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
     let b = inner
         .device_ok(|d| d.set_bundle_error(&id))
         .map_err(|e| Reject::internal(&format!("Bundle {id} does not exist"), &e))?;
-    fx.stat(Event::new("update_fail", &b.version).meta("reason", "setBundleError"));
+    fx.stat(Event::new(Action::UpdateFail, &b.version).meta("reason", "setBundleError"));
     if current.id == id {
         // The web view shows a bundle that is now failed: show the one the store fell back to.
         inner
@@ -439,7 +439,7 @@ fn reset(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
             .map_err(failed)?,
     };
     let l = inner.reload_page(false, fx).map_err(failed)?;
-    fx.stat(Event::new("reset", &l.bundle.version).old(&current.version));
+    fx.stat(Event::new(Action::Reset, &l.bundle.version).old(&current.version));
     if l.bundle.id != BUILTIN {
         fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
     }
@@ -454,7 +454,7 @@ fn reload(inner: &Arc<Inner>, fx: &mut Effects) -> Answer {
         .reload_page(true, fx)
         .map_err(|e| Reject::internal("Reload failed", &e))?;
     if l.applied_next {
-        fx.stat(Event::new("set", &l.bundle.version).old(&current.version));
+        fx.stat(Event::new(Action::Set, &l.bundle.version).old(&current.version));
         fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
     }
     Ok(Value::Null)

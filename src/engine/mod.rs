@@ -32,7 +32,7 @@ use crate::config::UpdaterConfig;
 use crate::error::{Error, Result};
 use crate::lifecycle::{Device, LaunchResult};
 use crate::state::{BUILTIN, BundleInfo, BundleStatus, DelayCondition, PluginPrefs};
-use crate::stats;
+use crate::stats::{self, Action};
 use crate::time::now_ms;
 use crate::update::Updater;
 
@@ -485,17 +485,17 @@ impl Inner {
         let l = core.device().launch_with(delays.is_empty())?;
         self.arm_page(&l);
         fx.action(HostAction::Load(page_of(&l)));
-        fx.stat(stats::Event::new("app_launch_start", &l.bundle.version));
+        fx.stat(stats::Event::new(Action::AppLaunchStart, &l.bundle.version));
         if let Some(r) = &l.rolled_back {
             let failed = core.device().record_of(&r.failed)?;
             if let Some(b) = &failed {
                 self.update_prefs(|p| p.last_failed = Some(b.clone()))?;
                 fx.event("updateFailed", json!({"bundle": bundle_json(b)}));
-                fx.stat(stats::Event::new("update_fail", &b.version));
+                fx.stat(stats::Event::new(Action::UpdateFail, &b.version));
             }
         }
         if l.applied_next {
-            fx.stat(stats::Event::new("set", &l.bundle.version));
+            fx.stat(stats::Event::new(Action::Set, &l.bundle.version));
         }
         let period = self.plugin.period_check_delay_s;
         if period > 0 {
@@ -530,7 +530,7 @@ impl Inner {
             }
         };
         fx.stat(stats::Event::new(
-            "app_moved_to_foreground",
+            Action::AppMovedToForeground,
             &current.version,
         ));
         if let Err(e) = self.check_cancel_delay(delay::Source::Foreground) {
@@ -538,7 +538,10 @@ impl Inner {
         }
         let _ = self.update_prefs(|p| p.background_ms = None);
         if self.plugin.server_url.is_some() {
-            fx.stat(stats::Event::new("blocked_by_server_url", &current.version));
+            fx.stat(stats::Event::new(
+                Action::BlockedByServerUrl,
+                &current.version,
+            ));
         }
         // Capgo re-arms the app-ready check on every foreground.
         {
@@ -579,7 +582,7 @@ impl Inner {
             fx.action(HostAction::SplashShow);
         }
         fx.stat(stats::Event::new(
-            "app_moved_to_background",
+            Action::AppMovedToBackground,
             &current.version,
         ));
         self.update_prefs(|p| p.background_ms = Some(now_ms()))?;
@@ -597,7 +600,7 @@ impl Inner {
         }
         let l = self.reload_page(true, fx)?;
         if l.applied_next {
-            fx.stat(stats::Event::new("set", &l.bundle.version).old(&current.version));
+            fx.stat(stats::Event::new(Action::Set, &l.bundle.version).old(&current.version));
             fx.event("set", json!({"bundle": bundle_json(&l.bundle)}));
         }
         Ok(())
@@ -718,10 +721,10 @@ impl Inner {
             self.update_prefs(|p| p.last_failed = Some(b.clone()))?;
             fx.event("updateFailed", json!({"bundle": bundle_json(b)}));
             fx.stat(
-                stats::Event::new("app_launch_timeout", &b.version)
+                stats::Event::new(Action::AppLaunchTimeout, &b.version)
                     .meta("timeout_ms", self.base.app_ready_timeout_ms.to_string()),
             );
-            fx.stat(stats::Event::new("update_fail", &b.version));
+            fx.stat(stats::Event::new(Action::UpdateFail, &b.version));
         }
         self.reload_page(false, fx)?;
         Ok(true)
