@@ -64,9 +64,14 @@ pub enum Error {
         /// Bytes available.
         available: u64,
     },
-    /// A bundle operation was refused (unknown id, bundle in use, not installable, …).
-    #[error("{0}")]
-    Refused(String),
+    /// An operation was refused: `kind` says why (for code that branches), `detail` for people.
+    #[error("{detail}")]
+    Refused {
+        /// Why, typed.
+        kind: Refusal,
+        /// The human text (ids and versions, no paths).
+        detail: String,
+    },
     /// The network or the server failed (after retries where they apply).
     #[error("network error: {0}")]
     Network(String),
@@ -87,6 +92,42 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+/// Why an operation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// No bundle has this id.
+    UnknownBundle,
+    /// The builtin bundle cannot undergo this operation.
+    Builtin,
+    /// The bundle's status does not allow it (failed, deleted, unfinished).
+    NotServable,
+    /// The bundle's files are gone.
+    NoFiles,
+    /// The bundle is current, next or fallback.
+    InUse,
+    /// The version label is unusable (empty, `builtin`, too long).
+    InvalidVersion,
+    /// `downgradePolicy: "refuse"` forbids this version.
+    Downgrade,
+    /// A reset of the store cancelled this install.
+    InstallCancelled,
+    /// Another operation of the same kind is running.
+    Busy,
+    /// The operation ran and its result is a failure (an update that failed).
+    Failed,
+}
+
+impl Error {
+    /// A refusal of `kind`, with a human `detail`.
+    pub fn refused(kind: Refusal, detail: impl Into<String>) -> Self {
+        Error::Refused {
+            kind,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// Shorthand for results inside the crate.
@@ -199,7 +240,9 @@ impl LiveUpdateError {
             Error::Io { .. } | Error::NoSpace { .. } | Error::StateFormat(_) => {
                 LiveUpdateError::Storage { message }
             }
-            Error::DestinationExists(_) | Error::Refused(_) => LiveUpdateError::Refused { message },
+            Error::DestinationExists(_) | Error::Refused { .. } => {
+                LiveUpdateError::Refused { message }
+            }
             Error::Cancelled => LiveUpdateError::Cancelled,
         }
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::VerifiedZip;
 use crate::config::UpdaterConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::fs_atomic::random_alnum;
 use crate::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
 use crate::store::{InstallGuard, Store};
@@ -31,9 +31,10 @@ const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 fn parse_version(version: &str) -> Result<&str> {
     let version = version.trim();
     if version.is_empty() || version == BUILTIN || version.len() > 256 {
-        return Err(Error::Refused(format!(
-            "invalid bundle version {version:?}"
-        )));
+        return Err(Error::refused(
+            Refusal::InvalidVersion,
+            format!("invalid bundle version {version:?}"),
+        ));
     }
     Ok(version)
 }
@@ -191,12 +192,16 @@ impl Device {
     /// Refuses `builtin` (with `what` it cannot undergo) and ids with no record.
     fn require_stored(s: &Session, id: &str, what: &str) -> Result<()> {
         if id == BUILTIN {
-            return Err(Error::Refused(format!(
-                "the builtin bundle cannot be {what}"
-            )));
+            return Err(Error::refused(
+                Refusal::Builtin,
+                format!("the builtin bundle cannot be {what}"),
+            ));
         }
         if s.state.get(id).is_none() {
-            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+            return Err(Error::refused(
+                Refusal::UnknownBundle,
+                format!("unknown bundle {id:?}"),
+            ));
         }
         Ok(())
     }
@@ -206,16 +211,22 @@ impl Device {
             return Ok(());
         }
         let Some(b) = s.state.get(id) else {
-            return Err(Error::Refused(format!("unknown bundle {id:?}")));
+            return Err(Error::refused(
+                Refusal::UnknownBundle,
+                format!("unknown bundle {id:?}"),
+            ));
         };
         if !b.status.is_servable() {
-            return Err(Error::Refused(format!(
-                "bundle {id} cannot be used: its status is {}",
-                b.status
-            )));
+            return Err(Error::refused(
+                Refusal::NotServable,
+                format!("bundle {id} cannot be used: its status is {}", b.status),
+            ));
         }
         if !s.store.has_files(id) {
-            return Err(Error::Refused(format!("bundle {id} has no files on disk")));
+            return Err(Error::refused(
+                Refusal::NoFiles,
+                format!("bundle {id} has no files on disk"),
+            ));
         }
         Ok(())
     }
@@ -351,8 +362,9 @@ impl Device {
             }
             Ok(_) => {
                 s.store.remove_bundle_files(&id)?;
-                Err(Error::Refused(
-                    "the install was cancelled by a reset of the store".into(),
+                Err(Error::refused(
+                    Refusal::InstallCancelled,
+                    "the install was cancelled by a reset of the store",
                 ))
             }
             Err(e) => {
@@ -402,9 +414,10 @@ impl Device {
             ("fallback", s.state.fallback == id),
         ] {
             if used {
-                return Err(Error::Refused(format!(
-                    "bundle {id} is the {role} bundle and cannot be deleted"
-                )));
+                return Err(Error::refused(
+                    Refusal::InUse,
+                    format!("bundle {id} is the {role} bundle and cannot be deleted"),
+                ));
             }
         }
         self.delete_files(&mut s, id)?;
@@ -680,9 +693,12 @@ impl Device {
         if let Some(highest) = &state.highest_success_version
             && crate::state::version_cmp(version, highest) == Some(std::cmp::Ordering::Less)
         {
-            return Err(Error::Refused(format!(
-                "downgrade refused: {version} is older than {highest}, which already ran successfully"
-            )));
+            return Err(Error::refused(
+                Refusal::Downgrade,
+                format!(
+                    "downgrade refused: {version} is older than {highest}, which already ran successfully"
+                ),
+            ));
         }
         Ok(())
     }

@@ -109,7 +109,7 @@ fn unconfirmed_launch_then_relaunch_rolls_back_and_remembers_bad() {
     assert!(!r.accepted);
     assert_eq!(status_of(&d, &id), BundleStatus::Error);
     // And it cannot be queued again.
-    assert!(matches!(d.next(&id), Err(Error::Refused(_))));
+    assert!(matches!(d.next(&id), Err(Error::Refused { .. })));
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn delete_refuses_bundles_in_use_and_leaves_a_tombstone() {
     confirm(&d, &a);
     d.next(&b).unwrap();
     let refused = |id: &str| match d.delete(id) {
-        Err(Error::Refused(m)) => m,
+        Err(Error::Refused { detail, .. }) => detail,
         other => panic!("{id}: {other:?}"),
     };
     assert!(refused("builtin").contains("builtin"));
@@ -267,7 +267,7 @@ fn reset_and_set_bundle_error() {
     assert_eq!(d.status().unwrap().current.id, "builtin");
     assert!(matches!(
         d.set_bundle_error("builtin"),
-        Err(Error::Refused(_))
+        Err(Error::Refused { .. })
     ));
 }
 

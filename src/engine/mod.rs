@@ -674,7 +674,10 @@ impl Inner {
                 .check_since
                 .is_some_and(|s| s.elapsed() < CHECK_STUCK_AFTER)
             {
-                return Err(Error::Refused("an update check is already running".into()));
+                return Err(Error::refused(
+                    crate::error::Refusal::Busy,
+                    "an update check is already running",
+                ));
             }
             rt.check_since = Some(Instant::now());
         }

@@ -385,12 +385,15 @@ fn run(command: Command) -> Result<(), Error> {
             let (json, failed) = device_command(device, command, native_version)?;
             println!("{json}");
             if failed {
-                return Err(Error::Refused(format!(
-                    "the update failed: {}",
-                    json["error"]["message"]
-                        .as_str()
-                        .unwrap_or("see the JSON on stdout")
-                )));
+                return Err(Error::refused(
+                    liveupdate::error::Refusal::Failed,
+                    format!(
+                        "the update failed: {}",
+                        json["error"]["message"]
+                            .as_str()
+                            .unwrap_or("see the JSON on stdout")
+                    ),
+                ));
             }
             Ok(())
         }
@@ -659,9 +662,10 @@ fn demo(out: Option<PathBuf>) -> Result<(), Error> {
     let progress = std::sync::Arc::new(DemoProgress(std::sync::atomic::AtomicU8::new(0)));
     let outcome = updater.update(Some(progress))?;
     let UpdateOutcome::Installed { bundle, .. } = outcome else {
-        return Err(Error::Refused(format!(
-            "the demo update did not install: {outcome:?}"
-        )));
+        return Err(Error::refused(
+            liveupdate::error::Refusal::Failed,
+            format!("the demo update did not install: {outcome:?}"),
+        ));
     };
     println!(
         "    installed bundle {} (version {}, sha256 {}…) in {:.1} ms, queued for the next start",
