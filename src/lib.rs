@@ -31,28 +31,24 @@
 
 uniffi::setup_scaffolding!();
 
-pub mod c_api;
-pub mod check;
-pub mod checksum;
+pub mod api;
+pub mod bundle;
 pub mod config;
-pub mod crypto;
-pub mod download;
 pub mod engine;
 pub mod error;
-pub mod ffi;
-pub mod fs_atomic;
-pub mod http;
-pub mod lifecycle;
 pub mod logging;
-#[cfg(feature = "serve")]
-pub mod serve;
-pub mod state;
-pub mod stats;
+pub mod registry;
 pub mod store;
 pub mod time;
-pub mod unpack;
-pub mod unzip;
-pub mod update;
+
+// Each step keeps its own short path (`liveupdate::unzip`, `liveupdate::download`, …) for hosts,
+// tests and the fuzz targets.
+pub use api::{c_api, ffi};
+pub use bundle::{checksum, crypto, fs_atomic, unpack, unzip};
+#[cfg(feature = "serve")]
+pub use registry::serve;
+pub use registry::{check, download, http, stats, update};
+pub use store::{lifecycle, state};
 
 pub use checksum::{ChecksumFormat, ExpectedChecksum, VerifiedZip};
 pub use config::{HostInfo, UpdaterConfig};

@@ -1,5 +1,5 @@
 //! The hand-written C header declares exactly the functions, prototypes, callback struct and status
-//! codes that src/c_api.rs exports: every parameter type and return type is compared.
+//! codes that src/api/c_api.rs exports: every parameter type and return type is compared.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -139,14 +139,14 @@ fn header_prototypes(h: &str) -> BTreeMap<String, (String, Vec<String>)> {
 
 #[test]
 fn header_prototypes_match_the_exported_functions() {
-    let rust = rust_prototypes(&read("src/c_api.rs"));
+    let rust = rust_prototypes(&read("src/api/c_api.rs"));
     let header = header_prototypes(&read("bindings/c/liveupdate.h"));
     assert!(rust.len() >= 25, "{rust:?}");
     let names = |m: &BTreeMap<String, _>| m.keys().cloned().collect::<Vec<String>>();
     assert_eq!(
         names(&rust),
         names(&header),
-        "header and src/c_api.rs name different functions"
+        "header and src/api/c_api.rs name different functions"
     );
     for (name, proto) in &rust {
         assert!(name.starts_with("liveupdate_"), "{name} is not prefixed");
@@ -198,7 +198,7 @@ fn header_prototypes_match_the_exported_functions() {
 
 #[test]
 fn callback_struct_and_status_codes_match() {
-    let rust = read("src/c_api.rs");
+    let rust = read("src/api/c_api.rs");
     let header = read("bindings/c/liveupdate.h");
     for field in [
         "void *user_data;",

@@ -2992,97 +2992,97 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_liveupdate_checksum_func_key_id() != 36592) {
+    if (uniffi_liveupdate_checksum_func_key_id() != 5391) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_func_set_log_sink() != 63656) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_enginehost_on_event() != 57044) {
+    if (uniffi_liveupdate_checksum_method_enginehost_on_event() != 43629) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_enginehost_on_host_action() != 17960) {
+    if (uniffi_liveupdate_checksum_method_enginehost_on_host_action() != 57687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_pluginengine_background() != 17605) {
+    if (uniffi_liveupdate_checksum_method_pluginengine_background() != 19755) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_pluginengine_call() != 738) {
+    if (uniffi_liveupdate_checksum_method_pluginengine_call() != 46299) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() != 19223) {
+    if (uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() != 22902) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_pluginengine_foreground() != 17571) {
+    if (uniffi_liveupdate_checksum_method_pluginengine_foreground() != 32935) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_pluginengine_shutdown() != 42627) {
+    if (uniffi_liveupdate_checksum_method_pluginengine_shutdown() != 17922) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_cancel() != 20424) {
+    if (uniffi_liveupdate_checksum_method_updater_cancel() != 59368) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_check_app_ready_timeout() != 63920) {
+    if (uniffi_liveupdate_checksum_method_updater_check_app_ready_timeout() != 44040) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_delete() != 9447) {
+    if (uniffi_liveupdate_checksum_method_updater_delete() != 9972) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_flush_stats() != 48187) {
+    if (uniffi_liveupdate_checksum_method_updater_flush_stats() != 58213) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_get_channel() != 24470) {
+    if (uniffi_liveupdate_checksum_method_updater_get_channel() != 43333) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_launch() != 23513) {
+    if (uniffi_liveupdate_checksum_method_updater_launch() != 13714) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_list() != 34275) {
+    if (uniffi_liveupdate_checksum_method_updater_list() != 35528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_list_channels() != 60497) {
+    if (uniffi_liveupdate_checksum_method_updater_list_channels() != 27926) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_next() != 51858) {
+    if (uniffi_liveupdate_checksum_method_updater_next() != 48630) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_notify_app_ready() != 48777) {
+    if (uniffi_liveupdate_checksum_method_updater_notify_app_ready() != 55336) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_on_background() != 49715) {
+    if (uniffi_liveupdate_checksum_method_updater_on_background() != 26841) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_reset() != 34221) {
+    if (uniffi_liveupdate_checksum_method_updater_reset() != 12303) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_set() != 11694) {
+    if (uniffi_liveupdate_checksum_method_updater_set() != 4656) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_set_bundle_error() != 34405) {
+    if (uniffi_liveupdate_checksum_method_updater_set_bundle_error() != 21338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_set_channel() != 51508) {
+    if (uniffi_liveupdate_checksum_method_updater_set_channel() != 17472) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_set_progress_listener() != 37709) {
+    if (uniffi_liveupdate_checksum_method_updater_set_progress_listener() != 53575) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_status() != 22379) {
+    if (uniffi_liveupdate_checksum_method_updater_status() != 14036) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_unset_channel() != 8881) {
+    if (uniffi_liveupdate_checksum_method_updater_unset_channel() != 26781) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_updater_update() != 53597) {
+    if (uniffi_liveupdate_checksum_method_updater_update() != 56742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_constructor_pluginengine_start() != 54546) {
+    if (uniffi_liveupdate_checksum_constructor_pluginengine_start() != 45010) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_constructor_updater_new() != 65142) {
+    if (uniffi_liveupdate_checksum_constructor_updater_new() != 47975) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_liveupdate_checksum_method_progresslistener_on_progress() != 994) {
+    if (uniffi_liveupdate_checksum_method_progresslistener_on_progress() != 33093) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_method_logsink_log() != 31392) {

@@ -1031,97 +1031,97 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_liveupdate_checksum_func_key_id() and 0xFFFF) != 36592) {
+    if ((lib.uniffi_liveupdate_checksum_func_key_id() and 0xFFFF) != 5391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_func_set_log_sink() and 0xFFFF) != 63656) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_event() and 0xFFFF) != 57044) {
+    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_event() and 0xFFFF) != 43629) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_host_action() and 0xFFFF) != 17960) {
+    if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_host_action() and 0xFFFF) != 57687) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_background() and 0xFFFF) != 17605) {
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_background() and 0xFFFF) != 19755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_call() and 0xFFFF) != 738) {
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_call() and 0xFFFF) != 46299) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() and 0xFFFF) != 19223) {
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_current_launch_id() and 0xFFFF) != 22902) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_foreground() and 0xFFFF) != 17571) {
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_foreground() and 0xFFFF) != 32935) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_shutdown() and 0xFFFF) != 42627) {
+    if ((lib.uniffi_liveupdate_checksum_method_pluginengine_shutdown() and 0xFFFF) != 17922) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_cancel() and 0xFFFF) != 20424) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_cancel() and 0xFFFF) != 59368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_check_app_ready_timeout() and 0xFFFF) != 63920) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_check_app_ready_timeout() and 0xFFFF) != 44040) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_delete() and 0xFFFF) != 9447) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_delete() and 0xFFFF) != 9972) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_flush_stats() and 0xFFFF) != 48187) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_flush_stats() and 0xFFFF) != 58213) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_get_channel() and 0xFFFF) != 24470) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_get_channel() and 0xFFFF) != 43333) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_launch() and 0xFFFF) != 23513) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_launch() and 0xFFFF) != 13714) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_list() and 0xFFFF) != 34275) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_list() and 0xFFFF) != 35528) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_list_channels() and 0xFFFF) != 60497) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_list_channels() and 0xFFFF) != 27926) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_next() and 0xFFFF) != 51858) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_next() and 0xFFFF) != 48630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_notify_app_ready() and 0xFFFF) != 48777) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_notify_app_ready() and 0xFFFF) != 55336) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_on_background() and 0xFFFF) != 49715) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_on_background() and 0xFFFF) != 26841) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_reset() and 0xFFFF) != 34221) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_reset() and 0xFFFF) != 12303) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_set() and 0xFFFF) != 11694) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_set() and 0xFFFF) != 4656) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_set_bundle_error() and 0xFFFF) != 34405) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_set_bundle_error() and 0xFFFF) != 21338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_set_channel() and 0xFFFF) != 51508) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_set_channel() and 0xFFFF) != 17472) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_set_progress_listener() and 0xFFFF) != 37709) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_set_progress_listener() and 0xFFFF) != 53575) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_status() and 0xFFFF) != 22379) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_status() and 0xFFFF) != 14036) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_unset_channel() and 0xFFFF) != 8881) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_unset_channel() and 0xFFFF) != 26781) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_updater_update() and 0xFFFF) != 53597) {
+    if ((lib.uniffi_liveupdate_checksum_method_updater_update() and 0xFFFF) != 56742) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_constructor_pluginengine_start() and 0xFFFF) != 54546) {
+    if ((lib.uniffi_liveupdate_checksum_constructor_pluginengine_start() and 0xFFFF) != 45010) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_constructor_updater_new() and 0xFFFF) != 65142) {
+    if ((lib.uniffi_liveupdate_checksum_constructor_updater_new() and 0xFFFF) != 47975) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_liveupdate_checksum_method_progresslistener_on_progress() and 0xFFFF) != 994) {
+    if ((lib.uniffi_liveupdate_checksum_method_progresslistener_on_progress() and 0xFFFF) != 33093) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_method_logsink_log() and 0xFFFF) != 31392) {
