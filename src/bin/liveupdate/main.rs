@@ -337,52 +337,44 @@ fn run(command: Command) -> Result<(), Error> {
                 })?),
                 None => None,
             };
-            let mut config = match &config_text {
-                Some(text) => UpdaterConfig::from_capacitor_json(text)?,
-                None => UpdaterConfig::default(),
-            };
-            // Without a configured update server the CLI sends nothing anywhere.
-            if !config_text
-                .as_deref()
-                .is_some_and(|t| t.contains("\"updateUrl\""))
-            {
-                config.update_url.clear();
+            // Host set-up lives once, in EngineOptions; without a configured update server the
+            // CLI sends nothing anywhere (never Capgo's cloud by default).
+            let mut options = liveupdate::EngineOptions::new(&data_dir, &builtin);
+            options.capacitor_config_json = config_text;
+            options.native_version = native_version;
+            options.capgo_cloud_defaults = false;
+            if let DeviceCommand::Session = command {
+                return session::run(options);
             }
             if let DeviceCommand::Update {
                 update_url,
                 stats_url,
                 channel_url,
-                ..
+                insecure,
+                host,
             } = &command
             {
-                if let Some(v) = update_url {
-                    config.set_update_url(v.clone());
-                }
-                for (slot, value) in [
-                    (&mut config.stats_url, stats_url),
-                    (&mut config.channel_url, channel_url),
-                ] {
-                    if let Some(v) = value {
-                        *slot = v.clone();
-                    }
-                }
+                options.update_url = update_url.clone();
+                options.stats_url = stats_url.clone();
+                options.channel_url = channel_url.clone();
+                options.allow_insecure = *insecure;
+                options.platform = host.platform.clone();
+                options.version_code = host.version_code.clone();
+                options.os_version = host.os_version.clone();
+                options.device_id = host.device_id.clone();
+                options.initial_custom_id =
+                    (!host.custom_id.is_empty()).then(|| host.custom_id.clone());
             }
-            if let DeviceCommand::Session = command {
-                let mut options = liveupdate::EngineOptions::new(&data_dir, &builtin);
-                options.capacitor_config_json = config_text;
-                options.native_version = native_version;
-                options.capgo_cloud_defaults = false;
-                return session::run(options);
-            }
+            let engine = liveupdate::Engine::open(options, std::sync::Arc::new(NoHost))?;
+            let updater = engine.updater();
             if let DeviceCommand::Update { .. } = &command
-                && config.update_url.is_empty()
+                && updater.device().config().update_url.is_empty()
             {
                 return Err(Error::Config(
                     "no update server configured: set plugins.CapacitorUpdater.updateUrl in --config or pass --update-url (liveupdate never falls back to Capgo's cloud)".into(),
                 ));
             }
-            let device = Device::new(&data_dir, &builtin, config, native_version.clone())?;
-            let (json, failed) = device_command(device, command, native_version)?;
+            let (json, failed) = device_command(&updater, command)?;
             println!("{json}");
             if failed {
                 return Err(Error::refused(
@@ -410,39 +402,24 @@ fn run(command: Command) -> Result<(), Error> {
     }
 }
 
+/// A host that wants no engine events (one-shot commands print their result instead).
+struct NoHost;
+
+impl liveupdate::Host for NoHost {
+    fn event(&self, _: &str, _: &serde_json::Value) {}
+    fn action(&self, _: &liveupdate::HostAction) {}
+}
+
 /// Runs one `device` command: its JSON, and whether it reports a failed update.
 fn device_command(
-    device: Device,
+    updater: &Updater,
     command: DeviceCommand,
-    native_version: Option<String>,
 ) -> Result<(serde_json::Value, bool), Error> {
     use serde_json::json;
     let bundle = |b: liveupdate::BundleInfo| json!({ "bundle": b });
-    let (insecure, host_args) = match &command {
-        DeviceCommand::Update { insecure, host, .. } => (*insecure, Some(host)),
-        _ => (false, None),
-    };
-    let mut host = HostInfo {
-        version_build: device
-            .config()
-            .version
-            .clone()
-            .or(native_version)
-            .unwrap_or_default(),
-        ..HostInfo::default()
-    };
-    if let Some(h) = host_args {
-        host.platform = h.platform.clone();
-        host.version_code = h.version_code.clone();
-        host.version_os = h.os_version.clone();
-        host.device_id = h.device_id.clone();
-        host.custom_id = h.custom_id.clone();
-    }
-    // Lifecycle commands only queue stats (no network); `update` sends them.
-    let updater = Updater::new(device, host, insecure);
     let device = updater.device();
     if let DeviceCommand::Update { .. } = command {
-        return run_update(&updater);
+        return run_update(updater);
     }
     Ok((
         match command {
