@@ -394,3 +394,89 @@ fn a_failing_reader_is_an_io_error_and_leaves_nothing() {
     assert!(e.to_string().contains("reading"), "{e}");
     assert_nothing_left(tmp.path(), &dest);
 }
+
+#[test]
+fn deep_long_and_control_character_names_are_refused_before_planning_them() {
+    // 16,000 segments in a 32 KB name used to cost gigabytes of ancestor paths and abort.
+    let deep = "a/".repeat(16_000) + "x.js";
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (deep.into_bytes(), "longer than 1024 bytes"),
+        (
+            ("d/".repeat(65) + "x.js").into_bytes(),
+            "deeper than 64 folders",
+        ),
+        (
+            ("n".repeat(256) + ".js").into_bytes(),
+            "segment longer than 255 bytes",
+        ),
+        (b"evil\x1b[2Jname.js".to_vec(), "control character"),
+        (b"line\nbreak.js".to_vec(), "control character"),
+    ];
+    for (name, reason) in cases {
+        let zip = with_index(vec![RawEntry {
+            name: name.clone(),
+            data: b"x".to_vec(),
+            mode: 0o100644,
+        }]);
+        let e = refuse_encrypted(&zip, &ExtractOptions::default());
+        assert!(e.contains(reason), "{e:?} should say {reason:?}");
+        // The refusal never echoes raw control characters to a terminal.
+        assert!(!e.contains('\x1b') && !e.contains('\n'), "{e:?}");
+    }
+    // 64 levels are fine, and a bundle with many files deep down is planned in linear time.
+    let mut entries: Vec<RawEntry> = (0..800)
+        .map(|i| RawEntry::file(&format!("{}f{i}.js", "d/".repeat(63)), b"x"))
+        .collect();
+    entries.push(RawEntry::file("index.html", b"<html>"));
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = key_a();
+    let (cipher, session, checksum) = Encryptor::new(&private).encrypt(
+        &raw_zip(&entries),
+        &[7; 16],
+        &[8; 16],
+        ChecksumVersion::V3,
+    );
+    let key = PublicKey::from_pem(&public).unwrap();
+    let trust = BundleTrust {
+        public_key: Some(&key),
+        session_key: Some(&session),
+        checksum: &checksum,
+    };
+    let r = unpack(
+        &cipher[..],
+        &trust,
+        &tmp.path().join("b"),
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.files, 801);
+}
+
+#[test]
+fn names_colliding_on_case_insensitive_or_normalising_file_systems_are_refused() {
+    let cases = vec![
+        vec![RawEntry::file("A.js", b"a"), RawEntry::file("a.js", b"b")],
+        // NFC (é precomposed) and NFD (e + combining acute) spell the same name on APFS/HFS+.
+        vec![
+            RawEntry::file("caf\u{e9}.js", b"a"),
+            RawEntry::file("cafe\u{301}.js", b"b"),
+        ],
+        vec![
+            RawEntry::file("Assets/x.js", b"a"),
+            RawEntry::file("assets/y.js", b"b"),
+        ],
+        vec![RawEntry::dir("IMG/"), RawEntry::file("img/logo.png", b"b")],
+        vec![RawEntry::file("INDEX.HTML", b"again")],
+    ];
+    for entries in cases {
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect();
+        let e = refuse_encrypted(&with_index(entries), &ExtractOptions::default());
+        assert!(
+            e.contains("case-insensitive or normalising"),
+            "{names:?}: {e}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Unzip: turn a `VerifiedZip` into a folder tree, refusing unsafe names and types, within limits, on all cores.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -67,13 +67,28 @@ pub struct EntryPath {
     parts: Vec<String>,
 }
 
+/// Longest entry name accepted, in bytes (paths in real web bundles stay far below).
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Longest path segment accepted, in bytes (`NAME_MAX` on Linux, Android and Apple systems).
+pub const MAX_SEGMENT_BYTES: usize = 255;
+/// Most nested folders accepted in one entry name.
+pub const MAX_DEPTH: usize = 64;
+
 impl EntryPath {
     /// Parses a zip entry name (already decoded to text) into safe path segments.
     ///
     /// Returns the path (possibly empty, for `./`-like names) or the reason the name is refused.
+    /// Names over [`MAX_NAME_BYTES`], segments over [`MAX_SEGMENT_BYTES`] and paths deeper than
+    /// [`MAX_DEPTH`] are refused before anything is allocated for them.
     pub fn parse(name: &str) -> std::result::Result<Self, &'static str> {
+        if name.len() > MAX_NAME_BYTES {
+            return Err("is longer than 1024 bytes");
+        }
         if name.contains('\0') {
             return Err("contains a NUL byte");
+        }
+        if name.chars().any(|c| c.is_control()) {
+            return Err("contains a control character");
         }
         if name.contains('\\') {
             return Err("contains a backslash");
@@ -89,7 +104,15 @@ impl EntryPath {
             match seg {
                 "" | "." => {}
                 ".." => return Err("has a '..' component"),
-                s => parts.push(s.to_string()),
+                s if s.len() > MAX_SEGMENT_BYTES => {
+                    return Err("has a path segment longer than 255 bytes");
+                }
+                s => {
+                    if parts.len() == MAX_DEPTH {
+                        return Err("is nested deeper than 64 folders");
+                    }
+                    parts.push(s.to_string())
+                }
             }
         }
         Ok(Self { parts })
@@ -150,6 +173,16 @@ const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
+/// Why two names that differ only in case or Unicode normalisation are refused.
+const COLLIDES: &str =
+    "collides with another entry on case-insensitive or normalising file systems (iOS, macOS)";
+
+/// A path as a case-insensitive, normalisation-insensitive file system compares it.
+fn fold(p: &EntryPath) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    p.parts.join("/").to_lowercase().nfd().collect()
+}
+
 /// Reads the central directory and decides the output tree: checks every name and type, refuses
 /// duplicates and file/folder clashes, counts against the limits, applies Capgo's root flattening
 /// and requires `index.html` at the root. No I/O beyond reading the archive's metadata.
@@ -164,6 +197,9 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
     let mut tree: BTreeMap<EntryPath, (Kind, Option<usize>, u64)> = BTreeMap::new();
     let mut files = 0u64;
     let mut dirs = 0u64;
+    // Every planned path as iOS/macOS file systems compare names (case- and normalisation-
+    // insensitive): two entries that would land on one file there are refused everywhere.
+    let mut folded: HashSet<String> = HashSet::new();
     for i in 0..archive.len() {
         let entry = archive.by_index_data(i)?;
         let raw = entry.name_raw();
@@ -196,8 +232,10 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
             }
             continue;
         }
-        // Every ancestor is an (implicit) folder and must not clash with a file.
-        for depth in 1..path.parts.len() {
+        // Every ancestor is an (implicit) folder and must not clash with a file. Walk up from the
+        // parent and stop at the first one already planned: its own ancestors were planned with
+        // it, so each folder is visited once and the work stays linear in the archive's size.
+        for depth in (1..path.parts.len()).rev() {
             let anc = EntryPath {
                 parts: path.parts[..depth].to_vec(),
             };
@@ -205,9 +243,18 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
                 Some((Kind::File, _, _)) => {
                     return Err(refuse("is inside a path that is also a file"));
                 }
-                Some(_) => {}
+                Some(_) => break,
                 None => {
                     dirs += 1;
+                    if dirs > limits.max_files {
+                        return Err(Error::Limit(format!(
+                            "more than {} folders (raise --max-files)",
+                            limits.max_files
+                        )));
+                    }
+                    if !folded.insert(fold(&anc)) {
+                        return Err(refuse(COLLIDES));
+                    }
                     tree.insert(anc, (Kind::Dir, None, 0));
                 }
             }
@@ -217,6 +264,9 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
                 match kind {
                     Kind::File => files += 1,
                     Kind::Dir => dirs += 1,
+                }
+                if !folded.insert(fold(&path)) {
+                    return Err(refuse(COLLIDES));
                 }
                 tree.insert(path, (kind, Some(i), entry.compressed_size()));
             }
