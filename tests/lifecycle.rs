@@ -503,7 +503,22 @@ fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
     let d2 = app.device(refuse, "1");
     assert!(d2.is_downgrade_refused("1.0.0").unwrap());
     assert!(!d2.is_downgrade_refused("2.0.1").unwrap());
-    app.install(&d2, "2.0.0");
+    // Fail closed: labels that cannot be ordered are refused while the policy is on.
+    for label in ["1.0.0.0", "1.0.0 (old build)", "latest", "2.0.0.1"] {
+        assert!(d2.is_downgrade_refused(label).unwrap(), "{label}");
+        let e = d2
+            .install_from(app.zip.as_slice(), 10, label, &sha, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("cannot be ordered"), "{e}");
+    }
+    // SemVer 2.0 precedence for pre-releases, not string order.
+    assert!(d2.is_downgrade_refused("2.0.0-rc.1").unwrap());
+    let b3 = app.install(&d2, "3.0.0-beta.9");
+    confirm(&d2, &b3);
+    assert!(!d2.is_downgrade_refused("3.0.0-beta.10").unwrap());
+    assert!(d2.is_downgrade_refused("3.0.0-beta.8").unwrap());
+    assert!(d2.is_downgrade_refused("3.0.0-alpha").unwrap());
+    app.install(&d2, "3.0.0");
     // The default policy allows the server to revert a release.
     let allow = app.device(UpdaterConfig::default(), "1");
     app.install(&allow, "1.0.0");

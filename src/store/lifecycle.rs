@@ -690,17 +690,25 @@ impl Device {
         if !self.config.refuse_downgrade {
             return Ok(());
         }
-        if let Some(highest) = &state.highest_success_version
-            && crate::state::version_cmp(version, highest) == Some(std::cmp::Ordering::Less)
-        {
-            return Err(Error::refused(
+        let Some(highest) = &state.highest_success_version else {
+            return Ok(());
+        };
+        match crate::state::version_cmp(version, highest) {
+            Some(std::cmp::Ordering::Less) => Err(Error::refused(
                 Refusal::Downgrade,
                 format!(
                     "downgrade refused: {version} is older than {highest}, which already ran successfully"
                 ),
-            ));
+            )),
+            Some(_) => Ok(()),
+            // Fail closed: a label that cannot be ordered could be anything, older included.
+            None => Err(Error::refused(
+                Refusal::Downgrade,
+                format!(
+                    "downgrade refused: {version:?} cannot be ordered against {highest} as a version (downgradePolicy: refuse)"
+                ),
+            )),
         }
-        Ok(())
     }
 
     /// Whether installing `version` would be refused by the downgrade policy.

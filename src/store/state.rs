@@ -196,37 +196,88 @@ pub enum DelayKind {
     NativeVersion,
 }
 
-/// Compares two version names as semver (`MAJOR.MINOR.PATCH[-pre][+build]`, missing parts = 0,
-/// a pre-release sorts before its release). `None` when either is not a version.
+/// Compares two version names by SemVer 2.0 precedence: `MAJOR[.MINOR[.PATCH]][-pre][+build]`
+/// (a leading `v` and missing MINOR/PATCH are tolerated and read as 0); pre-release identifiers
+/// compare dot by dot — numeric ones numerically and below alphanumeric ones, a shorter list
+/// first when it is a prefix — and a pre-release sorts before its release; build metadata is
+/// ignored. `None` when either label is not such a version (`1.0.0.0`, `1.0.0 (old build)`, `latest`):
+/// such labels cannot be ordered, and the downgrade policy refuses them.
 pub fn version_cmp(a: &str, b: &str) -> Option<std::cmp::Ordering> {
-    fn parse(v: &str) -> Option<([u64; 3], Option<&str>)> {
-        let v = v.trim().trim_start_matches('v');
-        let v = v.split('+').next()?;
+    use std::cmp::Ordering;
+    fn ident_ok(s: &str) -> bool {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }
+    fn parse(v: &str) -> Option<([u64; 3], Vec<&str>)> {
+        let v = v.strip_prefix('v').unwrap_or(v);
+        let (v, build) = match v.split_once('+') {
+            Some((v, b)) => (v, Some(b)),
+            None => (v, None),
+        };
+        if build.is_some_and(|b| !b.split('.').all(ident_ok)) {
+            return None;
+        }
         let (core, pre) = match v.split_once('-') {
             Some((c, p)) => (c, Some(p)),
             None => (v, None),
         };
         let mut n = [0u64; 3];
         let mut parts = core.split('.');
-        for slot in &mut n {
+        for (i, slot) in n.iter_mut().enumerate() {
             match parts.next() {
-                Some(p) => *slot = p.parse().ok()?,
-                None => break,
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                    *slot = p.parse().ok()?
+                }
+                None if i > 0 => break,
+                _ => return None,
             }
         }
-        if parts.next().is_some() || core.is_empty() {
+        if parts.next().is_some() {
             return None;
         }
+        let pre: Vec<&str> = match pre {
+            Some(p) => {
+                let ids: Vec<&str> = p.split('.').collect();
+                if !ids.iter().all(|i| ident_ok(i)) {
+                    return None;
+                }
+                ids
+            }
+            None => Vec::new(),
+        };
         Some((n, pre))
     }
-    let (na, pa) = parse(a)?;
-    let (nb, pb) = parse(b)?;
-    Some(na.cmp(&nb).then_with(|| match (pa, pb) {
-        (None, None) => std::cmp::Ordering::Equal,
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (Some(x), Some(y)) => x.cmp(y),
-    }))
+    fn cmp_ident(x: &str, y: &str) -> Ordering {
+        let num = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        match (num(x), num(y)) {
+            // Compare numerically without overflow: by length (leading zeros stripped), then text.
+            (true, true) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => x.cmp(y),
+        }
+    }
+    let (na, pa) = parse(a.trim())?;
+    let (nb, pb) = parse(b.trim())?;
+    Some(
+        na.cmp(&nb)
+            .then_with(|| match (pa.is_empty(), pb.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (false, true) => Ordering::Less,
+                (true, false) => Ordering::Greater,
+                (false, false) => {
+                    for (x, y) in pa.iter().zip(pb.iter()) {
+                        let o = cmp_ident(x, y);
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    pa.len().cmp(&pb.len())
+                }
+            }),
+    )
 }
 
 impl Default for State {
@@ -525,6 +576,39 @@ mod tests {
         assert_eq!(version_cmp("1.0.0+build5", "1.0.0"), Some(Equal));
         assert_eq!(version_cmp("builtin", "1.0.0"), None);
         assert_eq!(version_cmp("1.x", "1.0.0"), None);
+        assert_eq!(version_cmp("1.0.0.0", "2.0.0"), None);
+        assert_eq!(version_cmp("1.0.0 (old build)", "2.0.0"), None);
+        assert_eq!(version_cmp("", "2.0.0"), None);
+        // SemVer 2.0 §11 precedence example.
+        let chain = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.9",
+            "1.0.0-beta.10",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+        ];
+        for w in chain.windows(2) {
+            assert_eq!(version_cmp(w[0], w[1]), Some(Less), "{} < {}", w[0], w[1]);
+            assert_eq!(
+                version_cmp(w[1], w[0]),
+                Some(Greater),
+                "{} > {}",
+                w[1],
+                w[0]
+            );
+        }
+        assert_eq!(
+            version_cmp(
+                "1.0.0-99999999999999999999999",
+                "1.0.0-100000000000000000000000"
+            ),
+            Some(Less)
+        );
     }
 
     #[test]
