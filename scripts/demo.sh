@@ -18,7 +18,7 @@ fi
 bin=target/release/liveupdate
 if [ ! -x "$bin" ]; then
   echo "demo: building the liveupdate command line (cargo build --release): the first build compiles" >&2
-  echo "      about 150 crates and takes about 3 minutes on 2 cores; later runs start at once" >&2
+  echo "      about 130 crates and takes about 2 minutes on 2 cores; later runs start at once" >&2
 fi
 cargo build --release --locked --bin liveupdate
 echo "demo: running $bin demo" >&2
