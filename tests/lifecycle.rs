@@ -529,3 +529,47 @@ fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
         .is_err()
     );
 }
+
+#[test]
+fn symlinked_data_folders_are_moved_aside_never_deleted_through() {
+    let app = App::new();
+    let victim = app.data.parent().unwrap().join("victim");
+    let victim_downloads = app.data.parent().unwrap().join("victim-downloads");
+    let victim_bundle = app.data.parent().unwrap().join("victim-bundle");
+    for (dir, file) in [
+        (&victim, "orphan-looking-folder/keep.txt"),
+        (&victim_downloads, "precious.part"),
+        (&victim_bundle, "index.html"),
+    ] {
+        fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        fs::write(dir.join(file), "keep me").unwrap();
+    }
+    fs::create_dir_all(&app.data).unwrap();
+    std::os::unix::fs::symlink(&victim, app.data.join("bundles")).unwrap();
+    std::os::unix::fs::symlink(&victim_downloads, app.data.join("downloads")).unwrap();
+    let d = app.device(UpdaterConfig::default(), "1");
+    // A launch sweeps bundles/ and downloads/: through a link it would delete the targets.
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, "builtin");
+    assert!(victim.join("orphan-looking-folder/keep.txt").is_file());
+    assert!(victim_downloads.join("precious.part").is_file());
+    let bundles = fs::symlink_metadata(app.data.join("bundles")).unwrap();
+    assert!(
+        bundles.file_type().is_dir(),
+        "a real folder took the link's place"
+    );
+    let aside: Vec<String> = names_in(&app.data)
+        .into_iter()
+        .filter(|n| n.contains(".foreign-"))
+        .collect();
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    // A link inside bundles/ (no record claims it) is removed as a link: its target survives.
+    std::os::unix::fs::symlink(&victim_bundle, app.data.join("bundles/AbCdEfGhIj")).unwrap();
+    d.launch().unwrap();
+    assert!(!app.data.join("bundles/AbCdEfGhIj").exists());
+    assert!(victim_bundle.join("index.html").is_file());
+    // The store still works.
+    let id = app.install(&d, "1.0.1");
+    d.set(&id).unwrap();
+    assert_eq!(d.launch().unwrap().bundle.id, id);
+}

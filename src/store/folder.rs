@@ -64,11 +64,18 @@ impl Store {
     /// Opens (creating it if needed) the data folder and takes its exclusive lock, waiting for any
     /// other process that holds it. Blocks; does I/O.
     pub fn open(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root.join(BUNDLES)).map_err(Error::io("creating data folder", root))?;
+        fs::create_dir_all(root).map_err(Error::io("creating data folder", root))?;
         let lock_path = root.join(LOCK_FILE);
         let lock = open_lock_file(&lock_path)?;
         lock.lock().map_err(Error::io("locking", &lock_path))?;
         let root = fs::canonicalize(root).map_err(Error::io("resolving", root))?;
+        // The folders the store deletes in must be its own: a link (or a file) in their place
+        // would make sweeps delete whatever it points to. Move it aside, never follow it.
+        for name in [BUNDLES, DOWNLOADS] {
+            set_aside_if_foreign(&root, name)?;
+        }
+        fs::create_dir_all(root.join(BUNDLES))
+            .map_err(Error::io("creating", root.join(BUNDLES)))?;
         Ok(Self { root, _lock: lock })
     }
 
@@ -214,6 +221,24 @@ impl Store {
     /// Bytes free on the data folder's filesystem, if known.
     pub fn available_space(&self) -> Option<u64> {
         fs_atomic::available_space(&self.root)
+    }
+}
+
+/// If `root/name` exists and is not a real folder (a symbolic link, a file), renames it to
+/// `name.foreign-<random>` (the link itself moves; nothing it points to is touched).
+fn set_aside_if_foreign(root: &Path, name: &str) -> Result<()> {
+    let path = root.join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_dir() => Ok(()),
+        Ok(_) => {
+            let aside = root.join(format!("{name}.foreign-{}", fs_atomic::random_alnum(6)?));
+            log::warn!(
+                "{name} in the data folder is not a folder (a link?): moved aside, not followed"
+            );
+            fs::rename(&path, &aside).map_err(Error::io("moving aside", &path))?;
+            sync_dir(root)
+        }
+        Err(_) => Ok(()),
     }
 }
 
