@@ -16,6 +16,13 @@ pub const DEFAULT_STATS_URL: &str = "https://plugin.capgo.app/stats";
 /// Capgo's default channel endpoint.
 pub const DEFAULT_CHANNEL_URL: &str = "https://plugin.capgo.app/channel_self";
 
+/// Longest `responseTimeout` honoured (1 hour); larger values are clamped, never an error.
+pub const MAX_RESPONSE_TIMEOUT_S: u64 = 3600;
+/// Longest `updateTimeout` honoured (1 day).
+pub const MAX_UPDATE_TIMEOUT_S: u64 = 86_400;
+/// Longest `appReadyTimeout` honoured (1 day, in ms).
+pub const MAX_APP_READY_TIMEOUT_MS: u64 = 86_400_000;
+
 /// The `plugin_version` this core reports: the `@capgo/capacitor-updater` release whose protocol and
 /// bundle formats it implements (servers use it to pick V3 checksums and features).
 pub const PLUGIN_COMPAT_VERSION: &str = "8.51.23";
@@ -263,7 +270,7 @@ impl UpdaterConfig {
             app_ready_timeout_ms: u
                 .app_ready_timeout
                 .unwrap_or(d.app_ready_timeout_ms)
-                .max(1000),
+                .clamp(1000, MAX_APP_READY_TIMEOUT_MS),
             auto_delete_failed: u.auto_delete_failed.unwrap_or(d.auto_delete_failed),
             auto_delete_previous: u.auto_delete_previous.unwrap_or(d.auto_delete_previous),
             reset_when_update: u.reset_when_update.unwrap_or(d.reset_when_update),
@@ -278,7 +285,7 @@ impl UpdaterConfig {
             channel_url: u.channel_url.unwrap_or(d.channel_url),
             default_channel: u.default_channel.unwrap_or(d.default_channel),
             response_timeout_s: match u.response_timeout {
-                Some(v) if v > 0 => v as u64,
+                Some(v) if v > 0 => (v as u64).min(MAX_RESPONSE_TIMEOUT_S),
                 _ => d.response_timeout_s,
             },
             direct_update: direct_update_mode(u.auto_update.as_ref(), u.direct_update.as_ref()),
@@ -287,7 +294,10 @@ impl UpdaterConfig {
                 .download_attempts
                 .unwrap_or(d.download_attempts)
                 .clamp(1, 20),
-            update_timeout_s: u.update_timeout.unwrap_or(d.update_timeout_s).max(1),
+            update_timeout_s: u
+                .update_timeout
+                .unwrap_or(d.update_timeout_s)
+                .clamp(1, MAX_UPDATE_TIMEOUT_S),
             refuse_downgrade: match u.downgrade_policy.as_deref() {
                 None | Some("allow") => false,
                 Some("refuse") => true,

@@ -9,6 +9,14 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The instant `d` from now, saturating (a configured or host-given duration can never overflow
+/// the clock and panic; anything past ten years is ten years).
+pub fn after(d: std::time::Duration) -> std::time::Instant {
+    const CAP: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 86_400);
+    let now = std::time::Instant::now();
+    now.checked_add(d.min(CAP)).unwrap_or(now)
+}
+
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
 pub fn iso8601(ms: u64) -> String {
     let secs = ms / 1000;

@@ -522,3 +522,89 @@ fn progress_is_reported_at_most_about_a_hundred_times() {
     assert_eq!(*v.last().unwrap(), 100);
     assert!(v.windows(2).all(|w| w[0] <= w[1]));
 }
+
+#[test]
+fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
+    let env = Env::new();
+    env.offer();
+    // One byte a second: each read makes progress, so only an overall deadline can end it.
+    env.server.trickle_json(Some(Duration::from_secs(1)));
+    let mut c = env.config();
+    c.response_timeout_s = 30;
+    c.update_timeout_s = 2;
+    let u = env.updater_with(c.clone());
+    let t = Instant::now();
+    let o = u.update(None).unwrap();
+    assert_eq!(failed_code(&o), "network_error", "{o:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "update took {:?}",
+        t.elapsed()
+    );
+    assert_untouched(&u);
+    // The stats flush keeps to its budget too (events stay queued).
+    u.record(&[liveupdate::stats::Event::new(
+        liveupdate::stats::Action::AppMovedToForeground,
+        "1.0",
+    )]);
+    let t = Instant::now();
+    let _ = u.flush_stats(Duration::from_secs(2));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "flush took {:?}",
+        t.elapsed()
+    );
+    // Cancellation ends a trickling update check from another thread within a second or so.
+    c.update_timeout_s = 300;
+    let u = env.updater_with(c);
+    let cancel = u.cancel_handle();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(500));
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let o = u.update(None).unwrap();
+        assert_eq!(failed_code(&o), "cancelled", "{o:?}");
+    });
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "cancel took {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_redirect_to_another_scheme_is_a_policy_refusal_not_retried() {
+    let env = Env::new();
+    env.offer();
+    env.server
+        .faults(vec![Fault::Redirect("file:///etc/passwd".into()); 5]);
+    let u = env.updater();
+    let o = u.update(None).unwrap();
+    assert_eq!(failed_code(&o), "insecure_url", "{o:?}");
+    assert_eq!(env.server.requests_to("/bundle.zip"), 1, "not retried");
+}
+
+#[test]
+fn huge_timeouts_are_clamped_not_a_panic() {
+    let env = Env::new();
+    env.offer();
+    let c = UpdaterConfig::from_capacitor_json(&format!(
+        r#"{{"plugins":{{"CapacitorUpdater":{{"updateUrl":"{}","responseTimeout":9000000000000000000,
+            "updateTimeout":18000000000000000000,"appReadyTimeout":18000000000000000000}}}}}}"#,
+        env.server.url("/updates")
+    ))
+    .unwrap();
+    assert_eq!(c.response_timeout_s, 3600);
+    assert_eq!(c.update_timeout_s, 86_400);
+    assert_eq!(c.app_ready_timeout_ms, 86_400_000);
+    let mut c2 = env.config();
+    c2.response_timeout_s = c.response_timeout_s;
+    c2.update_timeout_s = c.update_timeout_s;
+    let u = env.updater_with(c2);
+    installed(&u.update(None).unwrap());
+    // A host-given flush budget of u64::MAX ms neither panics nor hangs (the queue is empty or
+    // delivered at once).
+    u.flush_stats(Duration::from_millis(u64::MAX)).unwrap();
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -104,7 +104,7 @@ impl Inner {
             last_stat: AtomicU8::new(0),
         });
         let core = self.core();
-        let deadline = Instant::now() + Duration::from_secs(self.base.update_timeout_s);
+        let deadline = crate::time::after(Duration::from_secs(self.base.update_timeout_s));
         progress.emit(0);
         let listener: Arc<dyn DownloadListener> = progress.clone();
         let fetched = core.fetch_release(release, Some(&id), deadline, Some(listener))?;

@@ -471,7 +471,7 @@ impl Inner {
             launch_id: l.launch_id.clone(),
             confirmed,
             ready_sent: false,
-            watchdog_at: (!confirmed).then(|| Instant::now() + timeout),
+            watchdog_at: (!confirmed).then(|| crate::time::after(timeout)),
             early_fires: 0,
         });
         drop(rt);
@@ -499,7 +499,7 @@ impl Inner {
         }
         let period = self.plugin.period_check_delay_s;
         if period > 0 {
-            lock(&self.rt).next_periodic = Some(Instant::now() + Duration::from_secs(period));
+            lock(&self.rt).next_periodic = Some(crate::time::after(Duration::from_secs(period)));
         }
         Ok(())
     }
@@ -550,7 +550,7 @@ impl Inner {
             if let Some(p) = rt.page.as_mut()
                 && !p.confirmed
             {
-                p.watchdog_at = Some(Instant::now() + timeout);
+                p.watchdog_at = Some(crate::time::after(timeout));
             }
         }
         self.wake.notify_all();
@@ -756,9 +756,9 @@ impl Inner {
                             p.watchdog_at = None;
                         }
                         if due_periodic {
-                            rt.next_periodic = Some(
-                                now + Duration::from_secs(self.plugin.period_check_delay_s.max(1)),
-                            );
+                            rt.next_periodic = Some(crate::time::after(Duration::from_secs(
+                                self.plugin.period_check_delay_s.max(1),
+                            )));
                         }
                         break (due_watchdog, due_periodic);
                     }

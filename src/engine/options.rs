@@ -160,13 +160,16 @@ impl PluginConfig {
                 u.direct_update.as_ref(),
             ),
             period_check_delay_s: match u.period_check_delay {
-                Some(v) if v > 0 => (v as u64).max(600),
+                // At least 600 s (Capgo), at most 30 days.
+                Some(v) if v > 0 => (v as u64).clamp(600, 30 * 86_400),
                 _ => 0,
             },
             auto_splashscreen: u.auto_splashscreen.unwrap_or(d.auto_splashscreen),
             auto_splashscreen_timeout_ms: u
                 .auto_splashscreen_timeout
-                .map_or(d.auto_splashscreen_timeout_ms, |v| v.max(0) as u64),
+                .map_or(d.auto_splashscreen_timeout_ms, |v| {
+                    v.clamp(0, 3_600_000) as u64
+                }),
             allow_modify_url: u.allow_modify_url.unwrap_or(d.allow_modify_url),
             persist_modify_url: u.persist_modify_url.unwrap_or(d.persist_modify_url),
             allow_modify_app_id: u.allow_modify_app_id.unwrap_or(d.allow_modify_app_id),

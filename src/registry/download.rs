@@ -379,7 +379,7 @@ pub fn fetch_with<T>(
         };
         let validator = sidecar.as_ref().and_then(|s| s.validator.clone());
         let range = (have > 0).then_some((have, validator.as_deref()));
-        let resp = match job.http.stream(job.url, range) {
+        let resp = match job.http.stream(job.url, range, job.deadline) {
             Ok(r) => r,
             Err(e @ Error::UrlPolicy(_)) => return Err(e),
             Err(e) => {

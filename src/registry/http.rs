@@ -2,7 +2,9 @@
 
 use std::io::Read;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use ureq::Agent;
 use ureq::http::{Response, Uri};
@@ -148,24 +150,33 @@ impl Http {
         &self.config
     }
 
-    /// Sends one request, following up to 5 redirects, each checked against the URL policy.
+    /// Sends one request, following up to 5 redirects, each checked against the URL policy. The
+    /// whole exchange — every hop, and reading the body afterwards — ends by `deadline`.
     fn send(
         &self,
         method: Method,
         url: &str,
         json: Option<&[u8]>,
         headers: &[(&str, String)],
+        deadline: Instant,
     ) -> Result<(Uri, Response<ureq::Body>)> {
         let mut uri = check_url(url, self.config.allow_insecure)?;
         for _ in 0..=MAX_REDIRECTS {
             let target = uri.to_string();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Network(format!(
+                    "no answer from {} within the time limit",
+                    uri.host().unwrap_or("?")
+                )));
+            }
             let resp = match method {
                 Method::Get => {
                     let mut r = self.agent.get(&target);
                     for (k, v) in headers {
                         r = r.header(*k, v);
                     }
-                    r.call()
+                    r.config().timeout_global(Some(left)).build().call()
                 }
                 Method::Post | Method::Put => {
                     let mut r = if method == Method::Post {
@@ -177,7 +188,10 @@ impl Http {
                     for (k, v) in headers {
                         r = r.header(*k, v);
                     }
-                    r.send(json.unwrap_or(b"{}"))
+                    r.config()
+                        .timeout_global(Some(left))
+                        .build()
+                        .send(json.unwrap_or(b"{}"))
                 }
             }
             .map_err(|e| net_error(&uri, e))?;
@@ -199,7 +213,8 @@ impl Http {
                     if loc.starts_with('/') {
                         format!("{base}{loc}")
                     } else {
-                        return Err(Error::Network(format!(
+                        // `file:`, `ftp:`, `data:` …: a policy refusal, never retried.
+                        return Err(Error::UrlPolicy(format!(
                             "unsupported redirect target {loc:?}"
                         )));
                     }
@@ -220,16 +235,80 @@ impl Http {
         )))
     }
 
-    /// A JSON request whose whole (small) response is read. Blocks; network I/O.
+    /// A JSON request whose whole (small) response is read, all within the response timeout.
+    /// Blocks; network I/O.
     pub fn json(
         &self,
         method: Method,
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<SmallResponse> {
+        self.json_until(
+            method,
+            url,
+            body,
+            crate::time::after(self.config.timeout),
+            None,
+        )
+    }
+
+    /// A JSON request that ends by `deadline` whatever the server does (a server trickling one
+    /// byte a second included), and within ~100 ms of `cancel` being set: the exchange runs on a
+    /// helper thread the caller stops waiting for (it ends by itself at the deadline). Blocks;
+    /// network I/O.
+    pub fn json_until(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        deadline: Instant,
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<SmallResponse> {
+        let deadline = deadline.min(crate::time::after(self.config.timeout));
+        let Some(cancel) = cancel else {
+            return self.json_blocking(method, url, body, deadline);
+        };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let (tx, rx) = mpsc::channel();
+        let (me, url_owned, body_owned) = (self.clone(), url.to_string(), body.cloned());
+        std::thread::Builder::new()
+            .name("liveupdate-request".into())
+            .spawn(move || {
+                let _ =
+                    tx.send(me.json_blocking(method, &url_owned, body_owned.as_ref(), deadline));
+            })
+            .map_err(Error::io("starting a request thread", ""))?;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(r) => return r,
+                Err(mpsc::RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => {
+                    return Err(Error::Cancelled);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // The helper ends at the deadline; this is only a backstop.
+                    if Instant::now() > deadline + Duration::from_secs(2) {
+                        return Err(Error::Network("no answer within the time limit".into()));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::Network("the request thread stopped".into()));
+                }
+            }
+        }
+    }
+
+    fn json_blocking(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        deadline: Instant,
+    ) -> Result<SmallResponse> {
         let bytes = body.map(|b| b.to_string().into_bytes());
         let accept = [("Accept", "application/json".to_string())];
-        let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept)?;
+        let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept, deadline)?;
         let status = resp.status().as_u16();
         let retry_after = header(&resp, "retry-after");
         let body = resp
@@ -246,8 +325,14 @@ impl Http {
     }
 
     /// Starts a GET whose body is streamed. `range` asks for the bytes from an offset, validated by
-    /// `If-Range` with the given ETag or Last-Modified. Blocks until the headers arrive.
-    pub fn stream(&self, url: &str, range: Option<(u64, Option<&str>)>) -> Result<StreamResponse> {
+    /// `If-Range` with the given ETag or Last-Modified. Blocks until the headers arrive; the
+    /// exchange, body included, ends by `deadline`.
+    pub fn stream(
+        &self,
+        url: &str,
+        range: Option<(u64, Option<&str>)>,
+        deadline: Instant,
+    ) -> Result<StreamResponse> {
         let mut headers = vec![("Accept-Encoding", "identity".to_string())];
         if let Some((from, validator)) = range {
             headers.push(("Range", format!("bytes={from}-")));
@@ -255,7 +340,7 @@ impl Http {
                 headers.push(("If-Range", v.to_string()));
             }
         }
-        let (_, resp) = self.send(Method::Get, url, None, &headers)?;
+        let (_, resp) = self.send(Method::Get, url, None, &headers, deadline)?;
         Ok(StreamResponse {
             status: resp.status().as_u16(),
             content_length: header(&resp, "content-length").and_then(|v| v.parse().ok()),

@@ -231,8 +231,14 @@ pub enum SendOutcome {
 /// A 429's hints: the `Retry-After` header and the body.
 pub type RateLimitHint = (Option<String>, Vec<u8>);
 
-/// POSTs one batch as a JSON array (without the internal ids). Blocks; network I/O.
-pub fn send(http: &Http, url: &str, batch: &[Value]) -> (SendOutcome, Option<RateLimitHint>) {
+/// POSTs one batch as a JSON array (without the internal ids), over by `deadline` whatever the
+/// server does. Blocks; network I/O.
+pub fn send(
+    http: &Http,
+    url: &str,
+    batch: &[Value],
+    deadline: std::time::Instant,
+) -> (SendOutcome, Option<RateLimitHint>) {
     let body: Vec<Value> = batch
         .iter()
         .map(|e| {
@@ -243,7 +249,7 @@ pub fn send(http: &Http, url: &str, batch: &[Value]) -> (SendOutcome, Option<Rat
             e
         })
         .collect();
-    match http.json(Method::Post, url, Some(&Value::Array(body))) {
+    match http.json_until(Method::Post, url, Some(&Value::Array(body)), deadline, None) {
         Ok(r) if (200..300).contains(&r.status) => (SendOutcome::Delivered, None),
         Ok(r) if r.status == 429 => (SendOutcome::RateLimited, Some((r.retry_after, r.body))),
         Ok(r) if r.status == 408 || r.status >= 500 => (SendOutcome::Retry, None),

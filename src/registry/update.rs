@@ -121,6 +121,8 @@ pub struct Updater {
     cancel: Arc<AtomicBool>,
     direct_used: AtomicBool,
     backoff: Duration,
+    /// The deadline of the running `update()`, which its requests must also meet.
+    deadline: std::sync::Mutex<Option<Instant>>,
 }
 
 fn failed(error: &str, message: impl Into<String>) -> UpdateOutcome {
@@ -179,6 +181,7 @@ impl Updater {
             cancel: Arc::new(AtomicBool::new(false)),
             direct_used: AtomicBool::new(false),
             backoff: Duration::from_millis(500),
+            deadline: std::sync::Mutex::new(None),
         }
     }
 
@@ -186,6 +189,20 @@ impl Updater {
     /// built through one flag at process end).
     pub fn set_cancel_handle(&mut self, cancel: Arc<AtomicBool>) {
         self.cancel = cancel;
+    }
+
+    /// When a request started now must be over: the running `update()`'s deadline if one is set,
+    /// else the response timeout (applied by [`Http::json_until`] in any case).
+    fn request_deadline(&self) -> Instant {
+        let own = crate::time::after(Duration::from_secs(self.config().response_timeout_s));
+        match *self
+            .deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Some(d) => d.min(own),
+            None => own,
+        }
     }
 
     /// Sets the first retry delay of downloads (default 500 ms; tests use less).
@@ -276,7 +293,7 @@ impl Updater {
             self.device.with_store(|store, _| stats::clear(store))?;
             return Ok(0);
         }
-        let deadline = Instant::now() + budget;
+        let deadline = crate::time::after(budget);
         let mut delivered = 0;
         while Instant::now() < deadline {
             let (batch, blocked) = self.device.with_store(|store, state| {
@@ -285,7 +302,7 @@ impl Updater {
             if batch.is_empty() || blocked.is_some_and(|t| now_ms() < t) {
                 break;
             }
-            let (outcome, limit) = stats::send(&self.http, &url, &batch);
+            let (outcome, limit) = stats::send(&self.http, &url, &batch, deadline);
             match outcome {
                 SendOutcome::Delivered | SendOutcome::Refused => {
                     if outcome == SendOutcome::Delivered {
@@ -389,11 +406,22 @@ impl Updater {
                 o.insert("app_id".into(), json!(a));
             }
         }
-        let resp = match self
-            .http
-            .json(Method::Post, &self.config().update_url, Some(&info))
-        {
+        let deadline = self.request_deadline();
+        let resp = match self.http.json_until(
+            Method::Post,
+            &self.config().update_url,
+            Some(&info),
+            deadline,
+            Some(&self.cancel),
+        ) {
             Ok(r) => r,
+            Err(Error::Cancelled) => {
+                return Ok(fail(
+                    "cancelled",
+                    "the update check was cancelled".into(),
+                    None,
+                ));
+            }
             Err(e) => return Ok(fail("network_error", format!("Request failed: {e}"), None)),
         };
         let result = check::parse_response(resp.status, &resp.body, &current);
@@ -432,7 +460,24 @@ impl Updater {
     /// `updateTimeout`; cancellable through [`Updater::cancel_handle`].
     pub fn update(&self, listener: Option<Arc<dyn DownloadListener>>) -> Result<UpdateOutcome> {
         self.cancel.store(false, Ordering::Relaxed);
-        let deadline = Instant::now() + Duration::from_secs(self.config().update_timeout_s);
+        let deadline = crate::time::after(Duration::from_secs(self.config().update_timeout_s));
+        *self
+            .deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(deadline);
+        let result = self.update_until(deadline, listener);
+        *self
+            .deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        result
+    }
+
+    fn update_until(
+        &self,
+        deadline: Instant,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<UpdateOutcome> {
         let (_, current) = self.info()?;
         let check_started = Instant::now();
         let checked = self.check()?;
@@ -820,7 +865,13 @@ impl Updater {
         if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
             return Ok(Err(ServerError::new(&error, message, None)));
         }
-        let r = match self.http.json(method, url, body) {
+        let r = match self.http.json_until(
+            method,
+            url,
+            body,
+            self.request_deadline(),
+            Some(&self.cancel),
+        ) {
             Ok(r) => r,
             Err(e) => {
                 return Ok(Err(ServerError::new(

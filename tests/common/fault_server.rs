@@ -66,6 +66,8 @@ pub struct Script {
     pub stats: Vec<serde_json::Value>,
     /// Answers for /channel_self (any method), in order; the last one repeats.
     pub channel: VecDeque<(u16, String)>,
+    /// When set, JSON answers (/updates, /stats, /channel_self) trickle one byte per interval.
+    pub trickle_json: Option<Duration>,
 }
 
 pub struct FaultServer {
@@ -86,6 +88,7 @@ impl FaultServer {
             seen: Vec::new(),
             stats: Vec::new(),
             channel: VecDeque::new(),
+            trickle_json: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (script.clone(), stop.clone());
@@ -139,6 +142,11 @@ impl FaultServer {
         let mut s = self.script.lock().unwrap();
         s.channel.clear();
         s.channel.push_back((status, body.to_string()));
+    }
+
+    /// JSON answers trickle one byte per `interval` from now on (`None`: normal answers).
+    pub fn trickle_json(&self, interval: Option<Duration>) {
+        self.script.lock().unwrap().trickle_json = interval;
     }
 
     /// Sets the /updates answer from now on (dropping queued ones).
@@ -232,7 +240,8 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
                         .unwrap_or((200, vec![], r#"{"error":"no_new_version_available","kind":"up_to_date","message":"none"}"#.into()))
                 }
             };
-            respond(&mut out, status, &hs, b.as_bytes())
+            let trickle = script.lock().unwrap().trickle_json;
+            respond_json(&mut out, status, &hs, b.as_bytes(), trickle, stop)
         }
         "/channel_self" => {
             let (status, b) = {
@@ -246,7 +255,8 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
                         .unwrap_or((200, r#"{"status":"ok"}"#.into()))
                 }
             };
-            respond(&mut out, status, &[], b.as_bytes())
+            let trickle = script.lock().unwrap().trickle_json;
+            respond_json(&mut out, status, &[], b.as_bytes(), trickle, stop)
         }
         "/stats" => {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -255,8 +265,9 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
                 serde_json::Value::Array(a) => s.stats.extend(a),
                 other => s.stats.push(other),
             }
+            let trickle = s.trickle_json;
             drop(s);
-            respond(&mut out, 200, &[], br#"{"status":"ok"}"#)
+            respond_json(&mut out, 200, &[], br#"{"status":"ok"}"#, trickle, stop)
         }
         "/bundle.zip" => {
             let (fault, file) = {
@@ -298,6 +309,39 @@ fn respond(
     out.write_all(head.as_bytes())?;
     out.write_all(body)?;
     out.flush()
+}
+
+/// A JSON answer, whole or trickled one byte per interval (bounded by the body and `stop`).
+fn respond_json(
+    out: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    trickle: Option<Duration>,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
+    let Some(every) = trickle else {
+        return respond(out, status, headers, body);
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\nContent-Type: application/json\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    out.flush()?;
+    for b in body {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        std::thread::sleep(every);
+        out.write_all(&[*b])?;
+        out.flush()?;
+    }
+    Ok(())
 }
 
 const ETAG: &str = "\"bundle-v1\"";
