@@ -608,3 +608,32 @@ fn huge_timeouts_are_clamped_not_a_panic() {
     // delivered at once).
     u.flush_stats(Duration::from_millis(u64::MAX)).unwrap();
 }
+
+#[test]
+fn unusable_version_labels_are_refused_before_any_transfer() {
+    let long = "9".repeat(300);
+    for label in ["builtin ", "   ", long.as_str()] {
+        let env = Env::new();
+        env.server
+            .offer(label, &env.set.session_key, &env.set.checksum);
+        let u = env.updater();
+        let o = u.update(None).unwrap();
+        if label.trim().is_empty() {
+            // A blank version is Capgo's "nothing to do" shape.
+            assert!(
+                matches!(
+                    o,
+                    UpdateOutcome::UpToDate { .. } | UpdateOutcome::Failed { .. }
+                ),
+                "{o:?}"
+            );
+        } else {
+            assert_eq!(failed_code(&o), "invalid_version", "{label:?}: {o:?}");
+        }
+        assert_eq!(
+            env.server.requests_to("/bundle.zip"),
+            0,
+            "{label:?} was downloaded"
+        );
+    }
+}

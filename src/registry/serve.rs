@@ -33,6 +33,9 @@ use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 use crate::error::{Error, Result};
 
+/// Requests handled at once (a fixed pool; further requests wait in the queue).
+pub const HANDLERS: usize = 16;
+
 /// The manifest file name in the served folder.
 pub const MANIFEST: &str = "liveupdate-registry.json";
 
@@ -111,17 +114,28 @@ impl DevRegistry {
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared::default());
-        let (s, st, sh) = (server.clone(), stop.clone(), shared.clone());
-        let thread = std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                match s.recv_timeout(Duration::from_millis(200)) {
-                    Ok(Some(req)) => {
-                        let (dir, sh) = (dir.clone(), sh.clone());
-                        std::thread::spawn(move || handle(req, &dir, addr, &sh));
+        // A fixed pool of handlers takes requests off the server's queue: however many clients
+        // connect, at most HANDLERS requests are worked on at once (the rest wait in the queue).
+        let mut workers = Vec::new();
+        for i in 0..HANDLERS {
+            let (s, st, sh, dir) = (server.clone(), stop.clone(), shared.clone(), dir.clone());
+            let w = std::thread::Builder::new()
+                .name(format!("liveupdate-serve-{i}"))
+                .spawn(move || {
+                    while !st.load(Ordering::Relaxed) {
+                        match s.recv_timeout(Duration::from_millis(200)) {
+                            Ok(Some(req)) => handle(req, &dir, addr, &sh),
+                            Ok(None) => {}
+                            Err(_) => break,
+                        }
                     }
-                    Ok(None) => {}
-                    Err(_) => break,
-                }
+                })
+                .map_err(Error::io("starting the registry", ""))?;
+            workers.push(w);
+        }
+        let thread = std::thread::spawn(move || {
+            for w in workers {
+                let _ = w.join();
             }
         });
         Ok(Self {
@@ -163,7 +177,9 @@ impl DevRegistry {
 impl Drop for DevRegistry {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.server.unblock();
+        for _ in 0..HANDLERS {
+            self.server.unblock();
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -538,6 +538,11 @@ impl Updater {
         listener: Option<Arc<dyn DownloadListener>>,
     ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
         let v = release.version.as_str();
+        // An unusable label ("builtin ", blank, 300 characters) is refused before any transfer.
+        if let Err(e) = crate::lifecycle::parse_version(v) {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "invalid_version")]);
+            return Ok(Err(failed("invalid_version", e.to_string())));
+        }
         if release.checksum.is_empty() {
             self.record(&[
                 Event::new(Action::ChecksumRequired, v),

@@ -28,7 +28,7 @@ const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 
 /// A bundle version name as given by the server or the host: trimmed, not empty, not `builtin`,
 /// at most 256 characters.
-fn parse_version(version: &str) -> Result<&str> {
+pub(crate) fn parse_version(version: &str) -> Result<&str> {
     let version = version.trim();
     if version.is_empty() || version == BUILTIN || version.len() > 256 {
         return Err(Error::refused(

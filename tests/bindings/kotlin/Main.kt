@@ -37,6 +37,27 @@ fun main(args: Array<String>) {
         check("a cancelled update leaves builtin current", u.status().current.id == "builtin")
     }
 
+    // 1b. A progress listener that calls back into the updater (set another listener, read the
+    // status) must not deadlock it: no lock is held while the listener runs. Bounded by a join.
+    Updater(UpdaterOptions(dataDir = File(tmp, "reentrant").path, builtinDir = www.path,
+            capacitorConfigJson = config, nativeVersion = "1.0")).use { u ->
+        u.launch()
+        val reentered = java.util.concurrent.atomic.AtomicInteger(0)
+        u.setProgressListener(object : ProgressListener {
+            override fun onProgress(received: ULong, total: ULong, percent: UByte) {
+                u.setProgressListener(this)
+                u.status()
+                reentered.incrementAndGet()
+            }
+        })
+        var result: UpdateResult? = null
+        val t = Thread { result = u.update() }
+        t.isDaemon = true   // a deadlocked thread must not keep the JVM alive
+        t.start(); t.join(30000)
+        check("a listener re-entering the updater does not deadlock it",
+            !t.isAlive && result is UpdateResult.Installed && reentered.get() > 0) { "alive=${t.isAlive} $result" }
+    }
+
     // 2. The full flow: launch → update with progress → launch → ready.
     Updater(UpdaterOptions(dataDir = File(tmp, "data").path, builtinDir = www.path,
             capacitorConfigJson = config, nativeVersion = "1.0", platform = "android")).use { u ->
