@@ -501,6 +501,10 @@ fn cancellation_from_another_thread_stops_a_stalled_download() {
         assert_eq!(failed_code(&o), "cancelled", "{o:?}");
     });
     // Honoured while the read is stalled, not after the 20 s stall timeout.
+    println!(
+        "stalled download cancelled 300 ms in, ended after {:?}",
+        t.elapsed()
+    );
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert_untouched(&u);
 }
@@ -536,6 +540,10 @@ fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
     let t = Instant::now();
     let o = u.update(None).unwrap();
     assert_eq!(failed_code(&o), "network_error", "{o:?}");
+    println!(
+        "trickled check with updateTimeout 2 s ended after {:?}",
+        t.elapsed()
+    );
     assert!(
         t.elapsed() < Duration::from_secs(6),
         "update took {:?}",
@@ -549,6 +557,10 @@ fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
     )]);
     let t = Instant::now();
     let _ = u.flush_stats(Duration::from_secs(2));
+    println!(
+        "trickled stats flush with a 2 s budget ended after {:?}",
+        t.elapsed()
+    );
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "flush took {:?}",
@@ -567,6 +579,7 @@ fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
         let o = u.update(None).unwrap();
         assert_eq!(failed_code(&o), "cancelled", "{o:?}");
     });
+    println!("check cancelled 500 ms in ended after {:?}", t.elapsed());
     assert!(
         t.elapsed() < Duration::from_secs(3),
         "cancel took {:?}",

@@ -203,7 +203,11 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
     for i in 0..archive.len() {
         let entry = archive.by_index_data(i)?;
         let raw = entry.name_raw();
-        let shown = String::from_utf8_lossy(raw).into_owned();
+        // Shown in errors: at most 200 characters of the name.
+        let mut shown: String = String::from_utf8_lossy(raw).chars().take(200).collect();
+        if raw.len() > shown.len() {
+            shown.push('…');
+        }
         let refuse = |reason: &'static str| Error::UnsafeEntry {
             name: shown.clone(),
             reason,
