@@ -16,6 +16,8 @@ echo "== bindings are up to date"
 bash bindings/generate.sh --check
 echo "== Kotlin binding test (JVM, real cdylib)"
 bash scripts/test-kotlin.sh 2>&1 | tee -a target/test-output.txt
+echo "== TypeScript package (build, drop-in type test, node tests)"
+bash scripts/test-js.sh 2>&1 | tee -a target/test-output.txt
 echo "== C binding test (gcc, real cdylib)"
 bash scripts/test-c.sh 2>&1 | tee -a target/test-output.txt
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
