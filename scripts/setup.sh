@@ -11,6 +11,7 @@ command -v jq >/dev/null || need_apt+=(jq)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)   # the Kotlin binding test runs on the JVM
 command -v npm >/dev/null || need_apt+=(npm)                     # to fetch kotlin-compiler@2.4.20
 [ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)       # JNA for the generated Kotlin
+[ -f /usr/share/java/com.android.json.jar ] || need_apt+=(libandroid-json-java)  # AOSP org.json (Capacitor's JSObject)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "setup: installing ${need_apt[*]} with apt-get" >&2

@@ -1,0 +1,104 @@
+// The Android plugin's logic in plain Kotlin (no android.* imports, runs on the JVM in tests):
+// forwards JS calls and app lifecycle to the Rust engine through the UniFFI JSON bridge, and turns
+// the engine's events and host actions into listener notifications and web-view changes. It decides
+// nothing: every update rule lives in the engine.
+package app.liveupdate.capacitor
+
+import app.liveupdate.CallAnswer
+import app.liveupdate.EngineHost
+import app.liveupdate.PluginEngine
+import app.liveupdate.UpdaterOptions
+import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import org.json.JSONObject
+
+/** How a JS call ended, in the shape PluginCall needs. */
+sealed class Answer {
+    /** Resolve with this object, or with nothing when null (void methods, null results). */
+    data class Resolve(val data: JSONObject?) : Answer()
+
+    /** Reject with Capgo's message, code and data. */
+    data class Reject(val message: String, val code: String?, val data: JSONObject?) : Answer()
+}
+
+/** Events Capgo keeps until a listener consumes them (`retainUntilConsumed`). */
+val RETAINED_EVENTS = setOf("set", "appReady")
+
+class PluginShell(private val host: ShellHost) : EngineHost {
+    private var engine: PluginEngine? = null
+
+    // Calls run one at a time off the caller's (UI) thread and are answered in order; downloads
+    // and checks never block the web view.
+    private val calls: ExecutorService = Executors.newSingleThreadExecutor { r ->
+        Thread(r, "liveupdate-calls").apply { isDaemon = true }
+    }
+
+    /** Starts the engine: the `load` host action points the web view at the launch bundle before this returns. */
+    fun start(options: UpdaterOptions) {
+        engine = PluginEngine.start(options, this)
+    }
+
+    /** Forwards a JS call (`call.methodName`, `call.data`) and answers through `done`, on the calls thread. */
+    fun call(method: String, optionsJson: String, done: (Answer) -> Unit) {
+        calls.execute { done(callNow(method, optionsJson)) }
+    }
+
+    /** The same call on the current thread (tests, and hosts with their own threads). */
+    fun callNow(method: String, optionsJson: String): Answer {
+        val e = engine ?: return Answer.Reject("the updater did not start", "NOT_STARTED", null)
+        return when (val a = e.call(method, optionsJson)) {
+            is CallAnswer.Resolve -> Answer.Resolve(objectOrNull(a.json))
+            is CallAnswer.Reject -> Answer.Reject(a.message, a.code, a.dataJson?.let { objectOrNull(it) })
+        }
+    }
+
+    /** The app came to the foreground (from ProcessLifecycleOwner ON_START). */
+    fun foreground() {
+        calls.execute { engine?.foreground() }
+    }
+
+    /** The app went to the background (ON_STOP): a pending bundle is installed. */
+    fun background() {
+        calls.execute { engine?.background() }
+    }
+
+    /** Process end: stops accepting calls, cancels downloads, flushes stats (≤ ~2 s). */
+    fun shutdown() {
+        calls.shutdown()
+        calls.awaitTermination(5, TimeUnit.SECONDS)
+        engine?.shutdown()
+    }
+
+    /** The launch token of the page shown now. */
+    fun launchId(): String? = engine?.currentLaunchId()
+
+    // ── EngineHost: called by the engine from its threads, with no engine lock held ──
+
+    override fun onEvent(name: String, dataJson: String) {
+        host.notifyListeners(name, objectOrNull(dataJson) ?: JSONObject(), name in RETAINED_EVENTS)
+    }
+
+    override fun onHostAction(actionJson: String) {
+        val a = JSONObject(actionJson)
+        when (val kind = a.optString("host")) {
+            "load", "reload" -> {
+                val bundle = a.getJSONObject("bundle")
+                host.showBundle(
+                    builtin = bundle.optString("id") == "builtin",
+                    webRoot = a.getString("webRoot"),
+                    launchId = a.getString("launchId"),
+                    reload = kind == "reload",
+                )
+            }
+            "splashShow" -> host.splash(true)
+            "splashHide" -> host.splash(false)
+            else -> {}
+        }
+    }
+
+    private fun objectOrNull(json: String): JSONObject? {
+        val t = json.trim()
+        return if (t.startsWith("{")) JSONObject(t) else null
+    }
+}
