@@ -1,0 +1,19 @@
+require 'json'
+
+package = JSON.parse(File.read(File.join(__dir__, 'package.json')))
+
+# The Capacitor CLI names the pod after the npm package: LiveupdateCapacitor.
+Pod::Spec.new do |s|
+  s.name = 'LiveupdateCapacitor'
+  s.version = package['version']
+  s.summary = package['description']
+  s.license = package['license']
+  s.homepage = 'https://github.com/liveupdate/liveupdate'
+  s.author = 'liveupdate'
+  s.source = { :git => 'https://github.com/liveupdate/liveupdate.git', :tag => s.version.to_s }
+  s.source_files = 'ios/Sources/LiveUpdatePlugin/**/*.swift'
+  s.vendored_frameworks = 'ios/Frameworks/LiveUpdateFFI.xcframework'
+  s.ios.deployment_target = '15.0'
+  s.dependency 'Capacitor'
+  s.swift_version = '5.9'
+end
