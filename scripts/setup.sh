@@ -9,7 +9,8 @@ command -v cc >/dev/null || need_apt+=(gcc)
 command -v unzip >/dev/null || need_apt+=(unzip)   # the benchmark's side-by-side baseline and CLI tests
 command -v jq >/dev/null || need_apt+=(jq)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)   # the Kotlin binding test runs on the JVM
-command -v npm >/dev/null || need_apt+=(npm)                     # to fetch kotlin-compiler@2.4.20
+command -v npm >/dev/null || need_apt+=(npm)                     # the TypeScript package, kotlin-compiler, Node 22 for the Capacitor CLI
+python3 -c 'import yaml' 2>/dev/null || need_apt+=(python3-yaml)  # the workflow parse check
 [ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)       # JNA for the generated Kotlin
 [ -f /usr/share/java/com.android.json.jar ] || need_apt+=(libandroid-json-java)  # AOSP org.json (Capacitor's JSObject)
 if [ ${#need_apt[@]} -gt 0 ]; then

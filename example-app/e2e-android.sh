@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End to end on an Android emulator (run by .github/workflows/mobile.yml, with the emulator up and
+# android/src/main/jniLibs built): `liveupdate serve` on the host offers www-v2 as 2.0.0; the app
+# (builtin 0.9.0) checks on foreground, downloads, installs at background, reloads onto 2.0.0,
+# whose page confirms it. Passes when the app's log says "ready 2.0.0 success".
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD/..
+work=$(mktemp -d)
+(cd www-v2 && zip -qr "$work/v2.zip" .)
+sum=$(sha256sum "$work/v2.zip" | cut -d' ' -f1)
+mkdir -p "$work/registry" && mv "$work/v2.zip" "$work/registry/"
+printf '{"app_id":"com.example.liveupdate","bundles":[{"version":"2.0.0","file":"v2.zip","checksum":"%s"}]}' "$sum" \
+  > "$work/registry/liveupdate-registry.json"
+(cd "$root" && cargo build --release --locked --bin liveupdate)
+"$root/target/release/liveupdate" serve --dir "$work/registry" --port 8787 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+npm install --no-audit --no-fund
+npx cap sync android
+(cd android && ./gradlew assembleDebug)
+adb install -r android/app/build/outputs/apk/debug/app-debug.apk
+adb reverse tcp:8787 tcp:8787          # the app's 127.0.0.1:8787 is the host's registry
+adb logcat -c
+adb shell monkey -p com.example.liveupdate -c android.intent.category.LAUNCHER 1
+sleep 15                               # foreground check + download
+adb shell input keyevent KEYCODE_HOME  # background: next is installed
+sleep 5
+adb shell monkey -p com.example.liveupdate -c android.intent.category.LAUNCHER 1
+for _ in $(seq 1 60); do
+  if adb logcat -d | grep -q 'liveupdate-example ready 2.0.0 success'; then echo "updated to 2.0.0 and confirmed"; exit 0; fi
+  sleep 2
+done
+adb logcat -d | grep -i -E 'liveupdate|Capacitor' | tail -50
+exit 1
