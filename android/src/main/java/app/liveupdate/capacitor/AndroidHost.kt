@@ -61,6 +61,14 @@ class AndroidHost(private val plugin: CapacitorUpdaterPlugin) : ShellHost {
     }
 
     override fun showBundle(builtin: Boolean, webRoot: String, launchId: String, reload: Boolean) {
+        if (!reload) {
+            // Plugin load: the bridge has not loaded the web view yet and reads its start folder
+            // from CapWebViewSettings/serverBasePath (no value = the APK's assets/public).
+            val prefs = context.getSharedPreferences("CapWebViewSettings", android.content.Context.MODE_PRIVATE)
+            prefs.edit().apply { if (builtin) remove("serverBasePath") else putString("serverBasePath", webRoot) }.commit()
+            injectLaunchToken(launchId)
+            return
+        }
         main.post {
             val bridge = plugin.bridge
             injectLaunchToken(launchId)

@@ -107,13 +107,27 @@ fun main(args: Array<String>) {
             callThreads == setOf("liveupdate-calls")) { "$order $callThreads" }
     shell.shutdown()
 
-    // 3. A page that never confirms is rolled back by the engine's watchdog.
+    // 3. load → download → set → notifyAppReady: set resolves once the web view was pointed at it.
+    val host3 = FakeHost()
+    val shell3 = PluginShell(host3)
+    shell3.start(options("set"))
+    val b3 = resolved(shell3.callNow("download", dl.toString()))!!
+    val setAnswer = shell3.callNow("set", JSONObject().put("id", b3.getString("id")).toString())
+    val shownAtSet = host3.shown.lastOrNull()
+    check("set resolves after the reload onto the bundle",
+        setAnswer is Answer.Resolve && setAnswer.data == null && shownAtSet != null && shownAtSet.reload &&
+            shownAtSet.webRoot.endsWith(b3.getString("id"))) { "$setAnswer ${host3.shown}" }
+    val ready3 = resolved(shell3.callNow("notifyAppReady", JSONObject().put("launchId", shownAtSet!!.launchId).toString()))
+    check("notifyAppReady with that page's token confirms the set bundle",
+        ready3?.getJSONObject("bundle")?.optString("status") == "success") { ready3.toString() }
+    shell3.shutdown()
+
+    // 4. A page that never confirms is rolled back by the engine's watchdog.
     val host2 = FakeHost()
     val shell2 = PluginShell(host2)
     shell2.start(options("rollback"))
     val b2 = resolved(shell2.callNow("download", dl.toString()))!!
-    shell2.callNow("next", JSONObject().put("id", b2.getString("id")).toString())
-    shell2.background()
+    shell2.callNow("set", JSONObject().put("id", b2.getString("id")).toString())
     val rolled = host2.waitFor("updateFailed") { host2.event("updateFailed") != null }
     check("no notifyAppReady within appReadyTimeout: updateFailed reaches the listeners",
         rolled && host2.event("updateFailed")!!.second.getJSONObject("bundle").optString("status") == "error")
