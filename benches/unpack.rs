@@ -429,13 +429,41 @@ fn main() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let work = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/bench-work")
-        .join(stamp.to_string());
+    // BENCH_DIR: measure on another file system (e.g. a journaled ext4 on a loop device: phones'
+    // file systems have journals, and this machine's root has none, which hides fsync's cost).
+    let base = std::env::var_os("BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-work"));
+    let work = base.join(stamp.to_string());
     fs::create_dir_all(&work).unwrap();
+    let fs_kind = std::process::Command::new("findmnt")
+        .args(["-n", "-o", "FSTYPE,OPTIONS", "-T"])
+        .arg(&work)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let journal = std::process::Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE", "-T"])
+        .arg(&work)
+        .output()
+        .ok()
+        .and_then(|o| {
+            let dev = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            std::process::Command::new("tune2fs")
+                .args(["-l", &dev])
+                .output()
+                .ok()
+        })
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("has_journal"));
     println!(
-        "liveupdate unpack benchmark — work folder {}",
-        work.display()
+        "liveupdate unpack benchmark — work folder {} ({fs_kind}; journal: {})",
+        work.display(),
+        match journal {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        }
     );
     println!(
         "machine: {} cores; extraction threads: {}",

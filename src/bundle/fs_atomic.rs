@@ -59,18 +59,90 @@ pub fn crash_point() {
 #[inline(always)]
 pub fn crash_point() {}
 
-/// Flushes a folder's entry list to disk so a rename or create inside it survives power loss.
-/// A no-op where folders cannot be opened for syncing (not on Android, iOS or Linux).
+/// Flushes a folder's entry list to disk so a rename or create inside it survives power loss: a
+/// commit point ([`durable::commit`]). A no-op where folders cannot be opened for syncing (not on
+/// Android, iOS or Linux).
 pub fn sync_dir(path: &Path) -> Result<()> {
     crash_point();
     #[cfg(unix)]
     {
         let dir = File::open(path).map_err(Error::io("opening folder for fsync", path))?;
-        dir.sync_all().map_err(Error::io("fsyncing folder", path))?;
+        durable::commit(&dir).map_err(Error::io("fsyncing folder", path))?;
     }
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// How durability is paid for, chosen per platform in the code rather than inherited from
+/// `File::sync_all` (which on Apple targets issues `F_FULLFSYNC`, a whole drive-cache flush, per
+/// call — once per extracted file). The guarantee is the same everywhere: a published bundle is
+/// complete after a crash or power loss, and the state file never goes back. See
+/// `docs/state-machine.md`, "What is durable when".
+pub mod durable {
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+
+    use crate::error::{Error, Result};
+
+    /// Whether each extracted file and folder needs a flush of its own before the install's
+    /// commit. Linux and Android: no — the commit's `syncfs` writes every dirty page of the file
+    /// system and commits the journal once. Apple: a plain `fsync` each (it hands the data to the
+    /// drive without flushing the drive's cache). Elsewhere: `sync_all` each.
+    pub const PER_ENTRY: bool = !cfg!(any(target_os = "linux", target_os = "android"));
+
+    /// The per-entry flush of an extracted file or folder (see [`PER_ENTRY`]).
+    pub fn entry(f: &File) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let _ = f;
+            Ok(())
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            // Plain fsync(2), not F_FULLFSYNC: the full flush comes once, at the commit.
+            rustix::fs::fsync(f).map_err(io::Error::from)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+        {
+            f.sync_all()
+        }
+    }
+
+    /// Makes everything written under `dir` durable before the rename that publishes it: once
+    /// per install. Linux/Android: `syncfs` of `dir`'s file system. Apple: `F_FULLFSYNC` (the
+    /// drive cache, with every entry `fsync`ed before, reaches stable storage, so the rename that
+    /// follows can never be persisted ahead of the files). Elsewhere: nothing more (each entry
+    /// had `sync_all`).
+    pub fn commit_batch(dir: &Path) -> Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+        {
+            let d = File::open(dir).map_err(Error::io("opening folder for flushing", dir))?;
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            rustix::fs::syncfs(&d)
+                .map_err(|e| Error::io("flushing the file system of", dir)(io::Error::from(e)))?;
+            #[cfg(target_vendor = "apple")]
+            rustix::fs::fcntl_fullfsync(&d)
+                .map_err(|e| Error::io("flushing (F_FULLFSYNC)", dir)(io::Error::from(e)))?;
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+        let _ = dir;
+        Ok(())
+    }
+
+    /// A commit point on one file or folder (a folder after a rename in it, the state file, a
+    /// deletion record): Apple `F_FULLFSYNC`, elsewhere `fsync` (`sync_all`).
+    pub fn commit(f: &File) -> io::Result<()> {
+        #[cfg(target_vendor = "apple")]
+        {
+            rustix::fs::fcntl_fullfsync(f).map_err(io::Error::from)
+        }
+        #[cfg(not(target_vendor = "apple"))]
+        {
+            f.sync_all()
+        }
+    }
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync the folder.
@@ -88,7 +160,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
         let mut f = File::create_new(&tmp).map_err(Error::io("creating", &tmp))?;
         f.write_all(bytes).map_err(Error::io("writing", &tmp))?;
-        f.sync_all().map_err(Error::io("fsyncing", &tmp))?;
+        durable::commit(&f).map_err(Error::io("fsyncing", &tmp))?;
         drop(f);
         crash_point();
         fs::rename(&tmp, path).map_err(Error::io("renaming into place", path))?;

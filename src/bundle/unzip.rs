@@ -11,7 +11,7 @@ use zip::ZipArchive;
 
 use crate::checksum::VerifiedZip;
 use crate::error::{Error, Result};
-use crate::fs_atomic::{available_space, sync_dir};
+use crate::fs_atomic::{available_space, durable};
 
 /// Limits on what one bundle may extract. Checked while inflating, not from the zip headers' claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,8 +402,11 @@ fn extract_from<R: Read + Seek + Clone + Send>(
     // the extraction threads keep the cores busy. The bounded queue caps open descriptors.
     let (tx, rx) = mpsc::sync_channel::<(Option<File>, PathBuf)>(SYNC_QUEUE);
     let rx = Mutex::new(rx);
+    // Linux/Android flush the whole install once (syncfs at the end); Apple and others flush each
+    // entry here and commit once (see fs_atomic::durable).
+    let per_entry = options.durable && durable::PER_ENTRY;
     std::thread::scope(|s| {
-        if options.durable {
+        if per_entry {
             for _ in 0..SYNC_THREADS {
                 let (rx, stop, first_error) = (&rx, &stop, &first_error);
                 s.spawn(move || {
@@ -414,8 +417,12 @@ fn extract_from<R: Read + Seek + Clone + Send>(
                         };
                         let Ok((file, path)) = job else { break };
                         let result = match file {
-                            Some(f) => f.sync_all().map_err(Error::io("fsyncing file", &path)),
-                            None => sync_dir(&path),
+                            Some(f) => {
+                                durable::entry(&f).map_err(Error::io("fsyncing file", &path))
+                            }
+                            None => File::open(&path)
+                                .and_then(|d| durable::entry(&d))
+                                .map_err(Error::io("fsyncing folder", &path)),
                         };
                         if let Err(e) = result {
                             fail(stop, first_error, e);
@@ -435,7 +442,7 @@ fn extract_from<R: Read + Seek + Clone + Send>(
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(job) = jobs.get(i) else { break };
                         match write_entry(&mut archive, job, root, &mut buf, total, options) {
-                            Ok((file, path)) if options.durable => {
+                            Ok((file, path)) if per_entry => {
                                 if tx.send((Some(file), path)).is_err() {
                                     break;
                                 }
@@ -453,7 +460,7 @@ fn extract_from<R: Read + Seek + Clone + Send>(
         for w in workers {
             let _ = w.join();
         }
-        if options.durable && !stop.load(Ordering::Relaxed) {
+        if per_entry && !stop.load(Ordering::Relaxed) {
             // Folders after all their entries exist; the root last in queue order.
             for d in plan.dirs.iter().rev() {
                 let _ = tx.send((None, root.join(d.to_path())));
@@ -464,6 +471,10 @@ fn extract_from<R: Read + Seek + Clone + Send>(
     });
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
+    }
+    if options.durable {
+        // The install's one durability payment, before the rename that publishes it.
+        durable::commit_batch(root)?;
     }
     Ok(ExtractStats {
         files: jobs.len() as u64,
