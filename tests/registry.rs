@@ -596,6 +596,12 @@ fn a_redirect_to_another_scheme_is_a_policy_refusal_not_retried() {
     let u = env.updater();
     let o = u.update(None).unwrap();
     assert_eq!(failed_code(&o), "insecure_url", "{o:?}");
+    // The server records a request after answering it: give its bookkeeping a moment (bounded).
+    let t = Instant::now();
+    while env.server.requests_to("/bundle.zip") == 0 && t.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(env.server.requests_to("/bundle.zip"), 1, "not retried");
 }
 

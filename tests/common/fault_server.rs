@@ -227,6 +227,13 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
     };
     let mut out = conn;
     let p = path.split('?').next().unwrap_or("").to_string();
+    // Recorded on arrival, so a test that looks right after its call returns sees it; the bytes
+    // sent are filled in when the answer is done.
+    let slot = {
+        let mut s = script.lock().unwrap();
+        s.seen.push(seen.clone());
+        s.seen.len() - 1
+    };
     let result = match p.as_str() {
         "/updates" => {
             let (status, hs, b) = {
@@ -288,7 +295,9 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
         }
         _ => respond(&mut out, 404, &[], b"{}"),
     };
-    script.lock().unwrap().seen.push(seen);
+    if let Some(entry) = script.lock().unwrap().seen.get_mut(slot) {
+        entry.body_bytes_sent = seen.body_bytes_sent;
+    }
     result
 }
 
