@@ -3,17 +3,7 @@
 # scripts/build-ios.sh): same story as e2e-android.sh; the simulator shares the host's 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
-root=$PWD/..
-work=$(mktemp -d)
-(cd www-v2 && zip -qr "$work/v2.zip" .)
-sum=$(shasum -a 256 "$work/v2.zip" | cut -d' ' -f1)
-mkdir -p "$work/registry" && mv "$work/v2.zip" "$work/registry/"
-printf '{"app_id":"com.example.liveupdate","bundles":[{"version":"2.0.0","file":"v2.zip","checksum":"%s"}]}' "$sum" \
-  > "$work/registry/liveupdate-registry.json"
-(cd "$root" && cargo build --release --locked --bin liveupdate)
-"$root/target/release/liveupdate" serve --dir "$work/registry" --port 8787 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+. ./serve-v2.sh
 npm install --no-audit --no-fund
 npx cap sync ios
 dev=$(xcrun simctl list devices available | grep -m1 -o 'iPhone[^(]*([0-9A-F-]*)' | grep -o '[0-9A-F-]\{36\}')

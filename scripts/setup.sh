@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
-command -v unzip >/dev/null || need_apt+=(unzip)   # the benchmark's side-by-side baseline and CLI tests
+command -v unzip >/dev/null || need_apt+=(unzip)
+command -v zip >/dev/null || need_apt+=(zip)       # packs the example app's update bundle   # the benchmark's side-by-side baseline and CLI tests
 command -v jq >/dev/null || need_apt+=(jq)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)   # the Kotlin binding test runs on the JVM
 command -v npm >/dev/null || need_apt+=(npm)                     # the TypeScript package, kotlin-compiler, Node 22 for the Capacitor CLI

@@ -91,5 +91,15 @@ check "workflows parse and run the emulator (API 30, 35), simulator, npm pack an
   "python3 -c 'import yaml,sys; j=yaml.safe_load(open(\".github/workflows/mobile.yml\"))[\"jobs\"]; sys.exit(0 if {\"android-emulator\",\"ios-simulator\",\"npm-pack\",\"checks\",\"android-build\",\"ios-build\"} <= set(j) and j[\"android-emulator\"][\"strategy\"][\"matrix\"][\"api-level\"] == [30, 35] else 1)'"
 check "the example app installs the plugin through the Capgo alias and points at a loopback registry" \
   "python3 -c 'import json,sys; p=json.load(open(\"example-app/package.json\")); c=json.load(open(\"example-app/capacitor.config.json\")); sys.exit(0 if p[\"dependencies\"][\"@capgo/capacitor-updater\"]==\"file:..\" and c[\"plugins\"][\"CapacitorUpdater\"][\"updateUrl\"].startswith(\"http://127.0.0.1:\") else 1)'"
+# The example app's own config and bundles, updated end to end through the engine (everything the
+# emulator/simulator runs do except the native shells and the web view).
+if command -v zip >/dev/null; then
+  cargo build --locked -q -p liveupdate
+  export LIVEUPDATE_BIN=$repo/target/debug/liveupdate
+  check "the example app updates 0.9.0 → 2.0.0 through the engine (device … session, serve-v2.sh)" \
+    "(cd example-app && . ./serve-v2.sh >/dev/null 2>&1 && python3 e2e-session.py '$repo/target/debug/liveupdate' >/dev/null)"
+else
+  echo "skip the example-app session check: zip is not installed"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -95,6 +95,46 @@ impl Session {
     fn save(&self) -> Result<()> {
         self.store.save(&self.state)
     }
+
+    /// A pending `next` whose files are gone can never be applied: mark it failed.
+    fn drop_next_without_files(&mut self) {
+        if let Some(next) = self.state.next.clone()
+            && next != BUILTIN
+            && !self.store.has_files(&next)
+        {
+            self.state.mark_error(&next);
+        }
+    }
+
+    /// Rolls back from the current bundle if it may not be served (failed, or its files gone).
+    fn rollback_unservable_current(&mut self) -> Option<Rollback> {
+        let current = self.state.current.clone();
+        if current != BUILTIN
+            && (!self.state.is_servable(&current) || !self.store.has_files(&current))
+        {
+            log::warn!("current bundle {current} is not servable: rolling back");
+            return Some(self.state.rollback(&current));
+        }
+        None
+    }
+
+    /// Records a launch of the current bundle (durably) and describes it.
+    fn record_launch(
+        &mut self,
+        device: &Device,
+        rolled_back: Option<Rollback>,
+        applied_next: bool,
+    ) -> Result<LaunchResult> {
+        let launch = self.state.begin_launch(random_alnum(16)?, now_ms());
+        self.save()?;
+        Ok(LaunchResult {
+            web_root: device.web_root(&self.store, &launch.bundle),
+            bundle: device.info(&self.state, &launch.bundle),
+            launch_id: launch.launch_id,
+            rolled_back,
+            applied_next,
+        })
+    }
 }
 
 impl Device {
@@ -490,32 +530,17 @@ impl Device {
             }
             s.state.booting = None;
         }
-        let current = s.state.current.clone();
-        if current != BUILTIN && (!s.state.is_servable(&current) || !s.store.has_files(&current)) {
-            log::warn!("current bundle {current} is not servable: rolling back");
-            rolled_back = Some(s.state.rollback(&current));
+        if let Some(r) = s.rollback_unservable_current() {
+            rolled_back = Some(r);
         }
-        if let Some(next) = s.state.next.clone()
-            && next != BUILTIN
-            && !s.store.has_files(&next)
-        {
-            s.state.mark_error(&next);
-        }
+        s.drop_next_without_files();
         let applied_next = apply_next && s.state.apply_next();
         // Decisions are durable before the sweep removes any file they release.
         if s.state != loaded {
             s.save()?;
         }
         self.sweep(&mut s)?;
-        let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
-        s.save()?;
-        Ok(LaunchResult {
-            web_root: self.web_root(&s.store, &launch.bundle),
-            bundle: self.info(&s.state, &launch.bundle),
-            launch_id: launch.launch_id,
-            rolled_back,
-            applied_next,
-        })
+        s.record_launch(self, rolled_back, applied_next)
     }
 
     /// A new page load inside the running process (after `set`, `reload`, `next` at background,
@@ -527,29 +552,11 @@ impl Device {
         let mut s = self.session()?;
         let mut applied_next = false;
         if apply_next {
-            if let Some(next) = s.state.next.clone()
-                && next != BUILTIN
-                && !s.store.has_files(&next)
-            {
-                s.state.mark_error(&next);
-            }
+            s.drop_next_without_files();
             applied_next = s.state.apply_next();
         }
-        let current = s.state.current.clone();
-        let mut rolled_back = None;
-        if current != BUILTIN && (!s.state.is_servable(&current) || !s.store.has_files(&current)) {
-            log::warn!("current bundle {current} is not servable: rolling back");
-            rolled_back = Some(s.state.rollback(&current));
-        }
-        let launch = s.state.begin_launch(random_alnum(16)?, now_ms());
-        s.save()?;
-        Ok(LaunchResult {
-            web_root: self.web_root(&s.store, &launch.bundle),
-            bundle: self.info(&s.state, &launch.bundle),
-            launch_id: launch.launch_id,
-            rolled_back,
-            applied_next,
-        })
+        let rolled_back = s.rollback_unservable_current();
+        s.record_launch(self, rolled_back, applied_next)
     }
 
     /// The web app started fine on the launch `launch_id`: that bundle becomes `success` and the
@@ -607,12 +614,7 @@ impl Device {
     /// current bundle afterwards; the host reloads the web view and calls [`Device::launch`].
     pub fn on_background(&self) -> Result<BundleInfo> {
         let mut s = self.session()?;
-        if let Some(next) = s.state.next.clone()
-            && next != BUILTIN
-            && !s.store.has_files(&next)
-        {
-            s.state.mark_error(&next);
-        }
+        s.drop_next_without_files();
         if s.state.apply_next() {
             if s.state
                 .booting

@@ -307,17 +307,21 @@ fn respond(
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<()> {
+    out.write_all(json_head(status, headers, body.len()).as_bytes())?;
+    out.write_all(body)?;
+    out.flush()
+}
+
+/// The status line and headers of a JSON answer of `len` bytes.
+fn json_head(status: u16, headers: &[(String, String)], len: usize) -> String {
     let mut head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\nContent-Type: application/json\r\n",
-        body.len()
+        "HTTP/1.1 {status} X\r\nContent-Length: {len}\r\nConnection: close\r\nContent-Type: application/json\r\n"
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
-    out.write_all(body)?;
-    out.flush()
+    head
 }
 
 /// A JSON answer, whole or trickled one byte per interval (bounded by the body and `stop`).
@@ -332,15 +336,7 @@ fn respond_json(
     let Some(every) = trickle else {
         return respond(out, status, headers, body);
     };
-    let mut head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\nContent-Type: application/json\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
+    out.write_all(json_head(status, headers, body.len()).as_bytes())?;
     out.flush()?;
     for b in body {
         if stop.load(Ordering::Relaxed) {
