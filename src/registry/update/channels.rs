@@ -1,0 +1,219 @@
+//! Channels: the Capgo channel requests (`setChannel` POST, `getChannel` PUT, `listChannels` GET, local `unsetChannel`) and their failure shape.
+
+use serde_json::{Value, json};
+
+use super::{UpdateOutcome, Updater};
+use crate::error::Result;
+use crate::http::Method;
+use crate::state::BUILTIN;
+
+impl Updater {
+    /// `setChannel` (POST channelUrl with the info object + `channel`). On success the channel
+    /// is remembered (or forgotten when the server answers `unset: true`) and the server's JSON is
+    /// returned; a refusal or failure comes back as a [`ServerError`]. Blocks; network I/O.
+    pub fn set_channel(&self, channel: &str) -> Result<std::result::Result<Value, ServerError>> {
+        let (mut info, _) = self.info()?;
+        if let Some(o) = info.as_object_mut() {
+            o.insert("channel".into(), json!(channel));
+        }
+        let v = match self.channel_call(Method::Post, Some(&info))? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let unset = v.get("unset").and_then(Value::as_bool).unwrap_or(false);
+        let channel = channel.to_string();
+        self.device.with_store(|_, state| {
+            state.channel = if unset { None } else { Some(channel) };
+            Ok(())
+        })?;
+        Ok(Ok(v))
+    }
+
+    /// `getChannel` (PUT channelUrl): the server's view of this device's channel; a channel it
+    /// names is remembered. Blocks; network I/O.
+    pub fn get_channel(&self) -> Result<std::result::Result<Value, ServerError>> {
+        let (info, _) = self.info()?;
+        let v = match self.channel_call(Method::Put, Some(&info))? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(c) = v.get("channel").and_then(Value::as_str).map(str::trim)
+            && !c.is_empty()
+            && c != BUILTIN
+        {
+            let c = c.to_string();
+            self.device.with_store(|_, state| {
+                state.channel = Some(c);
+                Ok(())
+            })?;
+        }
+        Ok(Ok(v))
+    }
+
+    /// `listChannels` (GET channelUrl?<info object>): the channels this device may pick, as the
+    /// server's JSON (a bare array). Blocks; network I/O.
+    pub fn list_channels(&self) -> Result<std::result::Result<Value, ServerError>> {
+        let (info, _) = self.info()?;
+        let query: Vec<String> = info
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        format!("{}={}", encode(k), encode(&v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let base = self.config().channel_url.clone();
+        if base.is_empty() {
+            return Ok(Err(ServerError::missing_config()));
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}{}", query.join("&"));
+        self.json_call(Method::Get, &url, None)
+    }
+
+    /// `unsetChannel`: forgets the device's channel locally (no request, as Capgo 8.51).
+    pub fn unset_channel(&self) -> Result<()> {
+        self.device.with_store(|_, state| {
+            state.channel = None;
+            Ok(())
+        })
+    }
+
+    fn channel_call(
+        &self,
+        method: Method,
+        body: Option<&Value>,
+    ) -> Result<std::result::Result<Value, ServerError>> {
+        let url = self.config().channel_url.clone();
+        if url.is_empty() {
+            return Ok(Err(ServerError::missing_config()));
+        }
+        self.json_call(method, &url, body)
+    }
+
+    fn json_call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<std::result::Result<Value, ServerError>> {
+        if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
+            return Ok(Err(ServerError::new(&error, message, None)));
+        }
+        let r = match self.http.json_until(
+            method,
+            url,
+            body,
+            self.request_deadline(),
+            Some(&self.cancel),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Err(ServerError::new(
+                    "network_error",
+                    format!("Request failed: {e}"),
+                    None,
+                )));
+            }
+        };
+        if r.status == 429 {
+            self.note_rate_limit(r.retry_after.as_deref(), &r.body, None)?;
+        }
+        if r.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Err(if (200..300).contains(&r.status) {
+                ServerError::new("no_response_body", "Empty response body", Some(r.status))
+            } else {
+                ServerError::new(
+                    "response_error",
+                    format!("Server error: {}", r.status),
+                    Some(r.status),
+                )
+            }));
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
+            return Ok(Err(if (200..300).contains(&r.status) {
+                ServerError::new(
+                    "parse_error",
+                    "the server did not answer with JSON",
+                    Some(r.status),
+                )
+            } else {
+                ServerError::new(
+                    "response_error",
+                    format!("Server error: {}", r.status),
+                    Some(r.status),
+                )
+            }));
+        };
+        if let Some(e) = v
+            .get("error")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+        {
+            let msg = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("server did not provide a message");
+            let mut err = ServerError::new(e, msg, Some(r.status));
+            err.body = Some(v.clone());
+            return Ok(Err(err));
+        }
+        if !(200..300).contains(&r.status) {
+            let mut err = ServerError::new(
+                "response_error",
+                format!("Server error: {}", r.status),
+                Some(r.status),
+            );
+            err.body = Some(v);
+            return Ok(Err(err));
+        }
+        Ok(Ok(v))
+    }
+}
+
+/// A channel request the server refused or that failed (Capgo's `{error, message}` shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerError {
+    /// Machine code (`missing_config`, `network_error`, `response_error`, or the server's).
+    pub error: String,
+    /// Human text.
+    pub message: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// The server's JSON body, when there was one.
+    pub body: Option<Value>,
+}
+
+impl ServerError {
+    /// A failure with no body.
+    pub fn new(error: &str, message: impl Into<String>, status: Option<u16>) -> Self {
+        Self {
+            error: error.into(),
+            message: message.into(),
+            status,
+            body: None,
+        }
+    }
+
+    fn missing_config() -> Self {
+        Self::new("missing_config", "Channel URL is not set", None)
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
