@@ -123,13 +123,24 @@ impl Env {
     }
 
     fn start(&self, extra: Value) -> (Engine, Arc<Rec>) {
+        self.start_with(extra, |_| {})
+    }
+
+    /// `start` with the host's identity adjusted by `edit`.
+    fn start_with(
+        &self,
+        extra: Value,
+        edit: impl FnOnce(&mut EngineOptions),
+    ) -> (Engine, Arc<Rec>) {
         let rec = Arc::new(Rec::default());
         let mut o = EngineOptions::new(&self.data, &self.www);
         o.capacitor_config_json = Some(self.config(extra));
         o.native_version = Some("1.0".into());
         o.version_code = "10".into();
+        o.os_version = "14".into();
         o.retry_backoff_ms = 20;
         o.capgo_cloud_defaults = false;
+        edit(&mut o);
         let e = Engine::start(o, rec.clone()).unwrap();
         (e, rec)
     }
@@ -838,4 +849,49 @@ fn reset_and_reload() {
     drop(e);
     let stats = env.stats();
     assert!(stats.contains(&"reset".to_string()), "{stats:?}");
+}
+
+#[test]
+fn os_and_native_version_changes_are_reported_once() {
+    let env = Env::new();
+    drop(env.start(json!({})).0);
+    drop(env.start(json!({})).0);
+    let events = || env.server.script.lock().unwrap().stats.clone();
+    let named = |a: &str| {
+        events()
+            .into_iter()
+            .filter(|e| e["action"] == a)
+            .collect::<Vec<Value>>()
+    };
+    assert!(
+        named("os_version_changed").is_empty(),
+        "nothing changed yet"
+    );
+    drop(
+        env.start_with(json!({}), |o| {
+            o.os_version = "15".into();
+            o.native_version = Some("1.1".into());
+            o.version_code = "11".into();
+        })
+        .0,
+    );
+    let os = named("os_version_changed");
+    assert_eq!(os.len(), 1, "{os:?}");
+    assert_eq!(os[0]["metadata"]["previous_version_os"], "14");
+    assert_eq!(os[0]["metadata"]["current_version_os"], "15");
+    let native = named("native_app_version_changed");
+    assert_eq!(native.len(), 1, "{native:?}");
+    assert_eq!(native[0]["metadata"]["previous_version_build"], "1.0");
+    assert_eq!(native[0]["metadata"]["current_version_code"], "11");
+    // The stored values moved on: the next start reports nothing.
+    drop(
+        env.start_with(json!({}), |o| {
+            o.os_version = "15".into();
+            o.native_version = Some("1.1".into());
+            o.version_code = "11".into();
+        })
+        .0,
+    );
+    assert_eq!(named("os_version_changed").len(), 1);
+    assert_eq!(named("native_app_version_changed").len(), 1);
 }

@@ -497,9 +497,46 @@ impl Inner {
         if l.applied_next {
             fx.stat(stats::Event::new(Action::Set, &l.bundle.version));
         }
+        self.version_change_stats(&l.bundle.version, fx)?;
         let period = self.plugin.period_check_delay_s;
         if period > 0 {
             lock(&self.rt).next_periodic = Some(crate::time::after(Duration::from_secs(period)));
+        }
+        Ok(())
+    }
+
+    /// Capgo's `os_version_changed` and `native_app_version_changed` at plugin load: sent when a
+    /// value seen at an earlier start differs; the stored values then move on (they are queued
+    /// durably in the same publish, so none is lost).
+    fn version_change_stats(&self, version: &str, fx: &mut Effects) -> Result<()> {
+        let os = self.options.os_version.clone();
+        let build = self.version_build();
+        let code = self.options.version_code.clone();
+        let (prev_os, prev_build, prev_code) = self.update_prefs(|p| {
+            let prev = (
+                p.last_version_os.replace(os.clone()),
+                p.last_version_build.replace(build.clone()),
+                p.last_version_code.replace(code.clone()),
+            );
+            prev
+        })?;
+        if let Some(prev) = prev_os.filter(|p| *p != os) {
+            fx.stat(
+                stats::Event::new(Action::OsVersionChanged, version)
+                    .meta("previous_version_os", prev)
+                    .meta("current_version_os", os),
+            );
+        }
+        let build_changed = prev_build.as_ref().is_some_and(|p| *p != build);
+        let code_changed = prev_code.as_ref().is_some_and(|p| *p != code);
+        if build_changed || code_changed {
+            fx.stat(
+                stats::Event::new(Action::NativeAppVersionChanged, version)
+                    .meta("previous_version_build", prev_build.unwrap_or_default())
+                    .meta("current_version_build", build)
+                    .meta("previous_version_code", prev_code.unwrap_or_default())
+                    .meta("current_version_code", code),
+            );
         }
         Ok(())
     }

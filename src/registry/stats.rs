@@ -67,6 +67,10 @@ pub enum Action {
     Delete,
     /// `rate_limit_reached`
     RateLimitReached,
+    /// `os_version_changed`
+    OsVersionChanged,
+    /// `native_app_version_changed`
+    NativeAppVersionChanged,
     /// `download_<N>`: the download crossed N % (a multiple of 10).
     DownloadPercent(u8),
 }
@@ -97,6 +101,8 @@ impl Action {
             Action::UpdateFail => "update_fail",
             Action::Delete => "delete",
             Action::RateLimitReached => "rate_limit_reached",
+            Action::OsVersionChanged => "os_version_changed",
+            Action::NativeAppVersionChanged => "native_app_version_changed",
             Action::DownloadPercent(n) => return format!("download_{n}").into(),
         })
     }

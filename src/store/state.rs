@@ -167,6 +167,15 @@ pub struct PluginPrefs {
     /// The bundle rolled back last, until `getFailedUpdate` reads it once.
     #[serde(default)]
     pub last_failed: Option<BundleInfo>,
+    /// The OS version seen at the last start (`os_version_changed`).
+    #[serde(default)]
+    pub last_version_os: Option<String>,
+    /// The native version name and build number seen at the last start (`native_app_version_changed`).
+    #[serde(default)]
+    pub last_version_build: Option<String>,
+    /// See `last_version_build`.
+    #[serde(default)]
+    pub last_version_code: Option<String>,
 }
 
 /// One delay condition: installation of `next` waits until it no longer holds (Capgo `DelayCondition`).
