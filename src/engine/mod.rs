@@ -513,12 +513,11 @@ impl Inner {
         let build = self.version_build();
         let code = self.options.version_code.clone();
         let (prev_os, prev_build, prev_code) = self.update_prefs(|p| {
-            let prev = (
+            (
                 p.last_version_os.replace(os.clone()),
                 p.last_version_build.replace(build.clone()),
                 p.last_version_code.replace(code.clone()),
-            );
-            prev
+            )
         })?;
         if let Some(prev) = prev_os.filter(|p| *p != os) {
             fx.stat(
