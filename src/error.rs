@@ -44,6 +44,9 @@ pub enum Error {
     /// The zip is structurally broken (only ever seen on verified bytes, so this is a bad bundle).
     #[error("bad zip: {0}")]
     Zip(String),
+    /// A delta (manifest) release is malformed or unsafe (refused before any transfer).
+    #[error("bad manifest: {0}")]
+    Manifest(String),
     /// The extracted bundle has no `index.html` at its root.
     #[error("bad bundle: no index.html at the bundle root")]
     MissingIndexHtml,
@@ -236,7 +239,8 @@ impl LiveUpdateError {
             Error::UnsafeEntry { .. }
             | Error::Limit(_)
             | Error::Zip(_)
-            | Error::MissingIndexHtml => LiveUpdateError::BundleRejected { message },
+            | Error::MissingIndexHtml
+            | Error::Manifest(_) => LiveUpdateError::BundleRejected { message },
             Error::Io { .. } | Error::NoSpace { .. } | Error::StateFormat(_) => {
                 LiveUpdateError::Storage { message }
             }

@@ -34,6 +34,7 @@ uniffi::setup_scaffolding!();
 pub mod api;
 pub mod bundle;
 pub mod config;
+pub mod delta;
 pub mod engine;
 pub mod error;
 pub mod logging;

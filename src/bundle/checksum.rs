@@ -180,6 +180,15 @@ impl ExpectedChecksum {
         }
     }
 
+    /// The 32 digest bytes for the V3 and plain forms (`None` for V2, whose recovered bytes are
+    /// compared through their base64 text). Delta manifests use these per file.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        match self.format {
+            ChecksumFormat::V3 | ChecksumFormat::Plain => self.expected.as_slice().try_into().ok(),
+            ChecksumFormat::V2 => None,
+        }
+    }
+
     /// Compares (in constant time) with the SHA-256 of the plain zip.
     fn matches(&self, digest: &[u8; 32]) -> bool {
         match self.format {

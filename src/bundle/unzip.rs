@@ -174,11 +174,11 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
 /// Why two names that differ only in case or Unicode normalisation are refused.
-const COLLIDES: &str =
+pub(crate) const COLLIDES: &str =
     "collides with another entry on case-insensitive or normalising file systems (iOS, macOS)";
 
 /// A path as a case-insensitive, normalisation-insensitive file system compares it.
-fn fold(p: &EntryPath) -> String {
+pub(crate) fn fold(p: &EntryPath) -> String {
     use unicode_normalization::UnicodeNormalization;
     p.parts.join("/").to_lowercase().nfd().collect()
 }

@@ -1,0 +1,225 @@
+//! Plan: a delta manifest parsed strictly and checked before any transfer — session key, per-file signed hashes, safe targets, URLs, limits, bundle identity.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
+
+use crate::checksum::{ExpectedChecksum, to_hex};
+use crate::crypto::{PublicKey, SessionKey, WrappedSessionKey};
+use crate::error::{Error, Result};
+use crate::unzip::{COLLIDES, EntryPath, Limits, fold};
+
+/// One manifest entry as the server sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// Path in the bundle, `/`-separated, with `.br` when the body is brotli-compressed.
+    pub file_name: String,
+    /// The signed (V3) or, without a public key, plain SHA-256 of the final file.
+    pub file_hash: String,
+    /// Where the (encrypted, possibly compressed) body is; used verbatim.
+    pub download_url: String,
+}
+
+/// Reads the `manifest` of an update answer: `None` when absent, `null` or an empty array (the
+/// zip path applies); an error when it is anything but an array of objects with three strings —
+/// never a silent fallback. Pure.
+pub fn parse_manifest(v: Option<&Value>) -> Result<Option<Vec<ManifestEntry>>> {
+    let list = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(Error::Manifest("the manifest is not an array".into())),
+    };
+    let field = |e: &serde_json::Map<String, Value>, i: usize, k: &str| -> Result<String> {
+        match e.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(Error::Manifest(format!(
+                "entry {i} has no {k} (a non-empty string is required)"
+            ))),
+        }
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let Some(o) = e.as_object() else {
+                return Err(Error::Manifest(format!("entry {i} is not an object")));
+            };
+            Ok(ManifestEntry {
+                file_name: field(o, i, "file_name")?,
+                file_hash: field(o, i, "file_hash")?,
+                download_url: field(o, i, "download_url")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// What the planned release is checked against: the app's keys and the release's session key.
+#[derive(Debug, Clone, Copy)]
+pub struct DeltaTrust<'a> {
+    /// The app's public key (`publicKey`); `None` for apps without encryption.
+    pub public_key: Option<&'a PublicKey>,
+    /// More trusted keys (`publicKeys`, key rotation).
+    pub older_keys: &'a [PublicKey],
+    /// The release's `ivSessionKey`.
+    pub session_key: Option<&'a str>,
+}
+
+/// One file to put in the new bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// Where it goes in the bundle (the name without `.br`), checked like a zip entry.
+    pub target: EntryPath,
+    /// The SHA-256 the final (decrypted, decompressed) file must have.
+    pub sha256: [u8; 32],
+    /// The body is brotli-compressed (`.br` name).
+    pub brotli: bool,
+    /// The body's URL, verbatim (already checked against the URL policy).
+    pub url: String,
+}
+
+/// A release checked end to end before any transfer.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Every file, in manifest order.
+    pub files: Vec<PlannedFile>,
+    /// The key that decrypts every body, when the release is encrypted.
+    pub session_key: Option<SessionKey>,
+    /// The bundle's identity: SHA-256 over the sorted `target\thash\n` lines (hex). Manifest
+    /// bundles have no zip checksum; this plays its part for known-bad tracking and reuse.
+    pub digest: String,
+}
+
+/// Checks a manifest before any transfer (pure computation, RSA per entry): the session key is
+/// unwrapped once and every `file_hash` must verify under the same trusted key (V3; plain 64-hex
+/// only without a key); targets follow the zip-entry rules plus: no empty name, no duplicate
+/// (also `a` and `a.br`), no file that is also a folder, no two names that collide on
+/// case-insensitive or normalising file systems; every URL passes the URL policy; at most
+/// `limits.max_files` entries.
+pub fn plan(
+    entries: &[ManifestEntry],
+    trust: &DeltaTrust<'_>,
+    limits: &Limits,
+    allow_insecure: bool,
+) -> Result<Plan> {
+    if entries.len() as u64 > limits.max_files {
+        return Err(Error::Limit(format!(
+            "the manifest lists {} files, more than {} (maxBundleFiles)",
+            entries.len(),
+            limits.max_files
+        )));
+    }
+    let (session_key, key) = choose_key(entries, trust)?;
+    let mut files = Vec::with_capacity(entries.len());
+    let mut targets: BTreeMap<EntryPath, usize> = BTreeMap::new();
+    let mut folded: HashSet<String> = HashSet::new();
+    for (i, e) in entries.iter().enumerate() {
+        let refuse = |reason: &'static str| Error::UnsafeEntry {
+            name: e.file_name.chars().take(200).collect(),
+            reason,
+        };
+        let (name, brotli) = match e.file_name.strip_suffix(".br") {
+            Some(n) => (n, true),
+            None => (e.file_name.as_str(), false),
+        };
+        let target = EntryPath::parse(name).map_err(refuse)?;
+        if target.is_empty() {
+            return Err(refuse("names no file"));
+        }
+        if targets.insert(target.clone(), i).is_some() {
+            return Err(refuse("duplicates another entry of the manifest"));
+        }
+        if !folded.insert(fold(&target)) {
+            return Err(refuse(COLLIDES));
+        }
+        let expected = ExpectedChecksum::parse(&e.file_hash, key)
+            .map_err(|err| Error::Manifest(format!("entry {:?}: {err}", e.file_name)))?;
+        let sha256 = expected.sha256().ok_or_else(|| {
+            Error::Manifest(format!(
+                "entry {:?}: a legacy (V2) hash; delta releases need V3 hashes",
+                e.file_name
+            ))
+        })?;
+        crate::http::check_url(&e.download_url, allow_insecure)?;
+        files.push(PlannedFile {
+            target,
+            sha256,
+            brotli,
+            url: e.download_url.clone(),
+        });
+    }
+    // A file that is also a folder: some target is a strict prefix of another.
+    for t in targets.keys() {
+        for depth in 1..t.parts().len() {
+            let prefix = EntryPath::parse(&t.parts()[..depth].join("/"))
+                .map_err(|reason| Error::Manifest(reason.into()))?;
+            if targets.contains_key(&prefix) {
+                return Err(Error::UnsafeEntry {
+                    name: t.parts().join("/"),
+                    reason: "is inside a path that is also a file",
+                });
+            }
+        }
+    }
+    Ok(Plan {
+        digest: digest(&files),
+        files,
+        session_key,
+    })
+}
+
+/// Unwraps the session key and picks the trusted key every hash verifies under (key rotation:
+/// the app's key first, then `older_keys`).
+fn choose_key<'a>(
+    entries: &[ManifestEntry],
+    trust: &DeltaTrust<'a>,
+) -> Result<(Option<SessionKey>, Option<&'a PublicKey>)> {
+    let session = trust.session_key.map(str::trim).filter(|s| !s.is_empty());
+    let Some(first) = trust.public_key else {
+        if session.is_some() {
+            return Err(Error::Usage(
+                "this release is encrypted, but the app has no public key to decrypt it".into(),
+            ));
+        }
+        return Ok((None, None));
+    };
+    let Some(session) = session else {
+        return Err(Error::SessionKey(
+            "session_key_required: the app has a public key, so delta releases must be encrypted \
+             and come with their ivSessionKey"
+                .into(),
+        ));
+    };
+    let wrapped = WrappedSessionKey::parse(session)?;
+    let mut first_error = None;
+    for key in std::iter::once(first).chain(trust.older_keys.iter()) {
+        let attempt = wrapped.unwrap(key).and_then(|sk| {
+            // One hash is enough to tell the key; every one is checked again while planning.
+            if let Some(e) = entries.first() {
+                ExpectedChecksum::parse(&e.file_hash, Some(key))?;
+            }
+            Ok(sk)
+        });
+        match attempt {
+            Ok(sk) => return Ok((Some(sk), Some(key))),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| Error::SessionKey("no trusted key".into())))
+}
+
+/// The bundle identity of a planned release. Pure.
+fn digest(files: &[PlannedFile]) -> String {
+    let mut lines: Vec<String> = files
+        .iter()
+        .map(|f| format!("{}\t{}\n", f.target.parts().join("/"), to_hex(&f.sha256)))
+        .collect();
+    lines.sort();
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for l in &lines {
+        ctx.update(l.as_bytes());
+    }
+    to_hex(ctx.finish().as_ref())
+}

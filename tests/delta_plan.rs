@@ -1,0 +1,245 @@
+//! Delta manifests planned before any transfer: the real CLI's v2.0.1 manifest (every hash recovered with the
+//! app's key equals the SHA-256 of the original file), and hostile or broken manifests refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::sha256_hex;
+use liveupdate::checksum::to_hex;
+use liveupdate::delta::{DeltaTrust, ManifestEntry, parse_manifest, plan};
+use liveupdate::{Limits, PublicKey};
+use serde_json::{Value, json};
+
+fn dir() -> PathBuf {
+    common::fixtures().join("capgo/delta")
+}
+
+fn key() -> PublicKey {
+    PublicKey::from_pem(&fs::read_to_string(dir().join("capgo_key_v2.pub")).unwrap()).unwrap()
+}
+
+fn session() -> String {
+    fs::read_to_string(dir().join("v2.0.1/ivSessionKey.txt"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn manifest_json() -> Value {
+    serde_json::from_str(&fs::read_to_string(dir().join("v2.0.1/manifest.json")).unwrap()).unwrap()
+}
+
+/// The fixture's `download_url`s are paths into its `uploaded/` folder: served from loopback here.
+fn entries() -> Vec<ManifestEntry> {
+    let mut es = parse_manifest(Some(&manifest_json())).unwrap().unwrap();
+    for e in &mut es {
+        e.download_url = format!("http://127.0.0.1:9/{}", e.download_url);
+    }
+    es
+}
+
+/// The real manifest's URLs point at the CLI's loopback stand-in over http: allowed (loopback).
+fn try_plan(entries: &[ManifestEntry]) -> liveupdate::Result<liveupdate::delta::Plan> {
+    let k = key();
+    let s = session();
+    plan(
+        entries,
+        &DeltaTrust {
+            public_key: Some(&k),
+            older_keys: &[],
+            session_key: Some(&s),
+        },
+        &Limits::default(),
+        false,
+    )
+}
+
+fn refused(entries: &[ManifestEntry]) -> String {
+    try_plan(entries)
+        .expect_err("a hostile manifest was planned")
+        .to_string()
+}
+
+#[test]
+fn the_real_cli_manifest_plans_and_every_hash_is_the_original_files_sha256() {
+    let es = entries();
+    let p = try_plan(&es).unwrap();
+    assert_eq!(p.files.len(), es.len());
+    assert!(p.session_key.is_some());
+    for f in &p.files {
+        let name = f.target.parts().join("/");
+        let original = fs::read(dir().join("v2.0.1/original").join(&name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(to_hex(&f.sha256), sha256_hex(&original), "{name}");
+        let listed = es
+            .iter()
+            .find(|e| e.file_name.trim_end_matches(".br") == name)
+            .unwrap();
+        assert_eq!(f.brotli, listed.file_name.ends_with(".br"), "{name}");
+        assert_eq!(f.url, listed.download_url, "URLs are used verbatim");
+    }
+    assert!(p.files.iter().any(|f| f.brotli) && p.files.iter().any(|f| !f.brotli));
+    // The identity does not depend on the manifest's order.
+    let mut reversed = es.clone();
+    reversed.reverse();
+    assert_eq!(try_plan(&reversed).unwrap().digest, p.digest);
+    assert_eq!(p.digest.len(), 64);
+}
+
+#[test]
+fn absent_empty_and_malformed_manifests() {
+    assert_eq!(parse_manifest(None).unwrap(), None);
+    assert_eq!(parse_manifest(Some(&Value::Null)).unwrap(), None);
+    assert_eq!(parse_manifest(Some(&json!([]))).unwrap(), None);
+    for bad in [
+        json!({"file_name": "a"}),
+        json!(["x"]),
+        json!([{"file_name": "a.js", "file_hash": "00"}]),
+        json!([{"file_name": "a.js", "file_hash": "", "download_url": "https://x.test/a"}]),
+        json!([{"file_name": 7, "file_hash": "00", "download_url": "https://x.test/a"}]),
+    ] {
+        let e = parse_manifest(Some(&bad)).unwrap_err();
+        assert!(e.to_string().starts_with("bad manifest"), "{e}");
+    }
+}
+
+#[test]
+fn hostile_manifests_are_refused_before_any_transfer() {
+    let es = entries();
+    let with = |f: &dyn Fn(&mut Vec<ManifestEntry>)| {
+        let mut v = es.clone();
+        f(&mut v);
+        refused(&v)
+    };
+    // Escaping names.
+    for name in [
+        "../evil.js",
+        "a/../../evil.js",
+        "/etc/passwd",
+        "C:/x.js",
+        "a\\b.js",
+        "evil\u{1b}.js",
+    ] {
+        let e = with(&|v| v[0].file_name = name.into());
+        assert!(e.starts_with("unsafe entry name"), "{name}: {e}");
+    }
+    // Duplicates, also through `.br`; case and normalisation collisions; a file that is a folder.
+    let e = with(&|v| v[1].file_name = v[0].file_name.clone());
+    assert!(e.contains("duplicates"), "{e}");
+    let e = with(&|v| {
+        let plain = v[0].file_name.trim_end_matches(".br").to_string();
+        v[1].file_name = format!("{plain}.br");
+        v[0].file_name = plain;
+    });
+    assert!(e.contains("duplicates"), "{e}");
+    let e = with(&|v| v[1].file_name = v[0].file_name.trim_end_matches(".br").to_uppercase());
+    assert!(e.contains("case-insensitive"), "{e}");
+    let e = with(&|v| {
+        v[0].file_name = "caf\u{e9}.js".into();
+        v[1].file_name = "cafe\u{301}.js".into();
+    });
+    assert!(e.contains("case-insensitive"), "{e}");
+    let e = with(&|v| {
+        v[0].file_name = "lib".into();
+        v[1].file_name = "lib/x.js".into();
+    });
+    assert!(e.contains("also a file"), "{e}");
+    // A signature that does not verify; a plain hash where the app has a key; a validly signed
+    // hash moved to another file is caught later, by the hash of the downloaded file.
+    for i in [0, 3] {
+        let e = with(&|v| {
+            let mut h = v[i].file_hash.clone().into_bytes();
+            h[10] = if h[10] == b'0' { b'1' } else { b'0' };
+            v[i].file_hash = String::from_utf8(h).unwrap();
+        });
+        assert!(
+            e.starts_with("bad manifest") || e.starts_with("bad checksum"),
+            "{e}"
+        );
+        let e = with(&|v| v[i].file_hash = "ab".repeat(32));
+        assert!(
+            e.starts_with("bad manifest") || e.starts_with("bad checksum"),
+            "{e}"
+        );
+    }
+    // URLs under the policy.
+    let e = with(&|v| v[0].download_url = "http://cdn.example.com/a.js".into());
+    assert!(e.contains("plain http"), "{e}");
+    let e = with(&|v| v[0].download_url = "file:///etc/passwd".into());
+    assert!(e.starts_with("refused URL"), "{e}");
+    // Limits, session keys.
+    let k = key();
+    let s = session();
+    let few = Limits {
+        max_files: 3,
+        ..Limits::default()
+    };
+    let e = plan(
+        &es,
+        &DeltaTrust {
+            public_key: Some(&k),
+            older_keys: &[],
+            session_key: Some(&s),
+        },
+        &few,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("maxBundleFiles"), "{e}");
+    let e = plan(
+        &es,
+        &DeltaTrust {
+            public_key: Some(&k),
+            older_keys: &[],
+            session_key: None,
+        },
+        &Limits::default(),
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("session_key_required"), "{e}");
+    let e = plan(
+        &es,
+        &DeltaTrust {
+            public_key: None,
+            older_keys: &[],
+            session_key: Some(&s),
+        },
+        &Limits::default(),
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no public key"), "{e}");
+    // Signed with another key: refused; accepted when that key is among the rotated ones.
+    let (other_pem, _) = common::key_a();
+    let other = PublicKey::from_pem(&other_pem).unwrap();
+    let e = plan(
+        &es,
+        &DeltaTrust {
+            public_key: Some(&other),
+            older_keys: &[],
+            session_key: Some(&s),
+        },
+        &Limits::default(),
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("session key") || e.to_string().contains("bad"),
+        "{e}"
+    );
+    let ok = plan(
+        &es,
+        &DeltaTrust {
+            public_key: Some(&other),
+            older_keys: std::slice::from_ref(&k),
+            session_key: Some(&s),
+        },
+        &Limits::default(),
+        false,
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}
