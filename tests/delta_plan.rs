@@ -243,3 +243,101 @@ fn hostile_manifests_are_refused_before_any_transfer() {
     );
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
+
+/// Paths of the planned files at these indexes.
+fn names(p: &liveupdate::delta::Plan, idx: &[usize]) -> Vec<String> {
+    let mut v: Vec<String> = idx
+        .iter()
+        .map(|&i| p.files[i].target.parts().join("/"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_device_on_2_0_0_reuses_exactly_the_unchanged_files_verified_in_place() {
+    let p = try_plan(&entries()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let staging = tmp.path().join("staging");
+    fs::create_dir(&staging).unwrap();
+    let old = dir().join("v2.0.0/original");
+    let r = liveupdate::delta::reuse_local(&p, &[old.as_path()], &staging).unwrap();
+    // The CLI's own diff of the two versions says which files changed.
+    let diff: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(dir().join("diff-2.0.0-to-2.0.1.json")).unwrap())
+            .unwrap();
+    let mut unchanged: Vec<String> = diff
+        .iter()
+        .filter(|d| d["status"] == "unchanged")
+        .map(|d| d["path"].as_str().unwrap().to_string())
+        .collect();
+    unchanged.sort();
+    assert_eq!(names(&p, &r.reused), unchanged);
+    assert_eq!(
+        names(&p, &r.missing),
+        vec![
+            "lib/runtime/framework.js",
+            "main.js",
+            "pages/onboarding/step-1.js"
+        ]
+    );
+    for name in names(&p, &r.reused) {
+        assert_eq!(
+            fs::read(staging.join(&name)).unwrap(),
+            fs::read(dir().join("v2.0.1/original").join(&name)).unwrap(),
+            "{name}"
+        );
+    }
+    for name in names(&p, &r.missing) {
+        assert!(!staging.join(&name).exists(), "{name}");
+    }
+}
+
+#[test]
+fn corrupted_or_linked_local_files_are_never_carried_over() {
+    let p = try_plan(&entries()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let local = tmp.path().join("local");
+    let staging = tmp.path().join("staging");
+    fs::create_dir(&staging).unwrap();
+    // A copy of 2.0.0 where one unchanged file was altered on disk and another replaced by a link.
+    copy_tree(&dir().join("v2.0.0/original"), &local);
+    let mut css = fs::read(local.join("theme.css")).unwrap();
+    css[0] ^= 0x20;
+    fs::write(local.join("theme.css"), css).unwrap();
+    fs::remove_file(local.join("index.html")).unwrap();
+    std::os::unix::fs::symlink(
+        dir().join("v2.0.1/original/index.html"),
+        local.join("index.html"),
+    )
+    .unwrap();
+    let r = liveupdate::delta::reuse_local(&p, &[local.as_path()], &staging).unwrap();
+    let missing = names(&p, &r.missing);
+    assert!(missing.contains(&"theme.css".to_string()), "{missing:?}");
+    assert!(
+        missing.contains(&"index.html".to_string()),
+        "links are not followed: {missing:?}"
+    );
+    assert!(
+        !staging.join("theme.css").exists(),
+        "the altered copy was removed"
+    );
+    // The untouched 2.0.0 originals then provide what they can.
+    let old = dir().join("v2.0.0/original");
+    let r2 =
+        liveupdate::delta::reuse_local(&p, &[local.as_path(), old.as_path()], &staging).unwrap();
+    assert!(names(&p, &r2.reused).contains(&"theme.css".to_string()));
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}

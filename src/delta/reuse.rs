@@ -1,0 +1,90 @@
+//! Reuse: files the device already has (installed bundles, the builtin folder) placed in the new bundle's staging folder, each re-hashed there before it counts.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::Path;
+
+use super::plan::Plan;
+use crate::error::{Error, Result};
+
+/// What local files provided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Indexes (into `plan.files`) of the files now in the staging folder, verified.
+    pub reused: Vec<usize>,
+    /// Indexes of the files still to fetch.
+    pub missing: Vec<usize>,
+    /// Bytes placed from local files.
+    pub bytes: u64,
+}
+
+/// For each planned file, tries the same path in each of `sources`, in order (for example the
+/// current bundle, the fallback, the builtin folder): a regular file (never a link) is hard-linked
+/// into `staging` — bundles are never modified in place, so sharing the inode is safe — or copied
+/// when linking is impossible (another volume, the app's read-only bundle), and then **hashed in
+/// the staging folder**: only bytes whose SHA-256 is the signed one count, so a corrupted or
+/// tampered local file is never carried into the new bundle (it is removed and the file fetched
+/// instead). Files renamed between versions are not looked for under other paths. Blocks; disk I/O.
+pub fn reuse_local(plan: &Plan, sources: &[&Path], staging: &Path) -> Result<Reuse> {
+    let mut out = Reuse::default();
+    for (i, f) in plan.files.iter().enumerate() {
+        let rel = f.target.to_path();
+        let dest = staging.join(&rel);
+        let mut placed = false;
+        for src in sources {
+            let candidate = src.join(&rel);
+            let is_file = fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_file());
+            if !is_file {
+                continue;
+            }
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+            }
+            // Never write through an existing name: it may be a link to another bundle's file.
+            match fs::remove_file(&dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("removing", &dest)(e)),
+            }
+            if fs::hard_link(&candidate, &dest).is_err() {
+                fs::copy(&candidate, &dest).map_err(Error::io("copying", &candidate))?;
+            }
+            let (digest, len) = sha256_file(&dest)?;
+            if digest == f.sha256 {
+                out.bytes += len;
+                placed = true;
+                break;
+            }
+            log::warn!(
+                "local copy of {} does not match its signed hash: not reused",
+                rel.display()
+            );
+            fs::remove_file(&dest).map_err(Error::io("removing", &dest))?;
+        }
+        if placed {
+            out.reused.push(i);
+        } else {
+            out.missing.push(i);
+        }
+    }
+    Ok(out)
+}
+
+/// SHA-256 and length of a file, streamed.
+fn sha256_file(path: &Path) -> Result<([u8; 32], u64)> {
+    let mut file = File::open(path).map_err(Error::io("opening", path))?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(Error::io("reading", path))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+        len += n as u64;
+    }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(ctx.finish().as_ref());
+    Ok((digest, len))
+}
