@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::engine::{Engine, EngineOptions, Host, HostAction};
+use crate::engine::{Engine, EngineOptions, Host, HostAction, NoHost};
 use crate::error::{Error, LiveUpdateError};
 use crate::update::Updater;
 
@@ -396,14 +396,6 @@ pub unsafe extern "C" fn liveupdate_string_free(s: *mut c_char) {
 pub extern "C" fn liveupdate_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
-}
-
-/// A host that wants no events (the handle API reports through return values).
-struct NoHost;
-
-impl Host for NoHost {
-    fn event(&self, _: &str, _: &Value) {}
-    fn action(&self, _: &HostAction) {}
 }
 
 /// Runs a handle operation that writes one JSON value: `out` and `h` are checked first.

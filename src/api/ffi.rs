@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::engine::{self, Engine, HostAction};
+use crate::engine::{self, Engine, HostAction, NoHost};
 use crate::error::LiveUpdateError;
 use crate::state;
 use crate::update::{UpdateOutcome, Updater as CoreUpdater};
@@ -421,14 +421,6 @@ impl From<UpdaterOptions> for engine::EngineOptions {
         e.initial_custom_id = (!o.custom_id.is_empty()).then_some(o.custom_id);
         e
     }
-}
-
-/// A host that wants no events (the typed API reports through return values).
-struct NoHost;
-
-impl engine::Host for NoHost {
-    fn event(&self, _: &str, _: &Value) {}
-    fn action(&self, _: &HostAction) {}
 }
 
 /// The app side of the JSON bridge: receives JS events and web-view actions from the engine.

@@ -122,3 +122,13 @@ impl Effects {
             .collect()
     }
 }
+
+/// A host that wants no events or actions: for one-shot hosts (the CLI's `device` commands) and
+/// the typed APIs, which report through return values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn event(&self, _: &str, _: &Value) {}
+    fn action(&self, _: &HostAction) {}
+}

@@ -36,7 +36,7 @@ use crate::stats::{self, Action};
 use crate::time::now_ms;
 use crate::update::Updater;
 
-pub use host::{Effect, Effects, Host, HostAction, Page, bundle_json};
+pub use host::{Effect, Effects, Host, HostAction, NoHost, Page, bundle_json};
 pub use options::{AutoUpdateMode, EngineOptions, PluginConfig};
 
 /// How long an auto-update check may run before another one is allowed (Capgo `DOWNLOAD_TIMEOUT_MS`).
@@ -448,16 +448,24 @@ impl Inner {
         self.options.version_build(&self.base)
     }
 
-    /// Re-evaluates the delay conditions after `source`; returns those that still hold.
+    /// Re-evaluates the delay conditions after `source`; returns those that still hold. The
+    /// background timestamp is kept in the same locked step: set when the app goes to the
+    /// background (before the evaluation), cleared when it comes back (after it).
     fn check_cancel_delay(&self, source: delay::Source) -> Result<Vec<DelayCondition>> {
         let native = self.version_build();
         self.update_prefs(|p| {
+            if source == delay::Source::Background {
+                p.background_ms = Some(now_ms());
+            }
             let facts = delay::Facts {
                 now_ms: now_ms(),
                 background_ms: p.background_ms,
                 native_version: &native,
             };
             p.delay_conditions = delay::remaining(&p.delay_conditions, source, facts);
+            if source == delay::Source::Foreground {
+                p.background_ms = None;
+            }
             p.delay_conditions.clone()
         })
     }
@@ -572,7 +580,6 @@ impl Inner {
         if let Err(e) = self.check_cancel_delay(delay::Source::Foreground) {
             log::warn!("delay conditions: {e}");
         }
-        let _ = self.update_prefs(|p| p.background_ms = None);
         if self.plugin.server_url.is_some() {
             fx.stat(stats::Event::new(
                 Action::BlockedByServerUrl,
@@ -621,7 +628,6 @@ impl Inner {
             Action::AppMovedToBackground,
             &current.version,
         ));
-        self.update_prefs(|p| p.background_ms = Some(now_ms()))?;
         let delays = self.check_cancel_delay(delay::Source::Background)?;
         if !delays.is_empty() {
             log::info!("background: next not installed, delay conditions hold");

@@ -365,7 +365,8 @@ fn run(command: Command) -> Result<(), Error> {
                 options.initial_custom_id =
                     (!host.custom_id.is_empty()).then(|| host.custom_id.clone());
             }
-            let engine = liveupdate::Engine::open(options, std::sync::Arc::new(NoHost))?;
+            let engine =
+                liveupdate::Engine::open(options, std::sync::Arc::new(liveupdate::engine::NoHost))?;
             let updater = engine.updater();
             if let DeviceCommand::Update { .. } = &command
                 && updater.device().config().update_url.is_empty()
@@ -400,14 +401,6 @@ fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
     }
-}
-
-/// A host that wants no engine events (one-shot commands print their result instead).
-struct NoHost;
-
-impl liveupdate::Host for NoHost {
-    fn event(&self, _: &str, _: &serde_json::Value) {}
-    fn action(&self, _: &liveupdate::HostAction) {}
 }
 
 /// Runs one `device` command: its JSON, and whether it reports a failed update.
