@@ -47,6 +47,9 @@ pub enum Error {
     /// A delta (manifest) release is malformed or unsafe (refused before any transfer).
     #[error("bad manifest: {0}")]
     Manifest(String),
+    /// A delta file's brotli body does not decode (corrupt or tampered, or over the size cap).
+    #[error("bad brotli body: {0}")]
+    Brotli(String),
     /// The extracted bundle has no `index.html` at its root.
     #[error("bad bundle: no index.html at the bundle root")]
     MissingIndexHtml,
@@ -235,7 +238,8 @@ impl LiveUpdateError {
             Error::SessionKey(_)
             | Error::ChecksumFormat(_)
             | Error::ChecksumMismatch
-            | Error::Decrypt(_) => LiveUpdateError::Verification { message },
+            | Error::Decrypt(_)
+            | Error::Brotli(_) => LiveUpdateError::Verification { message },
             Error::UnsafeEntry { .. }
             | Error::Limit(_)
             | Error::Zip(_)

@@ -54,6 +54,7 @@ pub use store::{lifecycle, state};
 pub use checksum::{ChecksumFormat, ExpectedChecksum, VerifiedZip};
 pub use config::{HostInfo, UpdaterConfig};
 pub use crypto::{PublicKey, SessionKey, WrappedSessionKey};
+pub use download::{DeltaFigures, DownloadStats};
 pub use engine::{Engine, EngineOptions, Host, HostAction, Reject};
 pub use error::{Error, Result};
 pub use lifecycle::{Device, LaunchResult, ReadyResult, Status};

@@ -132,8 +132,13 @@ pub fn plan(
         if !folded.insert(fold(&target)) {
             return Err(refuse(COLLIDES));
         }
-        let expected = ExpectedChecksum::parse(&e.file_hash, key)
-            .map_err(|err| Error::Manifest(format!("entry {:?}: {err}", e.file_name)))?;
+        let expected = ExpectedChecksum::parse(&e.file_hash, key).map_err(|err| match err {
+            // A hash that does not verify under the app's key keeps its kind (checksum_fail).
+            Error::ChecksumFormat(m) => {
+                Error::ChecksumFormat(format!("entry {:?}: {m}", e.file_name))
+            }
+            other => Error::Manifest(format!("entry {:?}: {other}", e.file_name)),
+        })?;
         let sha256 = expected.sha256().ok_or_else(|| {
             Error::Manifest(format!(
                 "entry {:?}: a legacy (V2) hash; delta releases need V3 hashes",

@@ -4,7 +4,8 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
 
-use super::plan::Plan;
+use super::fetch::Pool;
+use super::plan::{Plan, PlannedFile};
 use crate::error::{Error, Result};
 
 /// What local files provided.
@@ -24,50 +25,88 @@ pub struct Reuse {
 /// when linking is impossible (another volume, the app's read-only bundle), and then **hashed in
 /// the staging folder**: only bytes whose SHA-256 is the signed one count, so a corrupted or
 /// tampered local file is never carried into the new bundle (it is removed and the file fetched
-/// instead). Files renamed between versions are not looked for under other paths. Blocks; disk I/O.
-pub fn reuse_local(plan: &Plan, sources: &[&Path], staging: &Path) -> Result<Reuse> {
+/// instead). After the same-path sources, the `pool` of files fetched earlier is tried by hash.
+/// Files renamed between versions are found only through the pool. Blocks; disk I/O.
+pub fn reuse_local(
+    plan: &Plan,
+    sources: &[&Path],
+    pool: Option<&Pool>,
+    staging: &Path,
+) -> Result<Reuse> {
     let mut out = Reuse::default();
     for (i, f) in plan.files.iter().enumerate() {
-        let rel = f.target.to_path();
-        let dest = staging.join(&rel);
-        let mut placed = false;
-        for src in sources {
-            let candidate = src.join(&rel);
-            let is_file = fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_file());
-            if !is_file {
-                continue;
-            }
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
-            }
-            // Never write through an existing name: it may be a link to another bundle's file.
-            match fs::remove_file(&dest) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("removing", &dest)(e)),
-            }
-            if fs::hard_link(&candidate, &dest).is_err() {
-                fs::copy(&candidate, &dest).map_err(Error::io("copying", &candidate))?;
-            }
-            let (digest, len) = sha256_file(&dest)?;
-            if digest == f.sha256 {
+        let dest = staging.join(f.target.to_path());
+        match place(f, &candidates(f, sources, pool), &dest)? {
+            Some(len) => {
                 out.bytes += len;
-                placed = true;
-                break;
+                out.reused.push(i);
             }
-            log::warn!(
-                "local copy of {} does not match its signed hash: not reused",
-                rel.display()
-            );
-            fs::remove_file(&dest).map_err(Error::io("removing", &dest))?;
-        }
-        if placed {
-            out.reused.push(i);
-        } else {
-            out.missing.push(i);
+            None => out.missing.push(i),
         }
     }
     Ok(out)
+}
+
+/// Puts the first of `candidates` whose bytes have `f`'s signed hash at `dest` (hard link, else
+/// copy; hashed at `dest`, so what is checked is what the bundle gets). Returns its length, or
+/// `None` when no candidate matches (nothing is left at `dest` then). Blocks; disk I/O.
+pub(crate) fn place(
+    f: &PlannedFile,
+    candidates: &[std::path::PathBuf],
+    dest: &Path,
+) -> Result<Option<u64>> {
+    for candidate in candidates {
+        let is_file = fs::symlink_metadata(candidate).is_ok_and(|m| m.file_type().is_file());
+        if !is_file {
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+        }
+        // Never write through an existing name: it may be a link to another bundle's file.
+        match fs::remove_file(dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("removing", dest)(e)),
+        }
+        if fs::hard_link(candidate, dest).is_err() {
+            fs::copy(candidate, dest).map_err(Error::io("copying", candidate))?;
+        }
+        let (digest, len) = sha256_file(dest)?;
+        if digest == f.sha256 {
+            return Ok(Some(len));
+        }
+        log::warn!(
+            "local copy of {} does not match its signed hash: not reused",
+            f.target.parts().join("/")
+        );
+        fs::remove_file(dest).map_err(Error::io("removing", dest))?;
+    }
+    Ok(None)
+}
+
+/// Where a planned file may be found locally: the same path in each source, then the pool.
+fn candidates(f: &PlannedFile, sources: &[&Path], pool: Option<&Pool>) -> Vec<std::path::PathBuf> {
+    let rel = f.target.to_path();
+    sources
+        .iter()
+        .map(|s| s.join(&rel))
+        .chain(pool.map(|p| p.path_of(&f.sha256)))
+        .collect()
+}
+
+/// For each planned file, whether a local copy with the signed hash exists (hashed in place,
+/// nothing written): the answer to Capgo's `getMissingBundleFiles`. Blocks; disk reads.
+pub fn locate(plan: &Plan, sources: &[&Path], pool: Option<&Pool>) -> Vec<bool> {
+    plan.files
+        .iter()
+        .map(|f| {
+            candidates(f, sources, pool).iter().any(|c| {
+                fs::symlink_metadata(c).is_ok_and(|m| m.file_type().is_file())
+                    && sha256_file(c).is_ok_and(|(d, _)| d == f.sha256)
+            })
+        })
+        .collect()
 }
 
 /// SHA-256 and length of a file, streamed.

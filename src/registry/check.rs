@@ -18,7 +18,8 @@ pub struct Release {
     pub session_key: Option<String>,
     /// Checksum (V3/V2 with encryption, plain SHA-256 without); empty if the server sent none.
     pub checksum: String,
-    /// The delta manifest, if the server sent one (this core downloads the full zip instead).
+    /// The delta manifest, if the server sent one (then the release is installed file by file and
+    /// `url` and `checksum` are not used).
     pub manifest: Option<Value>,
     /// Release link shown to users, if any.
     pub link: Option<String>,

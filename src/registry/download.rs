@@ -61,6 +61,23 @@ pub struct DownloadStats {
     pub network_bytes: u64,
     /// Bytes reused from the partial file instead of being fetched again.
     pub resumed_bytes: u64,
+    /// For a delta (manifest) release: what came from the device and what was fetched.
+    pub delta: Option<DeltaFigures>,
+}
+
+/// The file counts of a delta (manifest) install.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeltaFigures {
+    /// Files in the new bundle.
+    pub files: u64,
+    /// Files taken from the device (installed bundles, builtin, pool), each re-hashed.
+    pub reused: u64,
+    /// Files fetched over the network.
+    pub fetched: u64,
+    /// Plain bytes taken from the device.
+    pub reused_bytes: u64,
+    /// Plain bytes of the fetched files.
+    pub fetched_bytes: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,9 @@
 //!   "default_channel": "production",
 //!   "bundles": [
 //!     { "version": "1.0.1", "file": "app_1.0.1.zip_encrypted.zip",
-//!       "session_key": "<ivSessionKey>", "checksum": "<encrypted checksum>", "channel": "production" }
+//!       "session_key": "<ivSessionKey>", "checksum": "<encrypted checksum>", "channel": "production" },
+//!     { "version": "1.0.2", "manifest": "v1.0.2/manifest.json", "session_key": "<ivSessionKey>",
+//!       "checksum": "" }
 //!   ]
 //! }
 //! ```
@@ -44,8 +46,16 @@ pub const MANIFEST: &str = "liveupdate-registry.json";
 pub struct ManifestBundle {
     /// Version name.
     pub version: String,
-    /// File name in the served folder.
+    /// File name of the (encrypted) zip in the served folder; empty for a delta-only release
+    /// (devices then get Capgo's placeholder URL, which must never be fetched).
+    #[serde(default)]
     pub file: String,
+    /// A delta release: the path (in the served folder) of a device manifest
+    /// `[{file_name, file_hash, download_url}]` whose `download_url`s are relative to its own
+    /// folder, as the Capgo CLI fixtures have them. They are sent as absolute URLs under
+    /// `/files/`, the way Capgo's backend sends its storage URLs.
+    #[serde(default)]
+    pub manifest: Option<String>,
     /// `ivSessionKey` (encrypted bundles).
     #[serde(default)]
     pub session_key: Option<String>,
@@ -228,6 +238,9 @@ fn handle(mut req: Request, dir: &Path, addr: SocketAddr, shared: &Shared) {
         (Method::Get, p) if p.starts_with("/bundles/") => {
             return serve_file(req, dir, &p["/bundles/".len()..], shared);
         }
+        (Method::Get, p) if p.starts_with("/files/") => {
+            return serve_delta_file(req, dir, &p["/files/".len()..], shared);
+        }
         _ => json_response(
             404,
             &json!({"error": "not_found", "message": "unknown endpoint"}),
@@ -306,15 +319,93 @@ fn updates(
             &json!({"error": "no_new_version_available", "message": "No new version available", "kind": "up_to_date"}),
         );
     }
-    json_response(
-        200,
-        &json!({
-            "version": b.version,
-            "url": format!("http://{addr}/bundles/{}", b.file),
-            "session_key": b.session_key.clone().unwrap_or_default(),
-            "checksum": b.checksum,
-        }),
-    )
+    let mut answer = json!({
+        "version": b.version,
+        "url": if b.file.is_empty() {
+            // Capgo's placeholder for delta-only releases.
+            "https://404.capgo.app/no.zip".to_string()
+        } else {
+            format!("http://{addr}/bundles/{}", b.file)
+        },
+        "session_key": b.session_key.clone().unwrap_or_default(),
+        "checksum": b.checksum,
+    });
+    if let Some(path) = &b.manifest {
+        match device_manifest(dir, path, addr) {
+            Ok(m) => answer["manifest"] = m,
+            Err(e) => {
+                return json_response(
+                    500,
+                    &json!({"error": "registry_error", "message": e, "kind": "failed"}),
+                );
+            }
+        }
+    }
+    json_response(200, &answer)
+}
+
+/// The manifest at `path` with each relative `download_url` made absolute under `/files/`.
+fn device_manifest(dir: &Path, path: &str, addr: SocketAddr) -> std::result::Result<Value, String> {
+    let text = std::fs::read_to_string(dir.join(path)).map_err(|e| format!("{path}: {e}"))?;
+    let mut v: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let base = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "",
+    };
+    if let Some(entries) = v.as_array_mut() {
+        for e in entries {
+            if let Some(u) = e.get("download_url").and_then(Value::as_str)
+                && !u.contains("://")
+            {
+                let abs = format!("http://{addr}/files/{base}{u}");
+                e["download_url"] = json!(abs);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Decodes `%XX` escapes (the URL path of a delta file); `None` when malformed.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Serves a delta body: only from a folder that a listed manifest lives in, never outside it.
+fn serve_delta_file(req: Request, dir: &Path, raw: &str, shared: &Shared) {
+    let allowed = percent_decode(raw).filter(|name| {
+        !name
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+            && !name.contains('\\')
+            && read_manifest(dir).is_ok_and(|m| {
+                m.bundles
+                    .iter()
+                    .filter_map(|b| b.manifest.as_deref())
+                    .any(|mp| {
+                        let base = mp.rfind('/').map_or("", |i| &mp[..=i]);
+                        !base.is_empty() && name.starts_with(base)
+                    })
+            })
+    });
+    match allowed.and_then(|name| File::open(dir.join(name)).ok()) {
+        Some(file) => send_file(req, file, shared),
+        None => {
+            let _ = req.respond(json_response(404, &json!({"error": "not_found"})));
+        }
+    }
 }
 
 fn channel(
@@ -390,7 +481,11 @@ fn channel(
 
 fn serve_file(req: Request, dir: &Path, name: &str, shared: &Shared) {
     let listed = read_manifest(dir)
-        .map(|m| m.bundles.iter().any(|b| b.file == name))
+        .map(|m| {
+            m.bundles
+                .iter()
+                .any(|b| !b.file.is_empty() && b.file == name)
+        })
         .unwrap_or(false);
     let path: PathBuf = dir.join(name);
     let file = if listed && !name.contains('/') && !name.contains("..") {
@@ -398,10 +493,15 @@ fn serve_file(req: Request, dir: &Path, name: &str, shared: &Shared) {
     } else {
         None
     };
-    let Some(mut file) = file else {
+    let Some(file) = file else {
         let _ = req.respond(json_response(404, &json!({"error": "not_found"})));
         return;
     };
+    send_file(req, file, shared);
+}
+
+/// Sends `file` with `ETag`, `Range`/`If-Range` (206, 416) support, counting the bytes served.
+fn send_file(req: Request, mut file: File, shared: &Shared) {
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mtime = file
         .metadata()

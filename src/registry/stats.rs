@@ -39,6 +39,18 @@ pub enum Action {
     DownloadZipStart,
     /// `download_complete`
     DownloadComplete,
+    /// `download_manifest_start`
+    DownloadManifestStart,
+    /// `download_manifest_complete`
+    DownloadManifestComplete,
+    /// `download_manifest_file_fail` (version name `"<version>:<file_name>"`)
+    DownloadManifestFileFail,
+    /// `download_manifest_checksum_fail` (version name `"<version>:<file_name>"`)
+    DownloadManifestChecksumFail,
+    /// `download_manifest_brotli_fail` (version name `"<version>:<file_name>"`)
+    DownloadManifestBrotliFail,
+    /// `manifest_path_fail` (version name `"<version>:<file_name>"`)
+    ManifestPathFail,
     /// `download_fail`
     DownloadFail,
     /// `checksum_required`
@@ -87,6 +99,12 @@ impl Action {
             Action::BlockedByServerUrl => "blocked_by_server_url",
             Action::DownloadZipStart => "download_zip_start",
             Action::DownloadComplete => "download_complete",
+            Action::DownloadManifestStart => "download_manifest_start",
+            Action::DownloadManifestComplete => "download_manifest_complete",
+            Action::DownloadManifestFileFail => "download_manifest_file_fail",
+            Action::DownloadManifestChecksumFail => "download_manifest_checksum_fail",
+            Action::DownloadManifestBrotliFail => "download_manifest_brotli_fail",
+            Action::ManifestPathFail => "manifest_path_fail",
             Action::DownloadFail => "download_fail",
             Action::ChecksumRequired => "checksum_required",
             Action::SessionKeyRequired => "session_key_required",

@@ -62,11 +62,20 @@ impl UpdateOutcome {
                 bundle,
                 applied,
                 download,
-            } => json!({
-                "result": "installed", "bundle": bundle, "error": null, "applied": applied,
-                "download": {"attempts": download.attempts, "network_bytes": download.network_bytes,
-                             "resumed_bytes": download.resumed_bytes},
-            }),
+            } => {
+                let mut out = json!({
+                    "result": "installed", "bundle": bundle, "error": null, "applied": applied,
+                    "download": {"attempts": download.attempts, "network_bytes": download.network_bytes,
+                                 "resumed_bytes": download.resumed_bytes},
+                });
+                if let Some(d) = download.delta {
+                    out["delta"] = json!({
+                        "files": d.files, "reused": d.reused, "fetched": d.fetched,
+                        "reused_bytes": d.reused_bytes, "fetched_bytes": d.fetched_bytes,
+                    });
+                }
+                out
+            }
             UpdateOutcome::UpToDate { message } => {
                 json!({"result": "up_to_date", "bundle": current, "error": null, "message": message})
             }
@@ -93,6 +102,9 @@ impl UpdateOutcome {
 }
 
 mod channels;
+mod delta;
+
+pub use delta::DELTA_CONCURRENCY;
 
 pub use channels::ServerError;
 
@@ -546,6 +558,20 @@ impl Updater {
         if let Err(e) = crate::lifecycle::parse_version(v) {
             self.record(&[Event::new(Action::DownloadFail, v).meta("error", "invalid_version")]);
             return Ok(Err(failed("invalid_version", e.to_string())));
+        }
+        // A manifest makes it a delta release: the zip (and its checksum) is not used at all.
+        match crate::delta::parse_manifest(release.manifest.as_ref()) {
+            Ok(Some(entries)) => {
+                return self.fetch_manifest_release(release, &entries, id, deadline, listener);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.record(&[
+                    Event::new(Action::ManifestPathFail, v).meta("error", e.to_string()),
+                    Event::new(Action::DownloadFail, v).meta("error", "manifest_invalid"),
+                ]);
+                return Ok(Err(failed("manifest_invalid", e.to_string())));
+            }
         }
         if release.checksum.is_empty() {
             self.record(&[

@@ -23,6 +23,8 @@ const LOCK_FILE: &str = ".lock";
 const BUNDLES: &str = "bundles";
 const INSTALL_LOCK: &str = ".install.lock";
 const DOWNLOADS: &str = "downloads";
+/// The folder of verified delta files (`delta::Pool`), which sweeps keep across restarts.
+pub const POOL: &str = "delta-pool";
 
 /// The data folder, locked for the lifetime of this value.
 ///
@@ -71,7 +73,7 @@ impl Store {
         let root = fs::canonicalize(root).map_err(Error::io("resolving", root))?;
         // The folders the store deletes in must be its own: a link (or a file) in their place
         // would make sweeps delete whatever it points to. Move it aside, never follow it.
-        for name in [BUNDLES, DOWNLOADS] {
+        for name in [BUNDLES, DOWNLOADS, POOL] {
             set_aside_if_foreign(&root, name)?;
         }
         fs::create_dir_all(root.join(BUNDLES))

@@ -16,7 +16,7 @@ use crate::fs_atomic::random_alnum;
 use crate::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
 use crate::store::{InstallGuard, Store};
 use crate::time::{iso8601, now_ms};
-use crate::unpack::{BundleTrust, UnpackReport, unpack_parsed, unpack_verified};
+use crate::unpack::{BundleTrust, unpack_parsed, unpack_verified};
 use crate::unzip::ExtractOptions;
 
 /// Tombstones (`deleted` records) kept at most; older ones are forgotten.
@@ -310,8 +310,12 @@ impl Device {
         let guard = Store::install_guard(&self.data_dir)?;
         let options = self.extract_options();
         self.install_with(&guard, version, len_hint, None, |dir| {
-            unpack_parsed(input, &trust, dir, &options)
+            unpack_parsed(input, &trust, dir, &options).map(|r| {
+                let sha = r.sha256.clone();
+                (r, sha)
+            })
         })
+        .map(|(info, _)| info)
     }
 
     /// Installs a bundle whose zip was already verified (the download path, which hashes while
@@ -327,8 +331,65 @@ impl Device {
         let version = parse_version(version)?;
         let options = self.extract_options();
         self.install_with(guard, version, 0, id, |dir| {
-            unpack_verified(verified, dir, &options)
+            unpack_verified(verified, dir, &options).map(|r| {
+                let sha = r.sha256.clone();
+                (r, sha)
+            })
         })
+        .map(|(info, _)| info)
+    }
+
+    /// Installs a bundle folder made by `produce` (the delta path: a tree assembled from local
+    /// and fetched files) under the same protocol as zips: a `downloading` record, `produce`
+    /// without the main lock, then `pending` with `checksum` as the bundle's identity — or no
+    /// record and no folder if `produce` failed. `produce` must create the folder it is given
+    /// atomically. The caller holds the install lock. Blocks; disk I/O.
+    pub fn install_tree<T>(
+        &self,
+        guard: &InstallGuard,
+        version: &str,
+        id: Option<&str>,
+        checksum: &str,
+        produce: impl FnOnce(&Path) -> Result<T>,
+    ) -> Result<(BundleInfo, T)> {
+        let version = parse_version(version)?;
+        self.install_with(guard, version, 0, id, |dir| {
+            produce(dir).map(|t| (t, checksum.to_string()))
+        })
+    }
+
+    /// Where an update may find files it needs, most likely first: the current bundle, next,
+    /// the fallback, every other servable installed bundle, then the builtin folder. Does I/O.
+    pub fn reuse_sources(&self) -> Result<Vec<PathBuf>> {
+        let s = self.session()?;
+        let mut ids: Vec<String> = vec![s.state.current.clone()];
+        ids.extend(s.state.next.clone());
+        ids.push(s.state.fallback.clone());
+        let mut others: Vec<&BundleInfo> = s
+            .state
+            .bundles
+            .values()
+            .filter(|b| b.status.is_servable())
+            .collect();
+        others.sort_by(|a, b| b.downloaded.cmp(&a.downloaded));
+        ids.extend(others.into_iter().map(|b| b.id.clone()));
+        let mut out: Vec<PathBuf> = Vec::new();
+        for id in ids {
+            if id == BUILTIN || !s.store.has_files(&id) {
+                continue;
+            }
+            let dir = s.store.bundle_dir(&id);
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+        out.push(self.builtin_dir.clone());
+        Ok(out)
+    }
+
+    /// The folder of verified files fetched for delta releases (see `delta::Pool`).
+    pub fn pool_dir(&self) -> PathBuf {
+        self.data_dir.join(crate::store::POOL)
     }
 
     /// Takes the install lock (for a download followed by [`Device::install_verified`]).
@@ -346,14 +407,14 @@ impl Device {
     /// The install protocol around `produce` (which creates the bundle folder it is given):
     /// record `downloading` (under the main lock), produce without the main lock, then record
     /// `pending` — or remove the record if producing failed or a reset cancelled the install.
-    fn install_with(
+    fn install_with<T>(
         &self,
         _guard: &InstallGuard,
         version: &str,
         len_hint: u64,
         id: Option<&str>,
-        produce: impl FnOnce(&Path) -> Result<UnpackReport>,
-    ) -> Result<BundleInfo> {
+        produce: impl FnOnce(&Path) -> Result<(T, String)>,
+    ) -> Result<(BundleInfo, T)> {
         let chosen = match id {
             Some(id) if crate::store::is_valid_id(id) => Some(id.to_string()),
             Some(id) => return Err(Error::Usage(format!("invalid bundle id {id:?}"))),
@@ -393,12 +454,12 @@ impl Device {
             .get(&id)
             .is_some_and(|b| b.status == BundleStatus::Downloading);
         match result {
-            Ok(report) if still_ours => {
+            Ok((out, checksum)) if still_ours => {
                 info.status = BundleStatus::Pending;
-                info.checksum = report.sha256;
+                info.checksum = checksum;
                 s.state.bundles.insert(id, info.clone());
                 s.save()?;
-                Ok(info)
+                Ok((info, out))
             }
             Ok(_) => {
                 s.store.remove_bundle_files(&id)?;
@@ -834,6 +895,9 @@ impl Device {
         }
         s.store.sweep_temp_files()?;
         if !installing {
+            // Temporary files of delta fetches that are not running; verified files older than
+            // a week (a release that kept failing).
+            crate::delta::Pool::sweep(&self.pool_dir(), crate::delta::fetch::POOL_MAX_AGE);
             // Partial downloads of a download that is not running (killed process).
             if let Ok(entries) = std::fs::read_dir(s.store.downloads_path()) {
                 for e in entries.flatten() {

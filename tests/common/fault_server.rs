@@ -68,6 +68,9 @@ pub struct Script {
     pub channel: VecDeque<(u16, String)>,
     /// When set, JSON answers (/updates, /stats, /channel_self) trickle one byte per interval.
     pub trickle_json: Option<Duration>,
+    /// Delta bodies served at `/files/<key>` (the raw, percent-encoded request path after
+    /// `/files/`), each with its own fault queue.
+    pub files: std::collections::HashMap<String, (Vec<u8>, VecDeque<Fault>)>,
 }
 
 pub struct FaultServer {
@@ -89,6 +92,7 @@ impl FaultServer {
             stats: Vec::new(),
             channel: VecDeque::new(),
             trickle_json: None,
+            files: Default::default(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (script.clone(), stop.clone());
@@ -177,6 +181,32 @@ impl FaultServer {
         self.seen()
             .iter()
             .filter(|s| s.path == "/bundle.zip")
+            .map(|s| s.body_bytes_sent)
+            .sum()
+    }
+
+    /// Serves `body` at `/files/<key>`; returns its URL.
+    pub fn add_file(&self, key: &str, body: Vec<u8>) -> String {
+        self.script
+            .lock()
+            .unwrap()
+            .files
+            .insert(key.to_string(), (body, VecDeque::new()));
+        self.url(&format!("/files/{key}"))
+    }
+
+    /// Faults for successive requests of `/files/<key>`.
+    pub fn file_faults(&self, key: &str, faults: Vec<Fault>) {
+        if let Some(f) = self.script.lock().unwrap().files.get_mut(key) {
+            f.1 = faults.into();
+        }
+    }
+
+    /// Body bytes sent for `/files/…` requests.
+    pub fn files_bytes_sent(&self) -> u64 {
+        self.seen()
+            .iter()
+            .filter(|s| s.path.starts_with("/files/"))
             .map(|s| s.body_bytes_sent)
             .sum()
     }
@@ -292,6 +322,25 @@ fn handle(conn: TcpStream, script: &Mutex<Script>, stop: &AtomicBool) -> std::io
                 &mut seen.body_bytes_sent,
                 stop,
             )
+        }
+        f if f.starts_with("/files/") => {
+            let entry = {
+                let mut s = script.lock().unwrap();
+                s.files
+                    .get_mut(&f["/files/".len()..])
+                    .map(|(b, q)| (q.pop_front().unwrap_or(Fault::Ok), b.clone()))
+            };
+            match entry {
+                Some((fault, file)) => serve_bundle(
+                    &mut out,
+                    fault,
+                    &file,
+                    seen.range.as_deref(),
+                    &mut seen.body_bytes_sent,
+                    stop,
+                ),
+                None => respond(&mut out, 404, &[], b"{}"),
+            }
         }
         _ => respond(&mut out, 404, &[], b"{}"),
     };

@@ -1,0 +1,460 @@
+//! Fetch: the files no local source had, downloaded in parallel through the resumable download machinery, decrypted, brotli-decoded, hashed, and kept in a verified pool.
+//!
+//! Each body goes `download::fetch_with` (retries, backoff, `Range` resume of its `.part`, stall
+//! timeout, cancellation, deadline) → AES-128-CBC with the release's session key → a streaming
+//! brotli decoder for `.br` names → a size cap shared by every file of the release → SHA-256 → a
+//! temporary file in the pool. Only a file whose hash is the signed one is renamed to
+//! `pool/<sha256 hex>`; anything else is deleted with its partial body. The pool outlives a failed
+//! attempt and a killed process (it is not a download folder, which sweeps empty), so the next
+//! attempt fetches only what is still missing. Pool files are not flushed: after a power loss one
+//! may be torn, and that is harmless because every use re-hashes it (`reuse.rs`).
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::plan::PlannedFile;
+use crate::checksum::{HashingWriter, to_hex};
+use crate::crypto::{self, SessionKey};
+use crate::download::{self, DownloadJob, DownloadListener, DownloadStats};
+use crate::error::{Error, Result};
+use crate::fs_atomic::random_alnum;
+use crate::http::Http;
+
+/// The folder of verified files fetched for delta releases, named by their SHA-256.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    dir: PathBuf,
+}
+
+/// How long an unused pool file is kept (a release that keeps failing is not retried forever).
+pub const POOL_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Pool {
+    /// The pool in `dir` (created on demand). Does I/O.
+    pub fn open(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(Error::io("creating", dir))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Where the file with this SHA-256 is (or would be).
+    pub fn path_of(&self, sha256: &[u8; 32]) -> PathBuf {
+        self.dir.join(to_hex(sha256))
+    }
+
+    /// Forgets the file with this SHA-256 (after it went into an installed bundle).
+    pub fn remove(&self, sha256: &[u8; 32]) {
+        let _ = fs::remove_file(self.path_of(sha256));
+    }
+
+    /// Removes temporary files (interrupted fetches) and files older than `max_age`. Call only
+    /// when no install runs. Returns how many files were removed. Does I/O.
+    pub fn sweep(dir: &Path, max_age: Duration) -> usize {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > max_age);
+            let verified_name = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            if (old || !verified_name) && fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+}
+
+/// The settings of one release's fetch.
+pub struct FetchJob<'a> {
+    /// The client.
+    pub http: &'a Http,
+    /// Where partial bodies are kept between attempts.
+    pub parts_dir: &'a Path,
+    /// Where verified files go.
+    pub pool: &'a Pool,
+    /// The release's session key (every body is encrypted with it), if encrypted.
+    pub session_key: Option<&'a SessionKey>,
+    /// Most bytes one body may have on the wire.
+    pub max_body_bytes: u64,
+    /// Most plain bytes the fetched files may have together (the rest of `maxBundleBytes`);
+    /// enforced while decoding, so a brotli bomb stops at the cap.
+    pub plain_budget: u64,
+    /// Attempts per file (first + retries).
+    pub attempts: u32,
+    /// First retry delay.
+    pub backoff: Duration,
+    /// Nothing runs after this instant.
+    pub deadline: Instant,
+    /// The host's cancel flag.
+    pub cancel: &'a Arc<AtomicBool>,
+    /// Files transferred at the same time.
+    pub concurrency: usize,
+    /// Receives `(bytes received, None, percent of files done)`.
+    pub progress: Option<Arc<dyn DownloadListener>>,
+    /// Files already in place (reused) before this fetch, and the release's file count, for the
+    /// percentage.
+    pub files_done_before: usize,
+    /// The release's file count.
+    pub files_total: usize,
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Files fetched and verified.
+    pub files: usize,
+    /// Their plain bytes.
+    pub plain_bytes: u64,
+    /// Transfer figures summed over the files.
+    pub download: DownloadStats,
+}
+
+/// The first failure of a fetch, with the file it concerned.
+#[derive(Debug)]
+pub struct FileFailure {
+    /// The manifest `file_name` of the failing file (`None` for a failure of no one file).
+    pub file_name: Option<String>,
+    /// What went wrong.
+    pub error: Error,
+}
+
+/// Marks a write refused by the size cap (told apart from disk errors by downcasting).
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("over the size cap")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+/// The plain bytes every file of the release may still add.
+struct Budget {
+    used: AtomicU64,
+    limit: u64,
+}
+
+/// Counts what goes through against the shared [`Budget`].
+struct Capped<'b, W> {
+    inner: W,
+    budget: &'b Budget,
+    written: u64,
+}
+
+impl<W: Write> Write for Capped<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len() as u64;
+        if self.budget.used.fetch_add(n, Ordering::SeqCst) + n > self.budget.limit {
+            self.budget.used.fetch_sub(n, Ordering::SeqCst);
+            return Err(io::Error::other(OverBudget));
+        }
+        self.written += n;
+        self.inner.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Progress of the whole fetch, fed by each file's transfer.
+struct Aggregate {
+    outer: Arc<dyn DownloadListener>,
+    bytes: AtomicU64,
+    done: AtomicUsize,
+    total: usize,
+}
+
+impl Aggregate {
+    fn report(&self) {
+        let done = self.done.load(Ordering::SeqCst);
+        let percent = (done.saturating_mul(100) / self.total.max(1)).min(100) as u8;
+        self.outer
+            .on_progress(self.bytes.load(Ordering::SeqCst), None, percent);
+    }
+}
+
+/// One file's transfer, reported as bytes into the aggregate.
+struct FileProgress {
+    agg: Arc<Aggregate>,
+    last: AtomicU64,
+}
+
+impl DownloadListener for FileProgress {
+    fn on_progress(&self, received: u64, _total: Option<u64>, _percent: u8) {
+        let before = self.last.swap(received, Ordering::SeqCst);
+        if received > before {
+            self.agg
+                .bytes
+                .fetch_add(received - before, Ordering::SeqCst);
+        }
+        self.agg.report();
+    }
+}
+
+/// Fetches `files` into the pool, `job.concurrency` at a time. The first failure stops the others
+/// (at their next chunk) and is returned; files verified before it stay in the pool. Blocks;
+/// network and disk I/O on `concurrency` threads.
+pub fn fetch_into_pool(
+    job: &FetchJob<'_>,
+    files: &[&PlannedFile],
+) -> std::result::Result<FetchReport, FileFailure> {
+    let mut report = FetchReport::default();
+    if files.is_empty() {
+        return Ok(report);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = AtomicUsize::new(0);
+    let budget = Budget {
+        used: AtomicU64::new(0),
+        limit: job.plain_budget,
+    };
+    let agg = job.progress.clone().map(|outer| {
+        Arc::new(Aggregate {
+            outer,
+            bytes: AtomicU64::new(0),
+            done: AtomicUsize::new(job.files_done_before),
+            total: job.files_total,
+        })
+    });
+    let first_failure: Mutex<Option<FileFailure>> = Mutex::new(None);
+    let workers = job.concurrency.clamp(1, 16).min(files.len());
+    let (tx, rx) = mpsc::channel::<(u64, DownloadStats)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (stop, next, budget, agg, first_failure) =
+                (&stop, &next, &budget, agg.clone(), &first_failure);
+            scope.spawn(move || {
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(f) = files.get(i) else { return };
+                    let listener = agg.clone().map(|agg| {
+                        Arc::new(FileProgress {
+                            agg,
+                            last: AtomicU64::new(0),
+                        }) as Arc<dyn DownloadListener>
+                    });
+                    match fetch_one(job, f, stop, budget, listener) {
+                        Ok(done) => {
+                            if let Some(agg) = &agg {
+                                agg.done.fetch_add(1, Ordering::SeqCst);
+                                agg.report();
+                            }
+                            let _ = tx.send(done);
+                        }
+                        Err(error) => {
+                            stop.store(true, Ordering::SeqCst);
+                            let mut slot = first_failure
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            // The first real failure wins over the cancellations it caused.
+                            let replace = match &*slot {
+                                None => true,
+                                Some(prev) => {
+                                    matches!(prev.error, Error::Cancelled)
+                                        && !matches!(error, Error::Cancelled)
+                                }
+                            };
+                            if replace {
+                                *slot = Some(FileFailure {
+                                    file_name: Some(f.file_name()),
+                                    error,
+                                });
+                            }
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Pass the host's cancellation on to the workers' own flag, until every worker is done.
+        loop {
+            if job.cancel.load(Ordering::Relaxed) {
+                stop.store(true, Ordering::SeqCst);
+            }
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok((plain, d)) => {
+                    report.files += 1;
+                    report.plain_bytes += plain;
+                    report.download.attempts += d.attempts;
+                    report.download.network_bytes += d.network_bytes;
+                    report.download.resumed_bytes += d.resumed_bytes;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    });
+    match first_failure
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        Some(f) => Err(f),
+        None if job.cancel.load(Ordering::Relaxed) && report.files < files.len() => {
+            Err(FileFailure {
+                file_name: None,
+                error: Error::Cancelled,
+            })
+        }
+        None => Ok(report),
+    }
+}
+
+/// Fetches one file into the pool: `(plain bytes, transfer figures)`.
+fn fetch_one(
+    job: &FetchJob<'_>,
+    f: &PlannedFile,
+    stop: &Arc<AtomicBool>,
+    budget: &Budget,
+    listener: Option<Arc<dyn DownloadListener>>,
+) -> Result<(u64, DownloadStats)> {
+    let hex = to_hex(&f.sha256);
+    let key = format!("delta-{}", &hex[..32]);
+    let tmp = job
+        .pool
+        .dir
+        .join(format!(".tmp-{}-{}", &hex[..16], random_alnum(8)?));
+    let dj = DownloadJob {
+        http: job.http,
+        url: &f.url,
+        dir: job.parts_dir,
+        key: &key,
+        max_bytes: job.max_body_bytes,
+        attempts: job.attempts,
+        backoff: job.backoff,
+        deadline: job.deadline,
+        cancel: stop,
+        listener,
+    };
+    let result = download::fetch_with(&dj, |body, _| {
+        decode_into(body, job.session_key, f.brotli, &tmp, budget, &f.sha256)
+    });
+    match result {
+        Ok((plain, stats)) => {
+            let dest = job.pool.path_of(&f.sha256);
+            crate::fs_atomic::crash_point();
+            let renamed =
+                fs::rename(&tmp, &dest).map_err(Error::io("renaming into the pool", &dest));
+            download::discard(job.parts_dir, &key);
+            if renamed.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            renamed?;
+            Ok((plain, stats))
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Decrypts, decodes and hashes one body into `tmp`; succeeds only when the plain file's SHA-256
+/// is `expected`. Returns the plain length. A failed attempt gives its bytes back to the budget.
+fn decode_into(
+    body: &mut dyn Read,
+    key: Option<&SessionKey>,
+    brotli: bool,
+    tmp: &Path,
+    budget: &Budget,
+    expected: &[u8; 32],
+) -> Result<u64> {
+    let file = File::create(tmp).map_err(Error::io("creating", tmp))?;
+    let mut capped = Capped {
+        inner: HashingWriter::new(BufWriter::with_capacity(64 * 1024, file)),
+        budget,
+        written: 0,
+    };
+    let outcome = decode_body(body, key, brotli, &mut capped, tmp);
+    let written = capped.written;
+    let result = outcome.and_then(|()| {
+        let (buffered, digest) = capped.inner.finish();
+        buffered
+            .into_inner()
+            .map_err(|e| Error::io("writing", tmp)(e.into_error()))?;
+        if &digest != expected {
+            return Err(Error::ChecksumMismatch);
+        }
+        Ok(written)
+    });
+    if result.is_err() {
+        budget.used.fetch_sub(written, Ordering::SeqCst);
+    }
+    result
+}
+
+/// The decryption and decoding chain into `out`.
+fn decode_body<W: Write>(
+    body: &mut dyn Read,
+    key: Option<&SessionKey>,
+    brotli: bool,
+    out: &mut Capped<'_, W>,
+    tmp: &Path,
+) -> Result<()> {
+    let on_write = |e: io::Error| -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<OverBudget>()) {
+            Error::Limit(
+                "the delta files are larger than the bundle size limit (maxBundleBytes)".into(),
+            )
+        } else if brotli && e.kind() == io::ErrorKind::InvalidData {
+            Error::Brotli("the body is not a valid brotli stream".into())
+        } else if brotli && e.kind() == io::ErrorKind::WriteZero {
+            Error::Brotli("data after the end of the brotli stream".into())
+        } else {
+            Error::io("writing", tmp)(e)
+        }
+    };
+    let on_read = |e: io::Error| Error::Network(e.to_string());
+    if !brotli {
+        crypto::decrypt_stream(body, key, out, on_read, on_write)?;
+        return Ok(());
+    }
+    let mut decoder = brotli_decompressor::DecompressorWriter::new(&mut *out, 64 * 1024);
+    let fed = crypto::decrypt_stream(body, key, &mut decoder, on_read, on_write)?;
+    if fed == 0 {
+        // An empty body is an empty file (as both Capgo plugins treat it).
+        let _ = decoder.into_inner();
+        return Ok(());
+    }
+    decoder.close().map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidData {
+            Error::Brotli("the brotli stream is truncated or corrupt".into())
+        } else {
+            on_write(e)
+        }
+    })?;
+    let _ = decoder.into_inner();
+    Ok(())
+}
+
+impl PlannedFile {
+    /// The manifest's `file_name` of this file (the target, plus `.br` for a brotli body).
+    pub fn file_name(&self) -> String {
+        let name = self.target.parts().join("/");
+        if self.brotli {
+            format!("{name}.br")
+        } else {
+            name
+        }
+    }
+}

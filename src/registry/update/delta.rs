@@ -1,0 +1,207 @@
+//! Delta: a release announced with a manifest installed file by file — planned, reused from the device, the rest fetched in parallel, assembled and published like a zip bundle, with Capgo's manifest stats aggregated.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Fetched, UpdateOutcome, Updater, failed, failure_code};
+use crate::check::Release;
+use crate::delta::{self, DeltaTrust, FetchJob, FileFailure, Pool};
+use crate::download::{DeltaFigures, DownloadListener, DownloadStats};
+use crate::error::{Error, Result};
+use crate::stats::{Action, Event};
+
+/// Files transferred at the same time (Capgo uses 8–64 threads; a handful of connections is
+/// enough to fill a phone's link without starving the app's own requests).
+pub const DELTA_CONCURRENCY: usize = 6;
+
+/// The stats action and the machine code of a delta failure (Capgo's names).
+fn delta_failure(e: &Error) -> (Action, &'static str) {
+    match e {
+        Error::UnsafeEntry { .. } => (Action::ManifestPathFail, "manifest_path_fail"),
+        Error::Manifest(_) => (Action::ManifestPathFail, "manifest_invalid"),
+        Error::ChecksumMismatch | Error::ChecksumFormat(_) => {
+            (Action::DownloadManifestChecksumFail, "checksum_fail")
+        }
+        Error::Brotli(_) => (Action::DownloadManifestBrotliFail, "brotli_fail"),
+        Error::SessionKey(_) => (Action::SessionKeyRequired, "session_key_required"),
+        Error::Decrypt(_) => (Action::DownloadManifestFileFail, "decrypt_fail"),
+        Error::MissingIndexHtml => (Action::DownloadManifestFileFail, "unzip_fail"),
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            (Action::InsufficientDiskSpace, "insufficient_disk_space")
+        }
+        other => (Action::DownloadManifestFileFail, failure_code(other)),
+    }
+}
+
+impl Updater {
+    /// The plan of a manifest release under this app's keys (pure apart from RSA).
+    pub(crate) fn plan_manifest(
+        &self,
+        entries: &[delta::ManifestEntry],
+        session_key: Option<&str>,
+    ) -> Result<delta::Plan> {
+        let cfg = self.config();
+        delta::plan(
+            entries,
+            &DeltaTrust {
+                public_key: cfg.public_key.as_ref(),
+                older_keys: &cfg.extra_public_keys,
+                session_key,
+            },
+            &cfg.limits,
+            self.http.config().allow_insecure,
+        )
+    }
+
+    /// [`Updater::fetch_release`] for a release with a manifest: no zip checksum is needed and
+    /// the zip `url` is never fetched. The bundle's identity (its `checksum` field, known-bad and
+    /// reuse key) is the plan's digest. One failure stat names the first failing file; the
+    /// current and next bundles are never touched. Blocks; network and disk I/O.
+    pub(super) fn fetch_manifest_release(
+        &self,
+        release: &Release,
+        entries: &[delta::ManifestEntry],
+        id: Option<&str>,
+        deadline: Instant,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
+        let v = release.version.as_str();
+        self.record(&[Event::new(Action::DownloadManifestStart, v)]);
+        let fail = |failure: FileFailure| {
+            let (action, code) = delta_failure(&failure.error);
+            let name = match &failure.file_name {
+                Some(f) => format!("{v}:{f}"),
+                None => v.to_string(),
+            };
+            let message = match &failure.file_name {
+                Some(f) => format!("{f}: {}", failure.error),
+                None => failure.error.to_string(),
+            };
+            let mut events = vec![Event::new(action, &name).meta("error", message.as_str())];
+            events.push(Event::new(Action::DownloadFail, v).meta("error", code));
+            self.record(&events);
+            failed(code, message)
+        };
+        let plan = match self.plan_manifest(entries, release.session_key.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                let file_name = match &e {
+                    Error::UnsafeEntry { name, .. } => Some(name.clone()),
+                    _ => None,
+                };
+                return Ok(Err(fail(FileFailure {
+                    file_name,
+                    error: e,
+                })));
+            }
+        };
+        if self.device.is_downgrade_refused(v)? {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "downgrade_refused")]);
+            return Ok(Err(failed(
+                "downgrade_refused",
+                format!(
+                    "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
+                ),
+            )));
+        }
+        if self.device.is_known_bad(v, &plan.digest)? {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "known_bad_version")]);
+            return Ok(Err(failed(
+                "known_bad_version",
+                format!("version {v} failed on this device before; it will not be installed again"),
+            )));
+        }
+        if let Some(existing) = self.device.find_installed(v, &plan.digest)? {
+            return Ok(Ok(Fetched {
+                bundle: existing,
+                download: DownloadStats::default(),
+                reused: true,
+            }));
+        }
+        let guard = self.device.install_guard()?;
+        let sources = self.device.reuse_sources()?;
+        let source_refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
+        let pool = Pool::open(&self.device.pool_dir())?;
+        let parts_dir = self.device.with_store(|store, _| store.downloads_dir())?;
+        let cfg = self.config();
+        let started = Instant::now();
+        let mut failure: Option<FileFailure> = None;
+        let installed = self
+            .device
+            .install_tree(&guard, v, id, &plan.digest, |dir| {
+                let result = delta::assemble(
+                    &plan,
+                    &source_refs,
+                    &pool,
+                    dir,
+                    cfg.limits.max_bytes,
+                    |missing, budget, done| {
+                        let job = FetchJob {
+                            http: &self.http,
+                            parts_dir: &parts_dir,
+                            pool: &pool,
+                            session_key: plan.session_key.as_ref(),
+                            max_body_bytes: cfg.max_download_bytes,
+                            plain_budget: budget,
+                            attempts: cfg.download_attempts,
+                            backoff: self.backoff,
+                            deadline,
+                            cancel: &self.cancel,
+                            concurrency: DELTA_CONCURRENCY,
+                            progress: listener.clone(),
+                            files_done_before: done,
+                            files_total: plan.files.len(),
+                        };
+                        delta::fetch_into_pool(&job, missing)
+                    },
+                );
+                result.map_err(|f| {
+                    let e = Error::Usage(f.error.to_string());
+                    failure = Some(f);
+                    e
+                })
+            });
+        drop(guard);
+        let (bundle, assembly) = match installed {
+            Ok(ok) => ok,
+            Err(e) => {
+                let f = failure.take().unwrap_or(FileFailure {
+                    file_name: None,
+                    error: e,
+                });
+                return Ok(Err(fail(f)));
+            }
+        };
+        // The fetched files now live in the bundle (hard links or copies): the pool lets go.
+        for f in &plan.files {
+            pool.remove(&f.sha256);
+        }
+        log::info!(
+            "delta {v}: {} files, {} reused ({} B), {} fetched ({} B plain, {} B on the wire) in {:.0} ms",
+            assembly.files,
+            assembly.reused,
+            assembly.reused_bytes,
+            assembly.fetched,
+            assembly.fetch.plain_bytes,
+            assembly.fetch.download.network_bytes,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        self.record(&[
+            Event::new(Action::DownloadManifestComplete, v),
+            Event::new(Action::DownloadComplete, v),
+        ]);
+        let mut download = assembly.fetch.download;
+        download.delta = Some(DeltaFigures {
+            files: assembly.files as u64,
+            reused: assembly.reused as u64,
+            fetched: assembly.fetched as u64,
+            reused_bytes: assembly.reused_bytes,
+            fetched_bytes: assembly.fetch.plain_bytes,
+        });
+        Ok(Ok(Fetched {
+            bundle,
+            download,
+            reused: false,
+        }))
+    }
+}
