@@ -704,6 +704,16 @@ fn gates_rejects_and_unimplemented_methods() {
         ("setAppId", json!({"appId": "x"}), "setAppId not allowed"),
         ("download", json!({}), "Download called without url"),
         (
+            "getMissingBundleFiles",
+            json!({}),
+            "getMissingBundleFiles called without manifest",
+        ),
+        (
+            "getBundleDownloadSize",
+            json!({"manifest": "x"}),
+            "getBundleDownloadSize called without manifest",
+        ),
+        (
             "download",
             json!({"url": "http://127.0.0.1:1/b.zip"}),
             "Download called without version",
@@ -716,7 +726,6 @@ fn gates_rejects_and_unimplemented_methods() {
         "startPreviewSession",
         "setShakeMenu",
         "getAppUpdateInfo",
-        "getMissingBundleFiles",
         "noSuchMethod",
     ] {
         let r = reject(&e, m, json!({}));

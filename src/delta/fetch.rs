@@ -178,14 +178,30 @@ struct Aggregate {
     bytes: AtomicU64,
     done: AtomicUsize,
     total: usize,
+    /// What the listener was last told (only the coordinating thread reports, so the figures it
+    /// sees never go back and no worker calls into the host).
+    last: Mutex<(u64, usize)>,
 }
 
 impl Aggregate {
+    /// Tells the listener the current figures if they changed. Called by the coordinator only.
     fn report(&self) {
-        let done = self.done.load(Ordering::SeqCst);
-        let percent = (done.saturating_mul(100) / self.total.max(1)).min(100) as u8;
-        self.outer
-            .on_progress(self.bytes.load(Ordering::SeqCst), None, percent);
+        let now = (
+            self.bytes.load(Ordering::SeqCst),
+            self.done.load(Ordering::SeqCst),
+        );
+        {
+            let mut last = self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *last == now {
+                return;
+            }
+            *last = now;
+        }
+        let percent = (now.1.saturating_mul(100) / self.total.max(1)).min(100) as u8;
+        self.outer.on_progress(now.0, None, percent);
     }
 }
 
@@ -203,7 +219,6 @@ impl DownloadListener for FileProgress {
                 .bytes
                 .fetch_add(received - before, Ordering::SeqCst);
         }
-        self.agg.report();
     }
 }
 
@@ -230,6 +245,7 @@ pub fn fetch_into_pool(
             bytes: AtomicU64::new(0),
             done: AtomicUsize::new(job.files_done_before),
             total: job.files_total,
+            last: Mutex::new((0, job.files_done_before)),
         })
     });
     let first_failure: Mutex<Option<FileFailure>> = Mutex::new(None);
@@ -257,7 +273,6 @@ pub fn fetch_into_pool(
                         Ok(done) => {
                             if let Some(agg) = &agg {
                                 agg.done.fetch_add(1, Ordering::SeqCst);
-                                agg.report();
                             }
                             let _ = tx.send(done);
                         }
@@ -287,10 +302,14 @@ pub fn fetch_into_pool(
             });
         }
         drop(tx);
-        // Pass the host's cancellation on to the workers' own flag, until every worker is done.
+        // Pass the host's cancellation on to the workers' own flag and report progress, until
+        // every worker is done.
         loop {
             if job.cancel.load(Ordering::Relaxed) {
                 stop.store(true, Ordering::SeqCst);
+            }
+            if let Some(agg) = &agg {
+                agg.report();
             }
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((plain, d)) => {
@@ -303,6 +322,9 @@ pub fn fetch_into_pool(
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
+        }
+        if let Some(agg) = &agg {
+            agg.report();
         }
     });
     match first_failure

@@ -52,14 +52,6 @@ pub const UNIMPLEMENTED: &[(&str, &str)] = &[
         "completeFlexibleUpdate",
         "app-store updates are not part of the live-update core",
     ),
-    (
-        "getMissingBundleFiles",
-        "delta (manifest) updates are not supported yet",
-    ),
-    (
-        "getBundleDownloadSize",
-        "delta (manifest) updates are not supported yet",
-    ),
 ];
 
 /// Every method the engine implements, in Capgo's documentation order.
@@ -95,6 +87,8 @@ pub const IMPLEMENTED: &[&str] = &[
     "getFailedUpdate",
     "getAppId",
     "setAppId",
+    "getMissingBundleFiles",
+    "getBundleDownloadSize",
 ];
 
 /// Runs one JS call and publishes what it caused (even when it rejects).
@@ -168,6 +162,24 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
             Ok(json!({"status": status, "queued": queued}))
         }
         "getLatest" => get_latest(inner, o, fx),
+        "getMissingBundleFiles" => {
+            let Some(manifest) = o.get("manifest").filter(|m| m.is_array()) else {
+                return Err(Reject::msg("getMissingBundleFiles called without manifest"));
+            };
+            inner
+                .core()
+                .missing_bundle_files(manifest, s(o, "sessionKey").as_deref())
+                .map_err(|e| Reject::internal("getMissingBundleFiles failed", &e))
+        }
+        "getBundleDownloadSize" => {
+            let Some(manifest) = o.get("manifest").and_then(Value::as_array) else {
+                return Err(Reject::msg("getBundleDownloadSize called without manifest"));
+            };
+            inner
+                .core()
+                .bundle_download_size(s(o, "version").as_deref(), manifest)
+                .map_err(|e| Reject::internal("getBundleDownloadSize failed", &e))
+        }
         "setChannel" => set_channel(inner, o, fx),
         "unsetChannel" => {
             inner.core().unset_channel().map_err(|e| {
@@ -515,6 +527,26 @@ fn get_latest(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
     }
     if version.is_empty() && raw.contains_key("message") {
         return Err(Reject::msg(text("message")));
+    }
+    // `includeBundleSize`: what a delta release would fetch here, and its size per the server.
+    let manifest = raw
+        .get("manifest")
+        .and_then(Value::as_array)
+        .filter(|m| !m.is_empty())
+        .cloned();
+    if flag(o, "includeBundleSize")
+        && let Some(manifest) = manifest
+    {
+        let core = inner.core();
+        let session = text("sessionKey");
+        let session = (!session.is_empty()).then_some(session);
+        let list = Value::Array(manifest.clone());
+        if let Ok(m) = core.missing_bundle_files(&list, session.as_deref()) {
+            raw.insert("missing".into(), m);
+        }
+        if let Ok(size) = core.bundle_download_size(Some(&version), &manifest) {
+            raw.insert("downloadSize".into(), size);
+        }
     }
     Ok(Value::Object(raw))
 }

@@ -205,3 +205,97 @@ impl Updater {
         }))
     }
 }
+
+impl Updater {
+    /// Capgo's `getMissingBundleFiles`: which manifest entries this device has no verified local
+    /// copy of (same path in an installed bundle or the builtin folder, or the pool), hashed in
+    /// place — nothing is written. When the manifest does not plan (bad signature, unsafe path,
+    /// no session key) every entry counts as missing, as in Capgo. Returns
+    /// `{missing: [entries], total, missingCount, reusableCount}`. Blocks; disk reads.
+    pub fn missing_bundle_files(
+        &self,
+        manifest: &serde_json::Value,
+        session_key: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let entries = delta::parse_manifest(Some(manifest))?.unwrap_or_default();
+        let raw = manifest.as_array().cloned().unwrap_or_default();
+        let available = match self.plan_manifest(&entries, session_key) {
+            Ok(plan) => {
+                let sources = self.device.reuse_sources()?;
+                let refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
+                let pool = Pool::open(&self.device.pool_dir()).ok();
+                delta::locate(&plan, &refs, pool.as_ref())
+            }
+            Err(e) => {
+                log::info!("getMissingBundleFiles: the manifest does not plan ({e}); all missing");
+                vec![false; entries.len()]
+            }
+        };
+        let missing: Vec<serde_json::Value> = raw
+            .into_iter()
+            .zip(available.iter())
+            .filter(|(_, have)| !**have)
+            .map(|(e, _)| e)
+            .collect();
+        let total = entries.len();
+        Ok(serde_json::json!({
+            "missing": missing, "total": total, "missingCount": missing.len(),
+            "reusableCount": total - missing.len(),
+        }))
+    }
+
+    /// Capgo's `getBundleDownloadSize`: `POST <updateUrl>/manifest_size` (query dropped) with the
+    /// info object, `version` and `manifest`; the server's JSON object is passed through. Any
+    /// failure gives Capgo's unavailable answer (`totalSize` 0, every file `error:
+    /// "response_error"`); an empty manifest gives zeros without a request. Blocks; network I/O.
+    pub fn bundle_download_size(
+        &self,
+        version: Option<&str>,
+        manifest: &[serde_json::Value],
+    ) -> Result<serde_json::Value> {
+        use serde_json::json;
+        if manifest.is_empty() {
+            return Ok(json!({"totalSize": 0, "knownFiles": 0, "unknownFiles": 0, "files": []}));
+        }
+        let unavailable = || {
+            let files: Vec<serde_json::Value> = manifest
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    if let Some(o) = e.as_object_mut() {
+                        o.insert("error".into(), json!("response_error"));
+                    }
+                    e
+                })
+                .collect();
+            json!({"totalSize": 0, "knownFiles": 0, "unknownFiles": manifest.len(), "files": files})
+        };
+        let base = self.config().update_url.clone();
+        if base.is_empty() {
+            return Ok(unavailable());
+        }
+        let base = base.split(['?', '#']).next().unwrap_or_default();
+        let url = format!("{}/manifest_size", base.trim_end_matches('/'));
+        let (mut body, _) = self.info()?;
+        if let Some(o) = body.as_object_mut() {
+            o.insert("version".into(), json!(version.unwrap_or_default()));
+            o.insert("manifest".into(), json!(manifest));
+        }
+        let answer = self.http.json_until(
+            crate::http::Method::Post,
+            &url,
+            Some(&body),
+            self.request_deadline(),
+            Some(&self.cancel),
+        );
+        Ok(match answer {
+            Ok(r) if (200..300).contains(&r.status) => {
+                match serde_json::from_slice::<serde_json::Value>(&r.body) {
+                    Ok(v @ serde_json::Value::Object(_)) => v,
+                    _ => unavailable(),
+                }
+            }
+            Ok(_) | Err(_) => unavailable(),
+        })
+    }
+}
