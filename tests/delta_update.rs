@@ -915,3 +915,66 @@ fn a_crash_at_every_durability_point_of_a_delta_install_leaves_a_launchable_stat
     assert!(env.server.files_bytes_sent() - before <= changed_bodies_201() * 11 / 10);
     println!("{crashes} crashes inside a delta install, every one followed by a clean launch");
 }
+
+/// A delta release that does not fit the disk (a 6 MiB tmpfs; needs root, as on CI): a typed
+/// `insufficient_disk_space` failure, the current bundle kept, and the space given back.
+#[test]
+fn a_full_disk_fails_a_delta_install_cleanly() {
+    use std::process::Command;
+    let env = Env::new(None);
+    let small = env.data.parent().unwrap().join("small");
+    fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(small.clone());
+    let data = small.join("data");
+    let device = Device::new(&data, &env.www, env.config(), Some("1.0".into())).unwrap();
+    let mut u = Updater::new(device, HostInfo::default(), false);
+    u.set_retry_backoff(Duration::from_millis(20));
+    let big: Vec<u8> = (0..(4u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let m = synthetic(
+        &env,
+        &[
+            (
+                "index.html",
+                b"<html>x</html>".to_vec(),
+                b"<html>x</html>".to_vec(),
+            ),
+            ("big-a.bin", big.clone(), big.clone()),
+            (
+                "big-b.bin",
+                big.iter().map(|b| b ^ 0x5a).collect(),
+                big.iter().map(|b| b ^ 0x5a).collect(),
+            ),
+        ],
+    );
+    env.offer_delta("2.0.1", &m);
+    let o = u.update(None).unwrap();
+    let UpdateOutcome::Failed { error, message } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(error, "insufficient_disk_space", "{message}");
+    let s = u.device().status().unwrap();
+    assert_eq!(s.current.id, "builtin");
+    let folders: Vec<_> = fs::read_dir(data.join("bundles")).unwrap().collect();
+    assert!(folders.is_empty());
+    // The next launch sweeps what the failed attempt kept of unverified bytes.
+    u.launch().unwrap();
+    let free = liveupdate::fs_atomic::available_space(&small).unwrap();
+    assert!(free > 5 << 20, "space not given back: {free} bytes free");
+}
