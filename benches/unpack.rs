@@ -3,7 +3,8 @@
 //! decrypted zip, side by side in the same run; a 5,000-file bundle the same way; and the peak RSS of
 //! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
 //!
-//! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case).
+//! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case;
+//! `BENCH_ONLY=delta` runs only the delta-vs-zip comparison).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -312,6 +313,152 @@ fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
     println!("update     ratio update/unpack: median {:.2}", mu / mp);
 }
 
+/// A 5,001-file app (the `manyfiles` tree) updated to a version where 1 % of the files changed:
+/// a delta (manifest) update against a full zip update of the same new version, both over
+/// loopback from the dev registry, each device on the old version as its builtin folder.
+fn compare_delta(work: &Path, runs: usize) {
+    use liveupdate::serve::{DevRegistry, MANIFEST};
+    use liveupdate::{Device, HostInfo, UpdateOutcome, Updater, UpdaterConfig};
+    let mut rng = Rng(7);
+    let mut files: Vec<(String, Vec<u8>)> = vec![("index.html".into(), b"<html></html>".to_vec())];
+    for i in 0..5_000 {
+        let size = 20 + (rng.next() % 300) as usize;
+        files.push((
+            format!("m/{:02}/f{i:05}.js", i % 4),
+            js_file(&mut rng, size),
+        ));
+    }
+    let old = work.join("delta-old");
+    for (n, d) in &files {
+        let p = old.join(n);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, d).unwrap();
+    }
+    let (public, private) = common::key_a();
+    let enc = common::Encryptor::new(&private);
+    let sign =
+        |d: &[u8]| common::to_hex(&enc.sign_type1(&common::from_hex(&common::sha256_hex(d))));
+    // The old version's manifest (its bodies are never fetched: every file is on the device).
+    let v1: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(n, d)| serde_json::json!({"file_name": n, "file_hash": sign(d), "download_url": format!("uploaded/{n}")}))
+        .collect();
+    // 1 %: 50 files change.
+    for (i, f) in files.iter_mut().enumerate().skip(1).step_by(100) {
+        f.1 = js_file(&mut rng, 40 + i % 200);
+    }
+    let (iv, key) = ([0x33u8; 16], [0x44u8; 16]);
+    let session = enc.session_key(&iv, &key);
+    let reg = work.join("delta-registry");
+    let mut manifest = Vec::new();
+    let mut changed_bytes = 0u64;
+    for (i, (n, d)) in files.iter().enumerate() {
+        let body = common::aes_cbc_encrypt(d, &iv, &key);
+        if i % 100 == 1 {
+            changed_bytes += body.len() as u64;
+        }
+        let p = reg.join("v2/uploaded").join(n);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, body).unwrap();
+        let hash = sign(d);
+        manifest.push(serde_json::json!({"file_name": n, "file_hash": hash,
+            "download_url": format!("uploaded/{n}")}));
+    }
+    fs::write(
+        reg.join("v2/manifest.json"),
+        serde_json::Value::Array(manifest).to_string(),
+    )
+    .unwrap();
+    fs::create_dir_all(reg.join("v1")).unwrap();
+    fs::write(
+        reg.join("v1/manifest.json"),
+        serde_json::Value::Array(v1).to_string(),
+    )
+    .unwrap();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let zip = common::writer_zip(&refs, common::ZipStyle::CapgoLike);
+    let (cipher, zsession, zchecksum) = enc.encrypt(&zip, &iv, &key, common::ChecksumVersion::V3);
+    fs::write(reg.join("v2.enc"), &cipher).unwrap();
+    fs::write(
+        reg.join(MANIFEST),
+        serde_json::json!({"bundles": [
+            {"version": "2.0.0", "file": "v2.enc", "session_key": zsession, "checksum": zchecksum, "channel": "zip"},
+            {"version": "2.0.0", "manifest": "v2/manifest.json", "session_key": session, "checksum": "", "channel": "delta"},
+            {"version": "1.0.0", "manifest": "v1/manifest.json", "session_key": session, "checksum": "", "channel": "delta-v1"},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let registry = DevRegistry::start(&reg, "127.0.0.1", 0).unwrap();
+    // `warm`: the device got the old version by delta before (its signed hashes are known).
+    let once = |channel: &str, i: usize, warm: bool| {
+        let config = |channel: &str| UpdaterConfig {
+            app_id: "bench".into(),
+            public_key: Some(PublicKey::from_pem(&public).unwrap()),
+            update_url: format!("{}/updates", registry.url()),
+            stats_url: String::new(),
+            default_channel: channel.into(),
+            ..UpdaterConfig::default()
+        };
+        let dir = work.join(format!("delta-device-{channel}-{warm}-{i}"));
+        if warm {
+            let device = Device::new(&dir, &old, config("delta-v1"), Some("1".into())).unwrap();
+            let o = Updater::new(device, HostInfo::default(), false)
+                .update(None)
+                .unwrap();
+            assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
+        }
+        let device = Device::new(&dir, &old, config(channel), Some("1".into())).unwrap();
+        let updater = Updater::new(device, HostInfo::default(), false);
+        let served = registry.bytes_served();
+        let start = Instant::now();
+        let o = updater.update(None).unwrap();
+        let t = start.elapsed();
+        let UpdateOutcome::Installed { download, .. } = &o else {
+            panic!("{o:?}")
+        };
+        if let Some(d) = download.delta {
+            assert_eq!((d.files, d.fetched), (5_001, 50), "{o:?}");
+        }
+        (t, registry.bytes_served() - served)
+    };
+    once("delta", usize::MAX, false);
+    once("zip", usize::MAX, false);
+    let (mut delta, mut warm, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut delta_bytes, mut full_bytes) = (0, 0);
+    for i in 0..runs {
+        let _ = Command::new("sync").status();
+        let (t, b) = once("delta", i, false);
+        delta.push(ms(t));
+        delta_bytes = b;
+        let _ = Command::new("sync").status();
+        warm.push(ms(once("delta", i, true).0));
+        let _ = Command::new("sync").status();
+        let (t, b) = once("zip", i, false);
+        full.push(ms(t));
+        full_bytes = b;
+    }
+    let (md, mw, mf) = (median(&mut delta), median(&mut warm), median(&mut full));
+    println!(
+        "delta      5,001 files, 50 changed (1 %): delta update median {md:7.1} ms ({delta_bytes} B served; changed bodies {changed_bytes} B)"
+    );
+    println!(
+        "delta      the same, device on the old version by delta (hashes known): median {mw:7.1} ms"
+    );
+    println!(
+        "delta      the same version as a full zip update:  median {mf:7.1} ms ({full_bytes} B served)"
+    );
+    println!(
+        "delta      ratio delta/zip: time {:.2} (hashes known: {:.2}), bytes {:.3}",
+        md / mf,
+        mw / mf,
+        delta_bytes as f64 / full_bytes as f64
+    );
+}
+
 fn peak_rss_kib() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -471,6 +618,10 @@ fn main() {
         ExtractOptions::default().threads
     );
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("delta") {
+        compare_delta(&work, runs);
+        return;
+    }
     let plain = work.join("large.zip");
     let raw = make_large_zip(&plain);
     let enc = encrypt(&plain, &work.join("large.enc"));
@@ -495,6 +646,7 @@ fn main() {
     );
     compare("manyfiles", &work, &many, &many_enc, runs);
     compare_update(&work, &enc, runs);
+    compare_delta(&work, runs);
 
     if std::env::var("BENCH_SKIP_RSS").is_err() {
         let huge = work.join("huge.zip");

@@ -50,6 +50,7 @@ fn try_plan(entries: &[ManifestEntry]) -> liveupdate::Result<liveupdate::delta::
         &DeltaTrust {
             public_key: Some(&k),
             older_keys: &[],
+            known: None,
             session_key: Some(&s),
         },
         &Limits::default(),
@@ -182,6 +183,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         &DeltaTrust {
             public_key: Some(&k),
             older_keys: &[],
+            known: None,
             session_key: Some(&s),
         },
         &few,
@@ -194,6 +196,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         &DeltaTrust {
             public_key: Some(&k),
             older_keys: &[],
+            known: None,
             session_key: None,
         },
         &Limits::default(),
@@ -206,6 +209,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         &DeltaTrust {
             public_key: None,
             older_keys: &[],
+            known: None,
             session_key: Some(&s),
         },
         &Limits::default(),
@@ -221,6 +225,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         &DeltaTrust {
             public_key: Some(&other),
             older_keys: &[],
+            known: None,
             session_key: Some(&s),
         },
         &Limits::default(),
@@ -236,6 +241,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         &DeltaTrust {
             public_key: Some(&other),
             older_keys: std::slice::from_ref(&k),
+            known: None,
             session_key: Some(&s),
         },
         &Limits::default(),

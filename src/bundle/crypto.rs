@@ -105,6 +105,18 @@ impl PublicKey {
         self.key.size()
     }
 
+    /// SHA-256 over the modulus and exponent: names this key exactly (cache keys). Pure.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        use rsa::traits::PublicKeyParts;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(&self.key.n().to_bytes_be());
+        ctx.update(b"/");
+        ctx.update(&self.key.e().to_bytes_be());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
     /// RSA public operation on `block` followed by strict PKCS#1 v1.5 type-1 unpadding
     /// (`00 01`, at least 8 `FF`, `00`, payload). Returns the payload. Pure computation.
     pub(crate) fn recover(&self, block: &[u8]) -> std::result::Result<Vec<u8>, &'static str> {

@@ -10,10 +10,12 @@
 
 pub mod assemble;
 pub mod fetch;
+pub mod known;
 pub mod plan;
 pub mod reuse;
 
 pub use assemble::{Assembly, assemble};
 pub use fetch::{FetchJob, FetchReport, FileFailure, Pool, fetch_into_pool};
+pub use known::KnownHashes;
 pub use plan::{DeltaTrust, ManifestEntry, Plan, PlannedFile, parse_manifest, plan};
 pub use reuse::{Reuse, locate, reuse_local};

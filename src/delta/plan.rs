@@ -63,6 +63,8 @@ pub struct DeltaTrust<'a> {
     pub older_keys: &'a [PublicKey],
     /// The release's `ivSessionKey`.
     pub session_key: Option<&'a str>,
+    /// Hashes verified before (`known.rs`): a `file_hash` found there needs no RSA operation.
+    pub known: Option<&'a super::known::KnownHashes>,
 }
 
 /// One file to put in the new bundle.
@@ -88,6 +90,8 @@ pub struct Plan {
     /// The bundle's identity: SHA-256 over the sorted `target\thash\n` lines (hex). Manifest
     /// bundles have no zip checksum; this plays its part for known-bad tracking and reuse.
     pub digest: String,
+    /// (cache id, SHA-256) of every signed hash, to remember after a successful install.
+    pub verified: Vec<([u8; 32], [u8; 32])>,
 }
 
 /// Checks a manifest before any transfer (pure computation, RSA per entry): the session key is
@@ -111,6 +115,7 @@ pub fn plan(
     }
     let (session_key, key) = choose_key(entries, trust)?;
     let mut files = Vec::with_capacity(entries.len());
+    let mut named = Vec::with_capacity(entries.len());
     let mut targets: BTreeMap<EntryPath, usize> = BTreeMap::new();
     let mut folded: HashSet<String> = HashSet::new();
     for (i, e) in entries.iter().enumerate() {
@@ -132,20 +137,22 @@ pub fn plan(
         if !folded.insert(fold(&target)) {
             return Err(refuse(COLLIDES));
         }
-        let expected = ExpectedChecksum::parse(&e.file_hash, key).map_err(|err| match err {
-            // A hash that does not verify under the app's key keeps its kind (checksum_fail).
-            Error::ChecksumFormat(m) => {
-                Error::ChecksumFormat(format!("entry {:?}: {m}", e.file_name))
-            }
-            other => Error::Manifest(format!("entry {:?}: {other}", e.file_name)),
-        })?;
-        let sha256 = expected.sha256().ok_or_else(|| {
-            Error::Manifest(format!(
-                "entry {:?}: a legacy (V2) hash; delta releases need V3 hashes",
-                e.file_name
-            ))
-        })?;
         crate::http::check_url(&e.download_url, allow_insecure)?;
+        named.push((target, brotli));
+    }
+    // Every name is safe: now the signatures (one RSA public operation each, on every core).
+    let fingerprint = key.map(PublicKey::fingerprint);
+    let ids: Vec<Option<[u8; 32]>> = entries
+        .iter()
+        .map(|e| fingerprint.map(|f| super::known::id(&f, &e.file_hash)))
+        .collect();
+    let digests = recover_all(entries, &ids, trust.known, key)?;
+    let verified = ids
+        .iter()
+        .zip(&digests)
+        .filter_map(|(id, d)| id.map(|id| (id, *d)))
+        .collect();
+    for ((e, (target, brotli)), sha256) in entries.iter().zip(named).zip(digests) {
         files.push(PlannedFile {
             target,
             sha256,
@@ -170,7 +177,65 @@ pub fn plan(
         digest: digest(&files),
         files,
         session_key,
+        verified,
     })
+}
+
+/// The SHA-256 each entry's `file_hash` stands for, verified under `key` (V3; plain hex without a
+/// key), computed on all cores; a hash in `known` (same key, same string) is taken from there.
+/// The first failing entry (in manifest order) is reported.
+fn recover_all(
+    entries: &[ManifestEntry],
+    ids: &[Option<[u8; 32]>],
+    known: Option<&super::known::KnownHashes>,
+    key: Option<&PublicKey>,
+) -> Result<Vec<[u8; 32]>> {
+    let one = |(e, id): (&ManifestEntry, &Option<[u8; 32]>)| -> Result<[u8; 32]> {
+        if let (Some(id), Some(known)) = (id, known)
+            && let Some(d) = known.get(id)
+        {
+            return Ok(d);
+        }
+        let expected = ExpectedChecksum::parse(&e.file_hash, key).map_err(|err| match err {
+            // A hash that does not verify under the app's key keeps its kind (checksum_fail).
+            Error::ChecksumFormat(m) => {
+                Error::ChecksumFormat(format!("entry {:?}: {m}", e.file_name))
+            }
+            other => Error::Manifest(format!("entry {:?}: {other}", e.file_name)),
+        })?;
+        expected.sha256().ok_or_else(|| {
+            Error::Manifest(format!(
+                "entry {:?}: a legacy (V2) hash; delta releases need V3 hashes",
+                e.file_name
+            ))
+        })
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if threads == 1 || entries.len() < 64 {
+        return entries.iter().zip(ids).map(one).collect();
+    }
+    let chunk = entries.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<[u8; 32]>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .zip(ids.chunks(chunk))
+            .map(|(c, i)| scope.spawn(move || c.iter().zip(i).map(one).collect::<Result<Vec<_>>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Manifest("a hash check thread failed".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(entries.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
 }
 
 /// Unwraps the session key and picks the trusted key every hash verifies under (key rotation:

@@ -13,8 +13,11 @@ use crate::error::{Error, Result};
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
-/// Largest JSON response body read (update checks, channels, stats answers).
-const MAX_JSON_BODY: u64 = 1024 * 1024;
+/// Largest JSON response body read (update checks, channels, stats answers). An update answer
+/// with a delta manifest carries about 1.5 KB per file (a 512-hex signed hash and Capgo's
+/// ~1,000-character storage URL), so 32 MiB covers a ~20,000-file release; anything larger is
+/// refused before it is parsed.
+const MAX_JSON_BODY: u64 = 32 * 1024 * 1024;
 
 /// How requests are made: timeouts, identity and the plain-HTTP policy.
 #[derive(Debug, Clone)]

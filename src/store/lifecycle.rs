@@ -387,6 +387,11 @@ impl Device {
         Ok(out)
     }
 
+    /// The data folder this device keeps its state and bundles in.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The folder of verified files fetched for delta releases (see `delta::Pool`).
     pub fn pool_dir(&self) -> PathBuf {
         self.data_dir.join(crate::store::POOL)

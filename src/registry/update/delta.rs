@@ -41,16 +41,24 @@ impl Updater {
         session_key: Option<&str>,
     ) -> Result<delta::Plan> {
         let cfg = self.config();
-        delta::plan(
+        let known = delta::KnownHashes::load(self.device.data_dir());
+        let plan = delta::plan(
             entries,
             &DeltaTrust {
                 public_key: cfg.public_key.as_ref(),
                 older_keys: &cfg.extra_public_keys,
                 session_key,
+                known: Some(&known),
             },
             &cfg.limits,
             self.http.config().allow_insecure,
-        )
+        )?;
+        // Signatures verified now stay verified: the next plan of an unchanged file (same
+        // signed string) needs no RSA operation.
+        if let Err(e) = known.remember(self.device.data_dir(), &plan.verified) {
+            log::warn!("cannot keep the verified hashes: {e}");
+        }
+        Ok(plan)
     }
 
     /// [`Updater::fetch_release`] for a release with a manifest: no zip checksum is needed and
@@ -176,6 +184,7 @@ impl Updater {
         for f in &plan.files {
             pool.remove(&f.sha256);
         }
+
         log::info!(
             "delta {v}: {} files, {} reused ({} B), {} fetched ({} B plain, {} B on the wire) in {:.0} ms",
             assembly.files,
