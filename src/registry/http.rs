@@ -128,8 +128,94 @@ fn net_error(url: &Uri, e: ureq::Error) -> Error {
     let host = url.host().unwrap_or("?");
     match e {
         ureq::Error::Timeout(t) => Error::Network(format!("timeout ({t}) talking to {host}")),
+        ureq::Error::Rustls(tls) => Error::Network(tls_message(host, &tls)),
+        // rustls reports handshake refusals through the I/O error it returns.
+        ureq::Error::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+        {
+            match io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(tls) => Error::Network(tls_message(host, tls)),
+                None => Error::Network(format!("request to {host} failed: {io}")),
+            }
+        }
         other => Error::Network(format!("request to {host} failed: {other}")),
     }
+}
+
+/// Says which host's certificate was refused and why, in words (`download_fail` carries it).
+fn tls_message(host: &str, e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let why = match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "unknown issuer (no trusted root CA; for a private CA add it to the trust store, \
+                 e.g. SSL_CERT_FILE)"
+                    .to_string()
+            }
+            C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_string(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the certificate is not valid yet".to_string()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("the certificate is not valid for the name {host}")
+            }
+            C::Revoked => "the certificate is revoked".to_string(),
+            C::BadSignature => "the certificate's signature is bad".to_string(),
+            other => format!("the certificate was refused ({other:?})"),
+        },
+        other => other.to_string(),
+    };
+    format!("TLS handshake with {host} failed: {why}")
+}
+
+/// The root certificates HTTPS trusts, loaded once per process: the operating system's store,
+/// honouring `SSL_CERT_FILE` / `SSL_CERT_DIR` as OpenSSL does (`rustls-native-certs`). Android:
+/// those variables, else the system store folders (`/apex/com.android.conscrypt/cacerts` and
+/// `/system/etc/security/cacerts`). iOS has no readable store: Mozilla's list is compiled in
+/// there (`webpki-roots`) until the app supplies its own verifier.
+fn root_certs() -> ureq::tls::RootCerts {
+    use std::sync::OnceLock;
+    static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            #[cfg(target_os = "ios")]
+            {
+                ureq::tls::RootCerts::WebPki
+            }
+            #[cfg(not(target_os = "ios"))]
+            {
+                #[cfg_attr(not(target_os = "android"), allow(unused_mut))]
+                let mut found = rustls_native_certs::load_native_certs();
+                #[cfg(target_os = "android")]
+                if std::env::var_os("SSL_CERT_FILE").is_none()
+                    && std::env::var_os("SSL_CERT_DIR").is_none()
+                {
+                    for dir in [
+                        "/apex/com.android.conscrypt/cacerts",
+                        "/system/etc/security/cacerts",
+                    ] {
+                        let more = rustls_native_certs::load_certs_from_paths(
+                            None,
+                            Some(std::path::Path::new(dir)),
+                        );
+                        found.certs.extend(more.certs);
+                    }
+                }
+                for e in &found.errors {
+                    log::warn!("trust store: {e}");
+                }
+                log::debug!("trust store: {} root certificates", found.certs.len());
+                let certs: Vec<ureq::tls::Certificate<'static>> = found
+                    .certs
+                    .iter()
+                    .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                    .collect();
+                ureq::tls::RootCerts::Specific(Arc::new(certs))
+            }
+        })
+        .clone()
 }
 
 impl Http {
@@ -143,6 +229,15 @@ impl Http {
             .timeout_per_read(Some(config.timeout))
             .timeout_send_request(Some(config.timeout))
             .user_agent(config.user_agent.clone())
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(ureq::tls::TlsProvider::Rustls)
+                    .root_certs(root_certs())
+                    .unversioned_rustls_crypto_provider(Arc::new(
+                        rustls::crypto::ring::default_provider(),
+                    ))
+                    .build(),
+            )
             .build()
             .into();
         Self { agent, config }

@@ -505,9 +505,10 @@ impl Updater {
             CheckResult::UpToDate { message, .. } => UpdateOutcome::UpToDate { message },
             CheckResult::Blocked { error, message } => UpdateOutcome::Blocked { error, message },
             CheckResult::Failed { error, message, .. } => {
-                self.record(&[
-                    Event::new(Action::DownloadFail, &current).meta("error", error.as_str())
-                ]);
+                // The message says what failed (a TLS refusal names the host and the reason).
+                self.record(&[Event::new(Action::DownloadFail, &current)
+                    .meta("error", error.as_str())
+                    .meta("message", message.as_str())]);
                 UpdateOutcome::Failed { error, message }
             }
             CheckResult::Builtin => {
