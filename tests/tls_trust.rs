@@ -235,3 +235,100 @@ fn a_certificate_for_another_name_is_refused_even_from_a_trusted_ca() {
         "{message}"
     );
 }
+
+/// A stand-in for the platform's trust manager: trusts chains that end in `ca_der`.
+struct AnchorVerifier {
+    ca_der: Vec<u8>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl liveupdate::tls::CertificateVerifier for AnchorVerifier {
+    fn verify(&self, host: &str, chain: &[Vec<u8>]) -> Option<String> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(host, "127.0.0.1");
+        if chain.iter().any(|c| *c == self.ca_der) {
+            None
+        } else {
+            Some("the chain does not lead to a trusted anchor".into())
+        }
+    }
+}
+
+fn in_process_update(tmp: &Path, update_url: &str) -> liveupdate::UpdateOutcome {
+    let set = capgo_set("set-a-small");
+    let www = tmp.join("www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+    let config = liveupdate::UpdaterConfig {
+        app_id: "com.example.liveupdate".into(),
+        public_key: Some(liveupdate::PublicKey::from_pem(&set.public_pem).unwrap()),
+        update_url: update_url.into(),
+        stats_url: String::new(),
+        response_timeout_s: 5,
+        ..liveupdate::UpdaterConfig::default()
+    };
+    let device =
+        liveupdate::Device::new(&tmp.join("data"), &www, config, Some("1.0".into())).unwrap();
+    liveupdate::Updater::new(device, liveupdate::HostInfo::default(), false)
+        .update(None)
+        .unwrap()
+}
+
+/// The app's own verifier decides about the chain (one process-wide verifier: this is the only
+/// in-process test of this binary, the others run the CLI in child processes).
+#[test]
+fn the_apps_verifier_decides_trust_and_the_name_is_still_checked() {
+    let set = capgo_set("set-a-small");
+    let pki = private_ca(&["127.0.0.1"]);
+    let base = https_server(&pki, answer(), fs::read(&set.encrypted_zip).unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let ca_der = pki.chain[1].as_ref().to_vec();
+
+    // A verifier whose store holds the CA: installed, and it was asked.
+    let trusting = Arc::new(AnchorVerifier {
+        ca_der: ca_der.clone(),
+        calls: Default::default(),
+    });
+    liveupdate::tls::set_certificate_verifier(Some(trusting.clone()));
+    let o = in_process_update(&tmp.path().join("a"), &format!("{base}/updates"));
+    assert!(
+        matches!(o, liveupdate::UpdateOutcome::Installed { .. }),
+        "{o:?}"
+    );
+    // (Later connections may resume the verified session without a new certificate.)
+    assert!(trusting.calls.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    // A verifier whose store does not: refused with its reason.
+    let other = private_ca(&["127.0.0.1"]);
+    let refusing = Arc::new(AnchorVerifier {
+        ca_der: other.chain[1].as_ref().to_vec(),
+        calls: Default::default(),
+    });
+    liveupdate::tls::set_certificate_verifier(Some(refusing));
+    let o = in_process_update(&tmp.path().join("b"), &format!("{base}/updates"));
+    let liveupdate::UpdateOutcome::Failed { message, .. } = &o else {
+        panic!("{o:?}")
+    };
+    assert!(
+        message.contains("refused by the platform's trust"),
+        "{message}"
+    );
+    assert!(
+        message.contains("does not lead to a trusted anchor"),
+        "{message}"
+    );
+
+    // A trusting verifier cannot let a certificate for another name through.
+    let wrong = private_ca(&["updates.example.com"]);
+    let base2 = https_server(&wrong, answer(), fs::read(&set.encrypted_zip).unwrap());
+    liveupdate::tls::set_certificate_verifier(Some(Arc::new(AnchorVerifier {
+        ca_der: wrong.chain[1].as_ref().to_vec(),
+        calls: Default::default(),
+    })));
+    let o = in_process_update(&tmp.path().join("c"), &format!("{base2}/updates"));
+    let liveupdate::UpdateOutcome::Failed { message, .. } = &o else {
+        panic!("{o:?}")
+    };
+    assert!(message.contains("not valid for the name"), "{message}");
+    liveupdate::tls::set_certificate_verifier(None);
+}

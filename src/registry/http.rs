@@ -163,6 +163,10 @@ fn tls_message(host: &str, e: &rustls::Error) -> String {
             }
             C::Revoked => "the certificate is revoked".to_string(),
             C::BadSignature => "the certificate's signature is bad".to_string(),
+            C::Other(other) => match other.0.downcast_ref::<crate::registry::tls::HostRefusal>() {
+                Some(refusal) => refusal.to_string(),
+                None => format!("the certificate was refused ({other})"),
+            },
             other => format!("the certificate was refused ({other:?})"),
         },
         other => other.to_string(),
@@ -221,25 +225,45 @@ fn root_certs() -> ureq::tls::RootCerts {
 impl Http {
     /// Builds a client. No I/O.
     pub fn new(config: HttpConfig) -> Self {
-        let agent: Agent = Agent::config_builder()
+        let builder = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(config.timeout))
             .timeout_recv_response(Some(config.timeout))
             .timeout_per_read(Some(config.timeout))
             .timeout_send_request(Some(config.timeout))
-            .user_agent(config.user_agent.clone())
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .provider(ureq::tls::TlsProvider::Rustls)
-                    .root_certs(root_certs())
-                    .unversioned_rustls_crypto_provider(Arc::new(
-                        rustls::crypto::ring::default_provider(),
-                    ))
-                    .build(),
-            )
-            .build()
-            .into();
+            .user_agent(config.user_agent.clone());
+        // The app's own verifier when it supplied one (the platform's trust), else the OS store.
+        let host_tls = crate::registry::tls::certificate_verifier()
+            .and_then(|v| crate::registry::tls::HostTlsConnector::new(v).ok());
+        let agent: Agent = match host_tls {
+            Some(tls) => {
+                use ureq::unversioned::transport::{
+                    ConnectProxyConnector, Connector, TcpConnector,
+                };
+                let connector =
+                    ().chain(ConnectProxyConnector::default())
+                        .chain(TcpConnector::default())
+                        .chain(tls);
+                Agent::with_parts(
+                    builder.build(),
+                    connector,
+                    ureq::unversioned::resolver::DefaultResolver::default(),
+                )
+            }
+            None => builder
+                .tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .provider(ureq::tls::TlsProvider::Rustls)
+                        .root_certs(root_certs())
+                        .unversioned_rustls_crypto_provider(Arc::new(
+                            rustls::crypto::ring::default_provider(),
+                        ))
+                        .build(),
+                )
+                .build()
+                .into(),
+        };
         Self { agent, config }
     }
 

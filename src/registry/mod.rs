@@ -6,4 +6,5 @@ pub mod http;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod stats;
+pub mod tls;
 pub mod update;
