@@ -246,7 +246,7 @@ impl liveupdate::tls::CertificateVerifier for AnchorVerifier {
     fn verify(&self, host: &str, chain: &[Vec<u8>]) -> Option<String> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(host, "127.0.0.1");
-        if chain.iter().any(|c| *c == self.ca_der) {
+        if chain.contains(&self.ca_der) {
             None
         } else {
             Some("the chain does not lead to a trusted anchor".into())
