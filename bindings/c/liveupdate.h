@@ -159,6 +159,23 @@ int32_t liveupdate_engine_shutdown(const LiveUpdateEngine *engine);
 /* Shuts down (if needed) and frees the engine (NULL is ignored); no callback runs afterwards. */
 void liveupdate_engine_free(LiveUpdateEngine *engine);
 
+/*
+ * The platform's certificate trust (process-wide). verify(user_data, host, certs, lens, count,
+ * reason, reason_cap) gets the server's chain (count DER certificates, leaf first: certs[i] has
+ * lens[i] bytes) and returns 1 when trusted, 0 when not (it may write a NUL-terminated reason into
+ * reason, at most reason_cap bytes). The core still checks the host name. Called on network
+ * threads; must not call back into liveupdate. The pointers are valid only during the call.
+ */
+typedef struct LiveUpdateCertificateVerifier {
+  void *user_data;
+  int32_t (*verify)(void *user_data, const char *host, const uint8_t *const *certs, const size_t *lens,
+                    size_t count, char *reason, size_t reason_cap);
+} LiveUpdateCertificateVerifier;
+
+/* Installs the verifier for every client created after this call (the struct is copied);
+ * NULL, or a NULL verify, goes back to the operating system's store. */
+int32_t liveupdate_set_certificate_verifier(const LiveUpdateCertificateVerifier *verifier);
+
 /* Message of the last failed call on this thread ("" after a success). Do not free. */
 const char *liveupdate_last_error(void);
 

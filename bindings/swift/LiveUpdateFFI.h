@@ -257,6 +257,13 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER_METHOD0
+typedef void (*UniffiCallbackInterfaceCertificateVerifierMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ENGINE_HOST_METHOD0
 typedef void (*UniffiCallbackInterfaceEngineHostMethod0)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
@@ -289,6 +296,15 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
 } UniffiVTableCallbackInterfaceLogSink;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER
+typedef struct UniffiVTableCallbackInterfaceCertificateVerifier {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCertificateVerifierMethod0 _Nonnull verify;
+} UniffiVTableCallbackInterfaceCertificateVerifier;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ENGINE_HOST
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ENGINE_HOST
 typedef struct UniffiVTableCallbackInterfaceEngineHost {
@@ -298,6 +314,26 @@ typedef struct UniffiVTableCallbackInterfaceEngineHost {
     UniffiCallbackInterfaceEngineHostMethod1 _Nonnull onHostAction;
 } UniffiVTableCallbackInterfaceEngineHost;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_CERTIFICATEVERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_CERTIFICATEVERIFIER
+uint64_t uniffi_liveupdate_fn_clone_certificateverifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_CERTIFICATEVERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_CERTIFICATEVERIFIER
+void uniffi_liveupdate_fn_free_certificateverifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_CERTIFICATEVERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_CERTIFICATEVERIFIER
+void uniffi_liveupdate_fn_init_callback_vtable_certificateverifier(const UniffiVTableCallbackInterfaceCertificateVerifier* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_CERTIFICATEVERIFIER_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_CERTIFICATEVERIFIER_VERIFY
+RustBuffer uniffi_liveupdate_fn_method_certificateverifier_verify(uint64_t ptr, RustBuffer host, RustBuffer chain_der, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_ENGINEHOST
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_ENGINEHOST
@@ -487,6 +523,11 @@ void uniffi_liveupdate_fn_init_callback_vtable_logsink(const UniffiVTableCallbac
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_KEY_ID
 RustBuffer uniffi_liveupdate_fn_func_key_id(RustBuffer public_key_pem, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_CERTIFICATE_VERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_CERTIFICATE_VERIFIER
+void uniffi_liveupdate_fn_func_set_certificate_verifier(RustBuffer verifier, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_LOG_SINK
@@ -760,9 +801,21 @@ uint16_t uniffi_liveupdate_checksum_func_key_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_CERTIFICATE_VERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_CERTIFICATE_VERIFIER
+uint16_t uniffi_liveupdate_checksum_func_set_certificate_verifier(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 uint16_t uniffi_liveupdate_checksum_func_set_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_CERTIFICATEVERIFIER_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_CERTIFICATEVERIFIER_VERIFY
+uint16_t uniffi_liveupdate_checksum_method_certificateverifier_verify(void
     
 );
 #endif

@@ -539,3 +539,37 @@ impl PluginEngine {
         self.engine.current_launch_id()
     }
 }
+
+/// The platform's certificate trust, implemented by the app: Android with the platform's
+/// `X509TrustManager` (the app's network security config and user/MDM CAs apply), iOS with
+/// `SecTrust`. Install it with [`set_certificate_verifier`] before starting the engine.
+///
+/// Called on a network thread during TLS handshakes; do not call back into the updater from it.
+/// The host name is checked by the core as well, so an implementation only judges the chain.
+#[uniffi::export(with_foreign)]
+pub trait CertificateVerifier: Send + Sync {
+    /// `host`: the name connected to; `chain_der`: the server's certificates, DER, leaf first.
+    /// Returns `None` when trusted, or the reason it is not (shown in the update error and the
+    /// `download_fail` stat). A thrown exception refuses the connection.
+    fn verify(&self, host: String, chain_der: Vec<Vec<u8>>) -> Result<Option<String>>;
+}
+
+struct ForeignVerifier(Arc<dyn CertificateVerifier>);
+
+impl crate::tls::CertificateVerifier for ForeignVerifier {
+    fn verify(&self, host: &str, chain: &[Vec<u8>]) -> Option<String> {
+        match self.0.verify(host.to_string(), chain.to_vec()) {
+            Ok(answer) => answer,
+            Err(e) => Some(format!("the app's certificate verifier failed: {e}")),
+        }
+    }
+}
+
+/// Makes every HTTPS request of the clients built after this call trust what `verifier` trusts
+/// (`None`: back to the operating system's store). Process-wide: trust is the platform's. No I/O.
+#[uniffi::export]
+pub fn set_certificate_verifier(verifier: Option<Arc<dyn CertificateVerifier>>) {
+    crate::tls::set_certificate_verifier(
+        verifier.map(|v| Arc::new(ForeignVerifier(v)) as Arc<dyn crate::tls::CertificateVerifier>),
+    );
+}

@@ -586,6 +586,253 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
+
+
+
+/**
+ * The platform's certificate trust, implemented by the app: Android with the platform's
+ * `X509TrustManager` (the app's network security config and user/MDM CAs apply), iOS with
+ * `SecTrust`. Install it with [`set_certificate_verifier`] before starting the engine.
+ *
+ * Called on a network thread during TLS handshakes; do not call back into the updater from it.
+ * The host name is checked by the core as well, so an implementation only judges the chain.
+ */
+public protocol CertificateVerifier: AnyObject, Sendable {
+    
+    /**
+     * `host`: the name connected to; `chain_der`: the server's certificates, DER, leaf first.
+     * Returns `None` when trusted, or the reason it is not (shown in the update error and the
+     * `download_fail` stat). A thrown exception refuses the connection.
+     */
+    func verify(host: String, chainDer: [Data]) throws  -> String?
+    
+}
+/**
+ * The platform's certificate trust, implemented by the app: Android with the platform's
+ * `X509TrustManager` (the app's network security config and user/MDM CAs apply), iOS with
+ * `SecTrust`. Install it with [`set_certificate_verifier`] before starting the engine.
+ *
+ * Called on a network thread during TLS handshakes; do not call back into the updater from it.
+ * The host name is checked by the core as well, so an implementation only judges the chain.
+ */
+open class CertificateVerifierImpl: CertificateVerifier, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_liveupdate_fn_clone_certificateverifier(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_liveupdate_fn_free_certificateverifier(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * `host`: the name connected to; `chain_der`: the server's certificates, DER, leaf first.
+     * Returns `None` when trusted, or the reason it is not (shown in the update error and the
+     * `download_fail` stat). A thrown exception refuses the connection.
+     */
+open func verify(host: String, chainDer: [Data])throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_certificateverifier_verify(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(host),
+        FfiConverterSequenceData.lower(chainDer),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceCertificateVerifier {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceCertificateVerifier = UniffiVTableCallbackInterfaceCertificateVerifier(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeCertificateVerifier.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface CertificateVerifier: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeCertificateVerifier.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface CertificateVerifier: handle missing in uniffiClone")
+            }
+        },
+        verify: { (
+            uniffiHandle: UInt64,
+            host: RustBuffer,
+            chainDer: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeCertificateVerifier.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.verify(
+                     host: try FfiConverterString.lift(host),
+                     chainDer: try FfiConverterSequenceData.lift(chainDer)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceCertificateVerifier> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceCertificateVerifier>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitCertificateVerifier() {
+    uniffi_liveupdate_fn_init_callback_vtable_certificateverifier(UniffiCallbackInterfaceCertificateVerifier.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificateVerifier: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<CertificateVerifier>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = CertificateVerifier
+
+    public static func lift(_ handle: UInt64) throws -> CertificateVerifier {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CertificateVerifierImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: CertificateVerifier) -> UInt64 {
+         if let rustImpl = value as? CertificateVerifierImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificateVerifier {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CertificateVerifier, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateVerifier_lift(_ handle: UInt64) throws -> CertificateVerifier {
+    return try FfiConverterTypeCertificateVerifier.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateVerifier_lower(_ value: CertificateVerifier) -> UInt64 {
+    return FfiConverterTypeCertificateVerifier.lower(value)
+}
+
+
+
 
 
 
@@ -2909,6 +3156,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCertificateVerifier: FfiConverterRustBuffer {
+    typealias SwiftType = CertificateVerifier?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCertificateVerifier.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCertificateVerifier.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeBundleInfo: FfiConverterRustBuffer {
     typealias SwiftType = BundleInfo?
 
@@ -2927,6 +3198,31 @@ fileprivate struct FfiConverterOptionTypeBundleInfo: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeBundleInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -2966,6 +3262,17 @@ public func keyId(publicKeyPem: String)throws  -> String  {
 })
 }
 /**
+ * Makes every HTTPS request of the clients built after this call trust what `verifier` trusts
+ * (`None`: back to the operating system's store). Process-wide: trust is the platform's. No I/O.
+ */
+public func setCertificateVerifier(verifier: CertificateVerifier?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_func_set_certificate_verifier(
+        FfiConverterOptionTypeCertificateVerifier.lower(verifier),uniffiCallStatus
+    )
+}
+}
+/**
  * Forwards the library's log lines at `level` (`error` … `trace`, or `off`) to `sink`.
  */
 public func setLogSink(sink: LogSink, level: String)  {try! rustCall() {
@@ -2995,7 +3302,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_liveupdate_checksum_func_key_id() != 5391) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_liveupdate_checksum_func_set_certificate_verifier() != 57393) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_liveupdate_checksum_func_set_log_sink() != 63656) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_certificateverifier_verify() != 59462) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_method_enginehost_on_event() != 43629) {
@@ -3089,6 +3402,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitCertificateVerifier()
     uniffiCallbackInitEngineHost()
     uniffiCallbackInitLogSink()
     uniffiCallbackInitProgressListener()

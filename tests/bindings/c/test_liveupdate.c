@@ -119,6 +119,15 @@ static void engine_bridge(const char *work, const char *url, const char *pem_jso
     liveupdate_engine_free(NULL);
 }
 
+static int verify_calls = 0;
+static int32_t refuse_all(void *ud, const char *host, const uint8_t *const *certs, const size_t *lens,
+                          size_t count, char *reason, size_t cap) {
+    (void)ud; (void)host; (void)certs; (void)lens; (void)count;
+    verify_calls++;
+    snprintf(reason, cap, "refused by the C test");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s REGISTRY_URL WORK_DIR PUBLIC_KEY_JSON_STRING\n", argv[0]); return 2; }
     const char *url = argv[1], *work = argv[2], *pem_json = argv[3];
@@ -126,6 +135,10 @@ int main(int argc, char **argv) {
     LiveUpdate *h = NULL;
 
     check("version is set", strlen(liveupdate_version()) > 0, NULL);
+    LiveUpdateCertificateVerifier verifier = { NULL, refuse_all };
+    check("a certificate verifier can be installed", liveupdate_set_certificate_verifier(&verifier) == LIVEUPDATE_OK, NULL);
+    check("NULL goes back to the system store", liveupdate_set_certificate_verifier(NULL) == LIVEUPDATE_OK, NULL);
+    check("the verifier was not called without TLS", verify_calls == 0, NULL);
     check("null config is an argument error", liveupdate_create(NULL, &h) == LIVEUPDATE_ERR_ARGUMENT, NULL);
     check("bad JSON is a config error", liveupdate_create("{nope", &h) == LIVEUPDATE_ERR_CONFIG, NULL);
     check("the error message says why", strstr(liveupdate_last_error(), "configuration JSON") != NULL, liveupdate_last_error());

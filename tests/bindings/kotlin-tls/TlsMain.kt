@@ -1,0 +1,126 @@
+// Certificate trust through the app's verifier, on the JVM against the real cdylib: an HTTPS update server on
+// 127.0.0.1 (the JDK's HttpsServer) whose certificate comes from a private CA made by scripts/test-kotlin.sh
+// with keytool. A verifier backed by the platform's X509TrustManager over a KeyStore that holds the CA installs
+// the update; one over a KeyStore without it refuses with the trust manager's reason; with no verifier the
+// system store refuses (unknown issuer). Prints "N passed, N failed".
+import app.liveupdate.*
+import com.sun.net.httpserver.HttpsConfigurator
+import com.sun.net.httpserver.HttpsServer
+import java.io.File
+import java.io.FileInputStream
+import java.net.InetSocketAddress
+import java.nio.file.Files
+import java.security.KeyStore
+import java.security.cert.CertificateFactory
+import java.security.cert.X509Certificate
+import javax.net.ssl.KeyManagerFactory
+import javax.net.ssl.SSLContext
+import javax.net.ssl.TrustManagerFactory
+import javax.net.ssl.X509TrustManager
+
+var passed = 0
+var failed = 0
+
+fun check(name: String, cond: Boolean, detail: () -> String = { "" }) {
+    if (cond) { passed++; println("ok   $name") } else { failed++; println("FAIL $name ${detail()}") }
+}
+
+/** The platform's trust, as the Android shell implements it: the chain goes to an X509TrustManager. */
+class TrustManagerVerifier(private val tm: X509TrustManager) : CertificateVerifier {
+    val calls = java.util.concurrent.atomic.AtomicInteger(0)
+    override fun verify(host: String, chainDer: List<ByteArray>): String? {
+        calls.incrementAndGet()
+        val cf = CertificateFactory.getInstance("X.509")
+        val chain = chainDer.map { cf.generateCertificate(it.inputStream()) as X509Certificate }.toTypedArray()
+        val authType = if (chain[0].publicKey.algorithm == "EC") "ECDHE_ECDSA" else "ECDHE_RSA"
+        return try {
+            tm.checkServerTrusted(chain, authType)
+            null
+        } catch (e: java.security.cert.CertificateException) {
+            e.message ?: e.toString()
+        }
+    }
+}
+
+fun trustManagerFor(ks: KeyStore?): X509TrustManager {
+    val tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm())
+    tmf.init(ks)
+    return tmf.trustManagers.filterIsInstance<X509TrustManager>().first()
+}
+
+fun load(file: File, password: String): KeyStore =
+    KeyStore.getInstance("PKCS12").apply { FileInputStream(file).use { load(it, password.toCharArray()) } }
+
+fun jsonString(s: String): String =
+    "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
+
+fun main(args: Array<String>) {
+    val pki = File(args[0])          // server.p12, ca-trust.p12, other-trust.p12 (password "changeit")
+    val fixtures = File(args[1])     // tests/fixtures/capgo/set-a-small
+    val pem = File(fixtures, "capgo_key_v2.pub").readText()
+    val bundle = File(fixtures, "com.example.liveupdate_1.0.0.zip_encrypted.zip").readBytes()
+
+    val kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm())
+    kmf.init(load(File(pki, "server.p12"), "changeit"), "changeit".toCharArray())
+    val ssl = SSLContext.getInstance("TLS").apply { init(kmf.keyManagers, null, null) }
+    val server = HttpsServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+    server.httpsConfigurator = HttpsConfigurator(ssl)
+    val base = "https://127.0.0.1:${server.address.port}"
+    server.createContext("/updates") { ex ->
+        ex.requestBody.readBytes()
+        val body = """{"version":"1.0.1","url":"$base/bundle.zip",
+            "session_key":${jsonString(File(fixtures, "ivSessionKey.txt").readText().trim())},
+            "checksum":${jsonString(File(fixtures, "encrypted_checksum.txt").readText().trim())}}""".toByteArray()
+        ex.responseHeaders.add("Content-Type", "application/json")
+        ex.sendResponseHeaders(200, body.size.toLong()); ex.responseBody.use { it.write(body) }
+    }
+    server.createContext("/bundle.zip") { ex ->
+        ex.sendResponseHeaders(200, bundle.size.toLong()); ex.responseBody.use { it.write(bundle) }
+    }
+    server.executor = java.util.concurrent.Executors.newFixedThreadPool(4)
+    server.start()
+
+    val config = """{"appId":"com.example.liveupdate","plugins":{"CapacitorUpdater":{
+        "publicKey":${jsonString(pem)},"updateUrl":"$base/updates","statsUrl":"","responseTimeout":5}}}"""
+    val tmp = Files.createTempDirectory("liveupdate-kotlin-tls").toFile()
+    val www = File(tmp, "www").apply { mkdirs(); File(this, "index.html").writeText("<html>builtin</html>") }
+    fun update(name: String): UpdateResult =
+        Updater(UpdaterOptions(dataDir = File(tmp, name).path, builtinDir = www.path,
+                capacitorConfigJson = config, nativeVersion = "1.0")).use { it.update() }
+
+    try {
+        // 1. No verifier: the system store does not know the private CA.
+        setCertificateVerifier(null)
+        val r1 = update("system")
+        check("without a verifier the private CA is refused (unknown issuer, host named)",
+            r1 is UpdateResult.Failed && r1.message.contains("unknown issuer") && r1.message.contains("127.0.0.1")) { r1.toString() }
+
+        // 2. A verifier over a KeyStore holding the CA: installed.
+        val trusting = TrustManagerVerifier(trustManagerFor(load(File(pki, "ca-trust.p12"), "changeit")))
+        setCertificateVerifier(trusting)
+        val r2 = update("trusted")
+        check("a KeyStore that holds the CA makes the update install", r2 is UpdateResult.Installed) { r2.toString() }
+        check("the verifier was asked from a Rust network thread", trusting.calls.get() >= 1) { "${trusting.calls.get()}" }
+
+        // 3. A verifier over a KeyStore that does not hold it: refused with the trust manager's reason.
+        val refusing = TrustManagerVerifier(trustManagerFor(load(File(pki, "other-trust.p12"), "changeit")))
+        setCertificateVerifier(refusing)
+        val r3 = update("refused")
+        check("a KeyStore without the CA refuses, with the platform's reason",
+            r3 is UpdateResult.Failed && r3.message.contains("refused by the platform's trust") && refusing.calls.get() >= 1) { r3.toString() }
+
+        // 4. A verifier that throws refuses the connection; the updater survives.
+        setCertificateVerifier(object : CertificateVerifier {
+            override fun verify(host: String, chainDer: List<ByteArray>): String? = throw IllegalStateException("boom")
+        })
+        val r4 = update("throwing")
+        check("a throwing verifier refuses the connection", r4 is UpdateResult.Failed) { r4.toString() }
+    } finally {
+        setCertificateVerifier(null)
+        server.stop(0)
+        tmp.deleteRecursively()
+    }
+    println("$passed passed, $failed failed")
+    if (failed > 0) System.exit(1)
+    System.exit(0)
+}
