@@ -41,7 +41,7 @@ kt -importcert -alias server -file "$pki/chain.pem" -keystore "$pki/server.p12"
 kt -importcert -alias ca -file "$pki/ca.pem" -keystore "$pki/ca-trust.p12" -storetype PKCS12
 kt -importcert -alias other -file "$pki/other.pem" -keystore "$pki/other-trust.p12" -storetype PKCS12
 "$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar bindings/kotlin/app/liveupdate/liveupdate.kt \
-  tests/bindings/kotlin-tls/TlsMain.kt -d "$work/tls.jar" 2>&1 | grep -v '^warning' || true
+  android/src/main/java/app/liveupdate/capacitor/PlatformTrust.kt tests/bindings/kotlin-tls/TlsMain.kt -d "$work/tls.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/tls.jar" ] || { echo "test-kotlin: TLS test compilation failed" >&2; exit 1; }
 env -u SSL_CERT_FILE -u SSL_CERT_DIR java -Djna.library.path="$PWD/target/debug" \
   -cp "$work/tls.jar:/usr/share/java/jna.jar:$K/lib/kotlin-stdlib.jar" TlsMainKt "$pki" "$PWD/$S"

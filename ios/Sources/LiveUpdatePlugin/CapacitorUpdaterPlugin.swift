@@ -66,6 +66,8 @@ public class CapacitorUpdaterPlugin: CAPPlugin, CAPBridgedPlugin {
     /// Plugin load, before the web view loads: the engine decides the launch bundle now, then the
     /// app counts as in the foreground (what Capgo's iOS plugin does right after load).
     override public func load() {
+        // HTTPS trusts what the phone trusts (SecTrust: system, user and MDM CAs).
+        setCertificateVerifier(verifier: PlatformTrust())
         let host = IOSHost(plugin: self)
         let shell = PluginShell(host: host)
         do {

@@ -1,9 +1,10 @@
 // Certificate trust through the app's verifier, on the JVM against the real cdylib: an HTTPS update server on
 // 127.0.0.1 (the JDK's HttpsServer) whose certificate comes from a private CA made by scripts/test-kotlin.sh
-// with keytool. A verifier backed by the platform's X509TrustManager over a KeyStore that holds the CA installs
+// with keytool. The Android plugin's own verifier (PlatformTrust: the platform's X509TrustManager) over a KeyStore that holds the CA installs
 // the update; one over a KeyStore without it refuses with the trust manager's reason; with no verifier the
 // system store refuses (unknown issuer). Prints "N passed, N failed".
 import app.liveupdate.*
+import app.liveupdate.capacitor.PlatformTrust
 import com.sun.net.httpserver.HttpsConfigurator
 import com.sun.net.httpserver.HttpsServer
 import java.io.File
@@ -25,20 +26,12 @@ fun check(name: String, cond: Boolean, detail: () -> String = { "" }) {
     if (cond) { passed++; println("ok   $name") } else { failed++; println("FAIL $name ${detail()}") }
 }
 
-/** The platform's trust, as the Android shell implements it: the chain goes to an X509TrustManager. */
-class TrustManagerVerifier(private val tm: X509TrustManager) : CertificateVerifier {
+/** Counts the calls a verifier gets. */
+class Counting(private val inner: CertificateVerifier) : CertificateVerifier {
     val calls = java.util.concurrent.atomic.AtomicInteger(0)
     override fun verify(host: String, chainDer: List<ByteArray>): String? {
         calls.incrementAndGet()
-        val cf = CertificateFactory.getInstance("X.509")
-        val chain = chainDer.map { cf.generateCertificate(it.inputStream()) as X509Certificate }.toTypedArray()
-        val authType = if (chain[0].publicKey.algorithm == "EC") "ECDHE_ECDSA" else "ECDHE_RSA"
-        return try {
-            tm.checkServerTrusted(chain, authType)
-            null
-        } catch (e: java.security.cert.CertificateException) {
-            e.message ?: e.toString()
-        }
+        return inner.verify(host, chainDer)
     }
 }
 
@@ -96,14 +89,14 @@ fun main(args: Array<String>) {
             r1 is UpdateResult.Failed && r1.message.contains("unknown issuer") && r1.message.contains("127.0.0.1")) { r1.toString() }
 
         // 2. A verifier over a KeyStore holding the CA: installed.
-        val trusting = TrustManagerVerifier(trustManagerFor(load(File(pki, "ca-trust.p12"), "changeit")))
+        val trusting = Counting(PlatformTrust(trustManagerFor(load(File(pki, "ca-trust.p12"), "changeit"))))
         setCertificateVerifier(trusting)
         val r2 = update("trusted")
         check("a KeyStore that holds the CA makes the update install", r2 is UpdateResult.Installed) { r2.toString() }
         check("the verifier was asked from a Rust network thread", trusting.calls.get() >= 1) { "${trusting.calls.get()}" }
 
         // 3. A verifier over a KeyStore that does not hold it: refused with the trust manager's reason.
-        val refusing = TrustManagerVerifier(trustManagerFor(load(File(pki, "other-trust.p12"), "changeit")))
+        val refusing = Counting(PlatformTrust(trustManagerFor(load(File(pki, "other-trust.p12"), "changeit"))))
         setCertificateVerifier(refusing)
         val r3 = update("refused")
         check("a KeyStore without the CA refuses, with the platform's reason",

@@ -16,6 +16,8 @@ class CapacitorUpdaterPlugin : Plugin() {
 
     /** Plugin load, before the web view loads: the engine decides the launch bundle now. */
     override fun load() {
+        // HTTPS trusts what the phone trusts (network security config, user and MDM CAs).
+        app.liveupdate.setCertificateVerifier(PlatformTrust())
         val host = AndroidHost(this)
         val s = PluginShell(host)
         s.start(host.engineOptions())
