@@ -4,7 +4,7 @@
 //! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
 //!
 //! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case;
-//! `BENCH_ONLY=delta` runs only the delta-vs-zip comparison).
+//! `BENCH_ONLY=delta` or `BENCH_ONLY=launch` runs only that part).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -459,6 +459,47 @@ fn compare_delta(work: &Path, runs: usize) {
     );
 }
 
+/// `launch` of an already confirmed bundle, in-process, as an app start does it: p50 and p99 over
+/// 1,000 launches (each followed by `notifyAppReady`, as a healthy page does), and whether the
+/// state file was rewritten.
+fn launch_latency(work: &Path) {
+    use liveupdate::{Device, UpdaterConfig};
+    let www = work.join("launch-www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>").unwrap();
+    let data = work.join("launch-data");
+    let zip = common::writer_zip(
+        &[("index.html", b"<html>v1</html>".as_slice())],
+        common::ZipStyle::CapgoLike,
+    );
+    let sha = common::sha256_hex(&zip);
+    let d = Device::new(&data, &www, UpdaterConfig::default(), Some("1".into())).unwrap();
+    let b = d
+        .install_from(zip.as_slice(), zip.len() as u64, "1.0.1", &sha, None)
+        .unwrap();
+    d.set(&b.id).unwrap();
+    let l = d.launch().unwrap();
+    d.notify_app_ready(&l.launch_id).unwrap();
+    let state = data.join("state.json");
+    let before = fs::metadata(&state).unwrap().modified().unwrap();
+    let mut times = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let l = d.launch().unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(l.bundle.id, b.id);
+        d.notify_app_ready(&l.launch_id).unwrap();
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let after = fs::metadata(&state).unwrap().modified().unwrap();
+    println!(
+        "launch     confirmed bundle, in-process, 1,000 launches: p50 {:.0} µs, p99 {:.0} µs; state file rewritten: {}",
+        times[500],
+        times[990],
+        if after != before { "yes" } else { "no" }
+    );
+}
+
 fn peak_rss_kib() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -618,9 +659,10 @@ fn main() {
         ExtractOptions::default().threads
     );
 
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("delta") {
-        compare_delta(&work, runs);
-        return;
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("delta") => return compare_delta(&work, runs),
+        Ok("launch") => return launch_latency(&work),
+        _ => {}
     }
     let plain = work.join("large.zip");
     let raw = make_large_zip(&plain);
@@ -647,6 +689,7 @@ fn main() {
     compare("manyfiles", &work, &many, &many_enc, runs);
     compare_update(&work, &enc, runs);
     compare_delta(&work, runs);
+    launch_latency(&work);
 
     if std::env::var("BENCH_SKIP_RSS").is_err() {
         let huge = work.join("huge.zip");

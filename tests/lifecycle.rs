@@ -573,3 +573,51 @@ fn symlinked_data_folders_are_moved_aside_never_deleted_through() {
     d.set(&id).unwrap();
     assert_eq!(d.launch().unwrap().bundle.id, id);
 }
+
+/// A launch of a confirmed bundle writes nothing durable (the state file is not rewritten): its
+/// token lives in a volatile record that a new process still reads; losing that record (a power
+/// loss) only forgets the token — the bundle stays current and confirmed. A trial launch is still
+/// recorded durably before it is served.
+#[test]
+fn a_confirmed_launch_writes_nothing_durable() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let id = app.install(&d, "1.0.1");
+    d.set(&id).unwrap();
+    let trial = d.launch().unwrap();
+    let state = app.data.join("state.json");
+    let booting: serde_json::Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    assert_eq!(
+        booting["booting"]["launch_id"],
+        trial.launch_id.as_str(),
+        "a trial launch is durable"
+    );
+    assert!(d.notify_app_ready(&trial.launch_id).unwrap().accepted);
+
+    let before = fs::read(&state).unwrap();
+    let modified = fs::metadata(&state).unwrap().modified().unwrap();
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, id);
+    // A new process (a new Device on the same folder) accepts the token; a stale one is refused.
+    let other = app.device(cfg(), "1");
+    assert!(!other.notify_app_ready(&trial.launch_id).unwrap().accepted);
+    assert!(other.notify_app_ready(&l.launch_id).unwrap().accepted);
+    assert_eq!(
+        fs::read(&state).unwrap(),
+        before,
+        "the state file was not rewritten"
+    );
+    assert_eq!(fs::metadata(&state).unwrap().modified().unwrap(), modified);
+
+    // Power loss: the volatile record is gone. The token is forgotten, nothing else.
+    let l2 = d.launch().unwrap();
+    fs::remove_file(app.data.join("launch.json")).unwrap();
+    let r = d.notify_app_ready(&l2.launch_id).unwrap();
+    assert!(!r.accepted);
+    assert_eq!(r.bundle.id, id);
+    assert_eq!(status_of(&d, &id), BundleStatus::Success);
+    assert_eq!(d.launch().unwrap().bundle.id, id);
+    // A torn record is ignored the same way.
+    fs::write(app.data.join("launch.json"), b"{\"launch_id\":").unwrap();
+    assert_eq!(d.launch().unwrap().bundle.id, id);
+}

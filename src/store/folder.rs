@@ -23,6 +23,8 @@ const LOCK_FILE: &str = ".lock";
 const BUNDLES: &str = "bundles";
 const INSTALL_LOCK: &str = ".install.lock";
 const DOWNLOADS: &str = "downloads";
+/// The volatile record of the latest launch of a confirmed bundle (never flushed).
+const LAUNCH_FILE: &str = "launch.json";
 /// The folder of verified delta files (`delta::Pool`), which sweeps keep across restarts.
 pub const POOL: &str = "delta-pool";
 
@@ -146,6 +148,35 @@ impl Store {
         let bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| Error::StateFormat(format!("cannot encode state: {e}")))?;
         write_atomic(&self.root.join(STATE_FILE), &bytes)
+    }
+
+    /// Records the latest launch of a confirmed bundle without flushing anything (temp file +
+    /// rename, so a reader sees the old or the new record; after a power loss it may be gone or
+    /// unreadable, which only forgets a token nobody needs). Does I/O, never `fsync`.
+    pub fn write_volatile_launch(&self, launch: &crate::state::Launch) -> Result<()> {
+        let bytes = serde_json::to_vec(launch)
+            .map_err(|e| Error::StateFormat(format!("cannot encode the launch record: {e}")))?;
+        let path = self.root.join(LAUNCH_FILE);
+        let tmp = self.root.join(format!(
+            ".{LAUNCH_FILE}.tmp-{}",
+            fs_atomic::random_alnum(8)?
+        ));
+        fs::write(&tmp, &bytes).map_err(Error::io("writing", &tmp))?;
+        fs::rename(&tmp, &path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io("renaming into place", &path)(e)
+        })
+    }
+
+    /// The volatile launch record, if present and readable.
+    pub fn read_volatile_launch(&self) -> Option<crate::state::Launch> {
+        let bytes = fs::read(self.root.join(LAUNCH_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Forgets the volatile launch record (a durable launch record replaced it).
+    pub fn remove_volatile_launch(&self) {
+        let _ = fs::remove_file(self.root.join(LAUNCH_FILE));
     }
 
     /// Removes bundle `id`'s folder (if any) and makes the removal durable.

@@ -89,11 +89,23 @@ pub struct Status {
 struct Session {
     store: Store,
     state: State,
+    /// The state as the state file holds it (what a crash would come back to).
+    persisted: State,
 }
 
 impl Session {
-    fn save(&self) -> Result<()> {
-        self.store.save(&self.state)
+    /// True when the state differs from the state file in more than the latest launch's token.
+    fn changed_beyond_launch(&self) -> bool {
+        let mut same = self.state.clone();
+        same.last_launch = self.persisted.last_launch.clone();
+        same != self.persisted
+    }
+
+    /// Saves the state durably (temp file, flush, rename, folder flush).
+    fn save(&mut self) -> Result<()> {
+        self.store.save(&self.state)?;
+        self.persisted = self.state.clone();
+        Ok(())
     }
 
     /// A pending `next` whose files are gone can never be applied: mark it failed.
@@ -126,7 +138,15 @@ impl Session {
         applied_next: bool,
     ) -> Result<LaunchResult> {
         let launch = self.state.begin_launch(random_alnum(16)?, now_ms());
-        self.save()?;
+        // A launch of a confirmed bundle that changed nothing else needs nothing durable: its
+        // token goes to the volatile launch record (no flush). A crash or power loss can only
+        // lose that token, and a confirmed bundle has nothing left to confirm or roll back.
+        if self.state.booting.is_none() && !self.changed_beyond_launch() {
+            self.store.write_volatile_launch(&launch)?;
+        } else {
+            self.save()?;
+            self.store.remove_volatile_launch();
+        }
         Ok(LaunchResult {
             web_root: device.web_root(&self.store, &launch.bundle),
             bundle: device.info(&self.state, &launch.bundle),
@@ -202,8 +222,23 @@ impl Device {
     /// Locks the store, loads the state and applies the start-up rules.
     fn session(&self) -> Result<Session> {
         let store = Store::open(&self.data_dir)?;
-        let (state, _) = store.load()?;
-        let mut s = Session { store, state };
+        let (mut state, _) = store.load()?;
+        let persisted = state.clone();
+        // The token of the latest launch of a confirmed bundle lives in the volatile record.
+        if let Some(v) = store.read_volatile_launch()
+            && v.bundle == state.current
+            && state
+                .last_launch
+                .as_ref()
+                .is_none_or(|l| l.started_ms <= v.started_ms)
+        {
+            state.last_launch = Some(v);
+        }
+        let mut s = Session {
+            store,
+            state,
+            persisted,
+        };
         if let Some(v) = &self.native_version
             && s.state.native_version.as_deref() != Some(v)
         {
@@ -632,7 +667,10 @@ impl Device {
         let mut s = self.session()?;
         let accepted = match s.state.confirm(launch_id) {
             Ok(previous) => {
-                s.save()?;
+                // Confirming an already confirmed bundle changes nothing durable.
+                if s.changed_beyond_launch() {
+                    s.save()?;
+                }
                 if let Some(prev) = previous
                     && self.config.auto_delete_previous
                     && prev != BUILTIN
