@@ -59,6 +59,6 @@ pub use engine::{Engine, EngineOptions, Host, HostAction, Reject};
 pub use error::{Error, Result};
 pub use lifecycle::{Device, LaunchResult, ReadyResult, Status};
 pub use state::{BundleInfo, BundleStatus};
-pub use unpack::{BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_parsed};
+pub use unpack::{BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_file, unpack_parsed};
 pub use unzip::{EntryPath, ExtractOptions, Limits};
 pub use update::{UpdateOutcome, Updater};

@@ -91,7 +91,7 @@ impl BundleTrust<'_> {
 /// Streams `input` through decryption (if the trust has a session key) and SHA-256 without
 /// writing the plaintext anywhere. Returns the digest and the plaintext length. Used by the
 /// download path, where the ciphertext is already being kept on disk.
-pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8; 32], u64)> {
+pub(crate) fn hash_stream_inline(input: impl Read, trust: &ParsedTrust) -> Result<([u8; 32], u64)> {
     let mut sink = HashingWriter::new(std::io::sink());
     let len = crypto::decrypt_stream(
         input,
@@ -101,6 +101,58 @@ pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8;
         Error::io("hashing", "the bundle"),
     )?;
     Ok((sink.finish().1, len))
+}
+
+/// [`hash_stream_inline`] with decryption on this thread and SHA-256 on another, so the two
+/// passes over every byte overlap (for a file already on disk; a download already has its
+/// network thread).
+pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8; 32], u64)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            for chunk in rx {
+                ctx.update(&chunk);
+            }
+            let mut out = [0u8; 32];
+            out.copy_from_slice(ctx.finish().as_ref());
+            out
+        });
+        let mut sink = ChunkSender { tx: Some(tx) };
+        let len = crypto::decrypt_stream(
+            input,
+            trust.session_key.as_ref(),
+            &mut sink,
+            Error::io("reading", "the bundle input"),
+            Error::io("hashing", "the bundle"),
+        );
+        drop(sink);
+        let digest = hasher.join().map_err(|_| Error::Io {
+            op: "hashing",
+            path: Default::default(),
+            source: std::io::Error::other("the hashing thread failed"),
+        })?;
+        Ok((digest, len?))
+    })
+}
+
+/// Hands every written chunk to the hashing thread.
+struct ChunkSender {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(tx) = &self.tx
+            && tx.send(buf.to_vec()).is_err()
+        {
+            return Err(std::io::Error::other("the hashing thread stopped"));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Checks the digest of the file at `path` (which holds the bytes `hash_stream` saw: ciphertext
@@ -129,7 +181,27 @@ pub fn unpack_verified(
     if fs::symlink_metadata(dest).is_ok() {
         return Err(Error::DestinationExists(dest.to_path_buf()));
     }
-    extract_and_publish(Staging::next_to(dest)?, verified, dest, options)
+    extract_and_publish(Staging::next_to(dest)?, verified, dest, options, None)
+}
+
+/// [`unpack_verified`] for a verified file that is only a means (a download's partial file): it
+/// is deleted once extracted and before the install's flush, so its bytes are never written
+/// back to the disk just to be thrown away. Blocks; disk I/O.
+pub fn unpack_verified_consuming(
+    verified: &crate::checksum::VerifiedZip,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    if fs::symlink_metadata(dest).is_ok() {
+        return Err(Error::DestinationExists(dest.to_path_buf()));
+    }
+    extract_and_publish(
+        Staging::next_to(dest)?,
+        verified,
+        dest,
+        options,
+        Some(verified.path()),
+    )
 }
 
 /// The tail both unpack paths share: extract `verified` into `staging`, publish it as `dest`
@@ -139,10 +211,25 @@ fn extract_and_publish(
     verified: &crate::checksum::VerifiedZip,
     dest: &Path,
     options: &ExtractOptions,
+    dispose: Option<&Path>,
 ) -> Result<UnpackReport> {
     let started = std::time::Instant::now();
     let tree = staging.path().join(TREE);
     let stats = unzip::extract(verified, &tree, options)?;
+    // A source that is thrown away anyway goes before the flush: the dirty pages of a deleted
+    // file are dropped, not written.
+    if let Some(source) = dispose {
+        let _ = fs::remove_file(source);
+    }
+    if options.durable {
+        // The install's one durability payment, before the rename that publishes it.
+        let t = std::time::Instant::now();
+        crate::fs_atomic::durable::commit_batch(&tree)?;
+        log::debug!(
+            "unpack: flush (one commit) {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
     staging.publish(&tree, dest)?;
     log::debug!(
         "unpack: extract+publish {:.1} ms",
@@ -214,6 +301,38 @@ pub fn unpack_parsed(
     result
 }
 
+/// [`unpack`] for a bundle already in a file: the file is read once to decrypt and hash it
+/// (writing nothing), and only after the checksum matched it is read again as a zip — through
+/// on-the-fly CBC decryption for encrypted bundles — so no plaintext copy is written and
+/// flushed. The file must not change during the call (it is read twice). Blocks; disk I/O.
+pub fn unpack_file(
+    input: &Path,
+    trust: &ParsedTrust,
+    dest: &Path,
+    options: &ExtractOptions,
+) -> Result<UnpackReport> {
+    if fs::symlink_metadata(dest).is_ok() {
+        return Err(Error::DestinationExists(dest.to_path_buf()));
+    }
+    let t0 = std::time::Instant::now();
+    let file = File::open(input).map_err(Error::io("opening bundle", input))?;
+    let (digest, plain_len) =
+        hash_stream(std::io::BufReader::with_capacity(256 * 1024, file), trust)?;
+    let verified = verify_file(input.to_path_buf(), digest, plain_len, trust)?;
+    log::debug!(
+        "unpack: decrypt+hash {:.1} ms (nothing written)",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+    let created = create_parents(dest)?;
+    let result = unpack_verified(&verified, dest, options);
+    if result.is_err() {
+        for dir in created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
 fn unpack_into(
     input: impl Read,
     trust: &ParsedTrust,
@@ -239,8 +358,9 @@ fn unpack_into(
         "unpack: decrypt+hash {:.1} ms",
         t0.elapsed().as_secs_f64() * 1e3
     );
-    // The plain zip stays inside the staging folder and goes with it after publishing.
-    extract_and_publish(staging, &verified, dest, options)
+    // The plain zip inside the staging folder is deleted before the flush.
+    let plain = verified.path().to_path_buf();
+    extract_and_publish(staging, &verified, dest, options, Some(&plain))
 }
 
 /// Creates the missing ancestors of `dest`; returns them outermost first so a failure can undo them.

@@ -472,10 +472,8 @@ fn extract_from<R: Read + Seek + Clone + Send>(
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
     }
-    if options.durable {
-        // The install's one durability payment, before the rename that publishes it.
-        durable::commit_batch(root)?;
-    }
+    // The install's one durability payment (`durable::commit_batch`) is the caller's, after
+    // it has dropped what need not reach the disk (`unpack.rs`).
     Ok(ExtractStats {
         files: jobs.len() as u64,
         dirs: plan.dirs.len() as u64,

@@ -5,8 +5,7 @@
 //! returns. A kill at any instant leaves either the old or the new state on disk, and the next
 //! [`Device::launch`] sweeps what an interrupted step left behind. See `docs/state-machine.md`.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::checksum::VerifiedZip;
@@ -16,7 +15,7 @@ use crate::fs_atomic::random_alnum;
 use crate::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
 use crate::store::{InstallGuard, Store};
 use crate::time::{iso8601, now_ms};
-use crate::unpack::{BundleTrust, unpack_parsed, unpack_verified};
+use crate::unpack::{BundleTrust, unpack_parsed, unpack_verified_consuming};
 use crate::unzip::ExtractOptions;
 
 /// Tombstones (`deleted` records) kept at most; older ones are forgotten.
@@ -316,12 +315,26 @@ impl Device {
         checksum: &str,
         session_key: Option<&str>,
     ) -> Result<BundleInfo> {
-        let file = File::open(input).map_err(Error::io("opening bundle", input))?;
-        let len = file
-            .metadata()
+        let version = parse_version(version)?;
+        let trust = BundleTrust {
+            public_key: self.config.public_key.as_ref(),
+            session_key: session_key.filter(|s| !s.trim().is_empty()),
+            checksum,
+        }
+        .parse_with_keys(&self.config.extra_public_keys)?;
+        let len = std::fs::metadata(input)
             .map_err(Error::io("reading metadata of", input))?
             .len();
-        self.install_from(BufReader::new(file), len, version, checksum, session_key)
+        let guard = Store::install_guard(&self.data_dir)?;
+        let options = self.extract_options();
+        // Read twice (hash, then extract through on-the-fly decryption): no plaintext copy.
+        self.install_with(&guard, version, len, None, |dir| {
+            crate::unpack::unpack_file(input, &trust, dir, &options).map(|r| {
+                let sha = r.sha256.clone();
+                (r, sha)
+            })
+        })
+        .map(|(info, _)| info)
     }
 
     /// [`Device::install`] from any reader of `len_hint` bytes (a download stream, for example).
@@ -355,7 +368,8 @@ impl Device {
 
     /// Installs a bundle whose zip was already verified (the download path, which hashes while
     /// the bytes arrive). The caller holds the install lock for the whole download.
-    /// `id` names the new bundle (a fresh random id when `None`).
+    /// `id` names the new bundle (a fresh random id when `None`). The verified file (the
+    /// download's partial file) is deleted once extracted, before the install's flush.
     pub fn install_verified(
         &self,
         guard: &InstallGuard,
@@ -366,7 +380,7 @@ impl Device {
         let version = parse_version(version)?;
         let options = self.extract_options();
         self.install_with(guard, version, 0, id, |dir| {
-            unpack_verified(verified, dir, &options).map(|r| {
+            unpack_verified_consuming(verified, dir, &options).map(|r| {
                 let sha = r.sha256.clone();
                 (r, sha)
             })

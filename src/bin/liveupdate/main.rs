@@ -302,7 +302,15 @@ fn run(command: Command) -> Result<(), Error> {
             if let Some(t) = threads {
                 options.threads = t.max(1);
             }
-            let report = liveupdate::unpack_parsed(BufReader::new(file), &parsed, &out, &options)?;
+            // A regular file is read twice (hash, then extract through on-the-fly decryption): no
+            // plaintext copy is written. A pipe is streamed once into a plaintext copy.
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            let report = if regular {
+                drop(file);
+                liveupdate::unpack_file(&input, &parsed, &out, &options)?
+            } else {
+                liveupdate::unpack_parsed(BufReader::new(file), &parsed, &out, &options)?
+            };
             if json {
                 println!("{}", report_json(&report));
             } else {
