@@ -107,18 +107,31 @@ pub(crate) fn hash_stream_inline(input: impl Read, trust: &ParsedTrust) -> Resul
 /// passes over every byte overlap (for a file already on disk; a download already has its
 /// network thread).
 pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8; 32], u64)> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    // Decryption on this thread, SHA-256 on another: the two passes over every byte overlap.
+    // Buffers go back and forth through two channels (a fixed pool: bounded memory, no
+    // allocation per chunk).
+    const BUFFERS: usize = 4;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        let _ = empty_tx.send(Vec::with_capacity(crypto::STREAM_CHUNK));
+    }
     std::thread::scope(|scope| {
         let hasher = scope.spawn(move || {
             let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-            for chunk in rx {
+            for chunk in full_rx {
                 ctx.update(&chunk);
+                // The decrypting side may be gone (an error): the buffer is then just dropped.
+                let _ = empty_tx.send(chunk);
             }
             let mut out = [0u8; 32];
             out.copy_from_slice(ctx.finish().as_ref());
             out
         });
-        let mut sink = ChunkSender { tx: Some(tx) };
+        let mut sink = ChunkSender {
+            full: Some(full_tx),
+            empty: empty_rx,
+        };
         let len = crypto::decrypt_stream(
             input,
             trust.session_key.as_ref(),
@@ -136,18 +149,22 @@ pub(crate) fn hash_stream(input: impl Read, trust: &ParsedTrust) -> Result<([u8;
     })
 }
 
-/// Hands every written chunk to the hashing thread.
+/// Hands every written chunk to the hashing thread in a buffer from the pool.
 struct ChunkSender {
-    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
 impl std::io::Write for ChunkSender {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(tx) = &self.tx
-            && tx.send(buf.to_vec()).is_err()
-        {
-            return Err(std::io::Error::other("the hashing thread stopped"));
-        }
+        let gone = || std::io::Error::other("the hashing thread stopped");
+        let Some(full) = &self.full else {
+            return Err(gone());
+        };
+        let mut chunk = self.empty.recv().map_err(|_| gone())?;
+        chunk.clear();
+        chunk.extend_from_slice(buf);
+        full.send(chunk).map_err(|_| gone())?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -316,8 +333,7 @@ pub fn unpack_file(
     }
     let t0 = std::time::Instant::now();
     let file = File::open(input).map_err(Error::io("opening bundle", input))?;
-    let (digest, plain_len) =
-        hash_stream(std::io::BufReader::with_capacity(256 * 1024, file), trust)?;
+    let (digest, plain_len) = hash_stream(file, trust)?;
     let verified = verify_file(input.to_path_buf(), digest, plain_len, trust)?;
     log::debug!(
         "unpack: decrypt+hash {:.1} ms (nothing written)",
