@@ -988,3 +988,93 @@ fn a_full_disk_fails_a_delta_install_cleanly() {
     let free = liveupdate::fs_atomic::available_space(&small).unwrap();
     assert!(free > 5 << 20, "space not given back: {free} bytes free");
 }
+
+/// A file that moved between two delta releases is taken from the bundle that has it under its
+/// old path (through that bundle's file index), re-hashed, not fetched again.
+#[test]
+fn a_file_moved_between_releases_is_reused_from_its_old_path() {
+    let env = Env::new(None);
+    let session = read(delta_dir().join("v2.0.1/ivSessionKey.txt"));
+    let offer = |version: &str, manifest: &Value| {
+        env.server.set_updates(
+            200,
+            &json!({"version": version, "url": "https://404.capgo.app/no.zip",
+                    "session_key": session, "checksum": null, "manifest": manifest})
+            .to_string(),
+        );
+    };
+    let js: Vec<u8> = (0..20_000u32)
+        .map(|i| b"abcdefghij"[(i * 7 % 10) as usize])
+        .collect();
+    let v1 = synthetic(
+        &env,
+        &[
+            (
+                "index.html",
+                b"<html>1</html>".to_vec(),
+                b"<html>1</html>".to_vec(),
+            ),
+            ("old/place/app.js", js.clone(), js.clone()),
+        ],
+    );
+    let u = env.updater();
+    offer("3.0.0", &v1);
+    let (b1, _) = env.update_and_apply(&u);
+    assert_eq!(
+        fs::read(env.bundle_dir(&b1.id).join("old/place/app.js")).unwrap(),
+        js
+    );
+    let v2 = synthetic(
+        &env,
+        &[
+            (
+                "index.html",
+                b"<html>2</html>".to_vec(),
+                b"<html>2</html>".to_vec(),
+            ),
+            ("new/app.js", js.clone(), js.clone()),
+        ],
+    );
+    let before = env.server.files_bytes_sent();
+    offer("3.0.1", &v2);
+    let (b2, download) = env.update_and_apply(&u);
+    let d = download.delta.unwrap();
+    assert_eq!(
+        (d.reused, d.fetched),
+        (1, 1),
+        "app.js reused from its old path: {d:?}"
+    );
+    assert_eq!(
+        fs::read(env.bundle_dir(&b2.id).join("new/app.js")).unwrap(),
+        js
+    );
+    // Only index.html crossed the network.
+    assert!(env.server.files_bytes_sent() - before < 100);
+    // The old bundle's copy is never trusted blindly: damage it and the file is fetched.
+    let v3 = synthetic(
+        &env,
+        &[
+            (
+                "index.html",
+                b"<html>3</html>".to_vec(),
+                b"<html>3</html>".to_vec(),
+            ),
+            ("third/app.js", js.clone(), js.clone()),
+        ],
+    );
+    let moved = env.bundle_dir(&b2.id).join("new/app.js");
+    let mut bad = fs::read(&moved).unwrap();
+    bad[10] ^= 1;
+    fs::remove_file(&moved).unwrap(); // (a hard link: replace, do not write through)
+    fs::write(&moved, &bad).unwrap();
+    let old = env.bundle_dir(&b1.id).join("old/place/app.js");
+    fs::remove_file(&old).unwrap();
+    fs::write(&old, &bad).unwrap();
+    offer("3.0.2", &v3);
+    let (b3, download) = env.update_and_apply(&u);
+    assert_eq!(download.delta.unwrap().fetched, 2);
+    assert_eq!(
+        fs::read(env.bundle_dir(&b3.id).join("third/app.js")).unwrap(),
+        js
+    );
+}

@@ -28,6 +28,8 @@ use crate::http::Http;
 #[derive(Debug, Clone)]
 pub struct Pool {
     dir: PathBuf,
+    /// Files of installed bundles by SHA-256 (`index.rs`): more places a file may be found.
+    elsewhere: std::collections::HashMap<[u8; 32], PathBuf>,
 }
 
 /// How long an unused pool file is kept (a release that keeps failing is not retried forever).
@@ -39,7 +41,25 @@ impl Pool {
         fs::create_dir_all(dir).map_err(Error::io("creating", dir))?;
         Ok(Self {
             dir: dir.to_path_buf(),
+            elsewhere: Default::default(),
         })
+    }
+
+    /// Adds installed bundles' files, by SHA-256, as places to look (see `index.rs`).
+    pub fn with_elsewhere(
+        mut self,
+        elsewhere: std::collections::HashMap<[u8; 32], PathBuf>,
+    ) -> Self {
+        self.elsewhere = elsewhere;
+        self
+    }
+
+    /// Where a file with this SHA-256 may be: the pool, then an installed bundle that holds it
+    /// under another path. Every candidate is re-hashed before use.
+    pub fn candidates(&self, sha256: &[u8; 32]) -> Vec<PathBuf> {
+        std::iter::once(self.path_of(sha256))
+            .chain(self.elsewhere.get(sha256).cloned())
+            .collect()
     }
 
     /// Where the file with this SHA-256 is (or would be).

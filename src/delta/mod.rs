@@ -10,6 +10,7 @@
 
 pub mod assemble;
 pub mod fetch;
+pub mod index;
 pub mod known;
 pub mod plan;
 pub mod reuse;

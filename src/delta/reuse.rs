@@ -25,8 +25,9 @@ pub struct Reuse {
 /// when linking is impossible (another volume, the app's read-only bundle), and then **hashed in
 /// the staging folder**: only bytes whose SHA-256 is the signed one count, so a corrupted or
 /// tampered local file is never carried into the new bundle (it is removed and the file fetched
-/// instead). After the same-path sources, the `pool` of files fetched earlier is tried by hash.
-/// Files renamed between versions are found only through the pool. Blocks; disk I/O.
+/// instead). After the same-path sources, the `pool` is tried by hash: files fetched earlier, and
+/// files of delta-installed bundles under another path (a file moved between releases).
+/// Blocks; disk I/O.
 pub fn reuse_local(
     plan: &Plan,
     sources: &[&Path],
@@ -91,7 +92,7 @@ fn candidates(f: &PlannedFile, sources: &[&Path], pool: Option<&Pool>) -> Vec<st
     sources
         .iter()
         .map(|s| s.join(&rel))
-        .chain(pool.map(|p| p.path_of(&f.sha256)))
+        .chain(pool.map(|p| p.candidates(&f.sha256)).unwrap_or_default())
         .collect()
 }
 

@@ -410,6 +410,18 @@ impl Device {
     /// Where an update may find files it needs, most likely first: the current bundle, next,
     /// the fallback, every other servable installed bundle, then the builtin folder. Does I/O.
     pub fn reuse_sources(&self) -> Result<Vec<PathBuf>> {
+        let mut out: Vec<PathBuf> = self
+            .servable_bundles()?
+            .into_iter()
+            .map(|(_, dir)| dir)
+            .collect();
+        out.push(self.builtin_dir.clone());
+        Ok(out)
+    }
+
+    /// The installed bundles that may be served and have their files (id, folder), most likely
+    /// reuse source first: current, next, fallback, then the newest. Does I/O.
+    pub fn servable_bundles(&self) -> Result<Vec<(String, PathBuf)>> {
         let s = self.session()?;
         let mut ids: Vec<String> = vec![s.state.current.clone()];
         ids.extend(s.state.next.clone());
@@ -422,17 +434,14 @@ impl Device {
             .collect();
         others.sort_by(|a, b| b.downloaded.cmp(&a.downloaded));
         ids.extend(others.into_iter().map(|b| b.id.clone()));
-        let mut out: Vec<PathBuf> = Vec::new();
+        let mut out: Vec<(String, PathBuf)> = Vec::new();
         for id in ids {
-            if id == BUILTIN || !s.store.has_files(&id) {
+            if id == BUILTIN || !s.store.has_files(&id) || out.iter().any(|(o, _)| *o == id) {
                 continue;
             }
             let dir = s.store.bundle_dir(&id);
-            if !out.contains(&dir) {
-                out.push(dir);
-            }
+            out.push((id, dir));
         }
-        out.push(self.builtin_dir.clone());
         Ok(out)
     }
 
@@ -955,6 +964,14 @@ impl Device {
             // Temporary files of delta fetches that are not running; verified files older than
             // a week (a release that kept failing).
             crate::delta::Pool::sweep(&self.pool_dir(), crate::delta::fetch::POOL_MAX_AGE);
+            let keep: Vec<String> = s
+                .state
+                .bundles
+                .values()
+                .filter(|b| b.status.is_servable())
+                .map(|b| b.id.clone())
+                .collect();
+            crate::delta::index::sweep(&self.data_dir, &keep);
             // Partial downloads of a download that is not running (killed process).
             if let Ok(entries) = std::fs::read_dir(s.store.downloads_path()) {
                 for e in entries.flatten() {

@@ -129,7 +129,9 @@ impl Updater {
         let guard = self.device.install_guard()?;
         let sources = self.device.reuse_sources()?;
         let source_refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
-        let pool = Pool::open(&self.device.pool_dir())?;
+        let elsewhere =
+            delta::index::load(self.device.data_dir(), &self.device.servable_bundles()?);
+        let pool = Pool::open(&self.device.pool_dir())?.with_elsewhere(elsewhere);
         let parts_dir = self.device.with_store(|store, _| store.downloads_dir())?;
         let cfg = self.config();
         let started = Instant::now();
@@ -180,6 +182,8 @@ impl Updater {
                 return Ok(Err(fail(f)));
             }
         };
+        // Where this bundle holds each file, for the next release's moved files.
+        delta::index::write(self.device.data_dir(), &bundle.id, &plan);
         // The fetched files now live in the bundle (hard links or copies): the pool lets go.
         for f in &plan.files {
             pool.remove(&f.sha256);
@@ -232,7 +236,11 @@ impl Updater {
             Ok(plan) => {
                 let sources = self.device.reuse_sources()?;
                 let refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
-                let pool = Pool::open(&self.device.pool_dir()).ok();
+                let elsewhere =
+                    delta::index::load(self.device.data_dir(), &self.device.servable_bundles()?);
+                let pool = Pool::open(&self.device.pool_dir())
+                    .ok()
+                    .map(|p| p.with_elsewhere(elsewhere));
                 delta::locate(&plan, &refs, pool.as_ref())
             }
             Err(e) => {

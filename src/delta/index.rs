@@ -1,0 +1,85 @@
+//! Index: which file (by SHA-256) each delta-installed bundle holds at which path, so a file that moved between releases is still taken from the device instead of fetched.
+//!
+//! Written after a delta install (`delta-index/<bundle id>`: one `hex\tpath` line per file) and
+//! read when planning the next one. It is a hint, never trusted: every candidate it names is
+//! re-hashed where it lands (`reuse::place`). Unflushed (a torn index only costs a download),
+//! and an index whose bundle is gone or not servable is ignored and swept.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::plan::Plan;
+use crate::checksum::to_hex;
+
+/// The index folder's name in the data folder.
+pub const DIR: &str = "delta-index";
+
+/// Records `plan`'s files for bundle `id` (best effort: a failure only loses reuse). Does I/O.
+pub fn write(data_dir: &Path, id: &str, plan: &Plan) {
+    let dir = data_dir.join(DIR);
+    if fs::create_dir_all(&dir).is_err() || !crate::store::is_valid_id(id) {
+        return;
+    }
+    let mut text = String::new();
+    for f in &plan.files {
+        text.push_str(&to_hex(&f.sha256));
+        text.push('\t');
+        text.push_str(&f.target.parts().join("/"));
+        text.push('\n');
+    }
+    let tmp = dir.join(format!(".{id}.tmp"));
+    if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, dir.join(id)).is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+}
+
+/// SHA-256 → a path holding it, over the indexes of `bundles` (id and folder; servable bundles
+/// with files only), the first bundle first. Only safe relative paths are taken. Does I/O.
+pub fn load(data_dir: &Path, bundles: &[(String, PathBuf)]) -> HashMap<[u8; 32], PathBuf> {
+    let mut out = HashMap::new();
+    for (id, folder) in bundles {
+        let Ok(text) = fs::read_to_string(data_dir.join(DIR).join(id)) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some((hex, path)) = line.split_once('\t') else {
+                continue;
+            };
+            let (Some(sha), Ok(entry)) = (parse_hex(hex), crate::unzip::EntryPath::parse(path))
+            else {
+                continue;
+            };
+            if entry.is_empty() {
+                continue;
+            }
+            out.entry(sha)
+                .or_insert_with(|| folder.join(entry.to_path()));
+        }
+    }
+    out
+}
+
+/// Removes the indexes of bundles not in `keep` (and temp files). Call when no install runs.
+pub fn sweep(data_dir: &Path, keep: &[String]) {
+    let Ok(entries) = fs::read_dir(data_dir.join(DIR)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !keep.contains(&name) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+fn parse_hex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
