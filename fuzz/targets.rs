@@ -30,7 +30,35 @@ pub const ALL: &[(&str, fn(&[u8]))] = &[
     ("unzip", unzip),
     ("update_response", update_response),
     ("state_file", state_file),
+    ("delta_manifest", delta_manifest),
 ];
+
+/// A delta manifest as JSON: parsed and planned (with and without the app's key) — never a
+/// panic, and every planned target is a safe relative path.
+pub fn delta_manifest(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let Ok(Some(entries)) = liveupdate::delta::parse_manifest(Some(&v)) else {
+        return;
+    };
+    for k in [None, Some(key())] {
+        let trust = liveupdate::delta::DeltaTrust {
+            public_key: k,
+            older_keys: &[],
+            session_key: None,
+            known: None,
+        };
+        if let Ok(plan) =
+            liveupdate::delta::plan(&entries, &trust, &liveupdate::Limits::default(), false)
+        {
+            for f in &plan.files {
+                assert!(f.target.to_path().is_relative());
+                assert!(f.target.parts().iter().all(|p| p != ".." && !p.is_empty()));
+            }
+        }
+    }
+}
 
 pub fn session_key(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

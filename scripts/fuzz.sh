@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(session_key checksum public_key entry_name unzip update_response state_file)
+[ ${#targets[@]} -gt 0 ] || targets=(session_key checksum public_key entry_name unzip update_response state_file delta_manifest)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p target/fuzz-logs
 (cd fuzz && cargo +nightly fuzz build -O)
