@@ -62,8 +62,9 @@ impl KnownHashes {
         self.map.get(id).copied()
     }
 
-    /// Puts `pairs` first, keeps at most [`MAX_ENTRIES`], and writes the cache atomically.
-    /// Does I/O.
+    /// Puts `pairs` first, keeps at most [`MAX_ENTRIES`], and writes the cache (temp file +
+    /// rename, not flushed: a cache that a power loss tears is ignored, or its zeroed records
+    /// match no real hash). Does I/O.
     pub fn remember(mut self, data_dir: &Path, pairs: &[([u8; 32], [u8; 32])]) -> Result<()> {
         let mut order: Vec<[u8; 32]> = Vec::with_capacity(pairs.len() + self.order.len());
         let mut map = HashMap::with_capacity(order.capacity());
@@ -91,7 +92,13 @@ impl KnownHashes {
                 bytes.extend_from_slice(v);
             }
         }
-        crate::fs_atomic::write_atomic(&path(data_dir), &bytes)
+        let dest = path(data_dir);
+        let tmp = data_dir.join(format!(".{FILE}.tmp-{}", crate::fs_atomic::random_alnum(8)?));
+        std::fs::write(&tmp, &bytes).map_err(crate::error::Error::io("writing", &tmp))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::error::Error::io("renaming into place", &dest)(e)
+        })
     }
 }
 
