@@ -601,8 +601,9 @@ fn a_brotli_bomb_stops_at_the_size_cap() {
 
 #[test]
 fn brotli_edge_cases_and_garbage() {
-    // Not a brotli stream, and a valid one followed by garbage: a typed brotli failure.
-    for body in [b"this is not brotli at all".to_vec(), {
+    // Not a brotli stream, a valid one followed by garbage, and a "large window" stream (a
+    // 1 GiB window: refused, only standard windows are decoded): a typed brotli failure.
+    for body in [b"this is not brotli at all".to_vec(), vec![0x11, 0xDE], {
         let mut b = fs::read(fixtures().join("delta/bomb-64MiB-zeros.br")).unwrap();
         b.extend_from_slice(b"trailing");
         b
@@ -616,7 +617,7 @@ fn brotli_edge_cases_and_garbage() {
                     b"<html>x</html>".to_vec(),
                     b"<html>x</html>".to_vec(),
                 ),
-                ("x.js.br", b"whatever".to_vec(), body),
+                ("x.js.br", Vec::new(), body),
             ],
         );
         env.offer_delta("2.0.1", &m);

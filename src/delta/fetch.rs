@@ -472,6 +472,12 @@ fn decode_body<W: Write>(
         return Ok(());
     }
     let mut decoder = brotli_decompressor::DecompressorWriter::new(&mut *out, 64 * 1024);
+    // Standard windows only (≤ 16 MiB): the crate accepts "large window" streams (up to 1 GiB
+    // of ring buffer) unless told otherwise, and these bytes are not authenticated yet.
+    decoder.set_parameter(
+        brotli_decompressor::BrotliDecoderParameter::BROTLI_DECODER_PARAM_LARGE_WINDOW,
+        0,
+    );
     let fed = crypto::decrypt_stream(body, key, &mut decoder, on_read, on_write)?;
     if fed == 0 {
         // An empty body is an empty file (as both Capgo plugins treat it).

@@ -93,7 +93,10 @@ impl KnownHashes {
             }
         }
         let dest = path(data_dir);
-        let tmp = data_dir.join(format!(".{FILE}.tmp-{}", crate::fs_atomic::random_alnum(8)?));
+        let tmp = data_dir.join(format!(
+            ".{FILE}.tmp-{}",
+            crate::fs_atomic::random_alnum(8)?
+        ));
         std::fs::write(&tmp, &bytes).map_err(crate::error::Error::io("writing", &tmp))?;
         std::fs::rename(&tmp, &dest).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
