@@ -4,7 +4,7 @@
 //! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
 //!
 //! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case;
-//! `BENCH_ONLY=delta` or `BENCH_ONLY=launch` runs only that part).
+//! `BENCH_ONLY=delta`, `launch` or `rss` runs only that part).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -500,6 +500,42 @@ fn launch_latency(work: &Path) {
     );
 }
 
+/// The 1 GiB entry, unpacked in a child process whose peak RSS is reported.
+fn rss_case(work: &Path, exe: &str) {
+    let args = [exe.to_string()];
+    let huge = work.join("huge.zip");
+    make_huge_zip(&huge);
+    let huge_enc = encrypt_streaming(&huge, &work.join("huge.enc"));
+    fs::remove_file(&huge).unwrap();
+    let out = Command::new(&args[0])
+        .arg("--rss-child")
+        .arg(&huge_enc.cipher)
+        .arg(&huge_enc.session)
+        .arg(&huge_enc.checksum)
+        .arg(work.join("huge-out"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<&str> = line.split_whitespace().collect();
+    let (before, peak, t): (u64, u64, f64) = (
+        v[0].parse().unwrap(),
+        v[1].parse().unwrap(),
+        v[2].parse().unwrap(),
+    );
+    println!(
+        "1 GiB entry: encrypted bundle {:.0} MB; unpack {:.1} s; peak RSS {:.1} MiB (process baseline {:.1} MiB)",
+        fs::metadata(&huge_enc.cipher).unwrap().len() as f64 / 1e6,
+        t / 1000.0,
+        peak as f64 / 1024.0,
+        before as f64 / 1024.0
+    );
+}
+
 fn peak_rss_kib() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -662,6 +698,7 @@ fn main() {
     match std::env::var("BENCH_ONLY").as_deref() {
         Ok("delta") => return compare_delta(&work, runs),
         Ok("launch") => return launch_latency(&work),
+        Ok("rss") => return rss_case(&work, &args[0]),
         _ => {}
     }
     let plain = work.join("large.zip");
@@ -692,37 +729,7 @@ fn main() {
     launch_latency(&work);
 
     if std::env::var("BENCH_SKIP_RSS").is_err() {
-        let huge = work.join("huge.zip");
-        make_huge_zip(&huge);
-        let huge_enc = encrypt_streaming(&huge, &work.join("huge.enc"));
-        fs::remove_file(&huge).unwrap();
-        let out = Command::new(&args[0])
-            .arg("--rss-child")
-            .arg(&huge_enc.cipher)
-            .arg(&huge_enc.session)
-            .arg(&huge_enc.checksum)
-            .arg(work.join("huge-out"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = String::from_utf8_lossy(&out.stdout);
-        let v: Vec<&str> = line.split_whitespace().collect();
-        let (before, peak, t): (u64, u64, f64) = (
-            v[0].parse().unwrap(),
-            v[1].parse().unwrap(),
-            v[2].parse().unwrap(),
-        );
-        println!(
-            "1 GiB entry: encrypted bundle {:.0} MB; unpack {:.1} s; peak RSS {:.1} MiB (process baseline {:.1} MiB)",
-            fs::metadata(&huge_enc.cipher).unwrap().len() as f64 / 1e6,
-            t / 1000.0,
-            peak as f64 / 1024.0,
-            before as f64 / 1024.0
-        );
+        rss_case(&work, &args[0]);
     }
     // Give the disk back (the bench writes to fresh folders, so deleting at the end is fine).
     let _ = fs::remove_dir_all(&work);
