@@ -24,7 +24,7 @@ CAP=node_modules/@capacitor/android/capacitor/src/main/java
 SRC=android/src/main/java/app/liveupdate/capacitor
 CP=/usr/share/java/jna.jar:/usr/share/java/com.android.json.jar
 # The stand-in declares exactly the members the real AndroidHost has.
-for member in "class AndroidHost(" "fun engineOptions(): UpdaterOptions" "fun observeLifecycle(shell: PluginShell)" \
+for member in "class AndroidHost(" "fun engineOptions(): UpdaterOptions" "fun builtinAssets(): BuiltinAssets" "fun observeLifecycle(shell: PluginShell)" \
   "override fun notifyListeners(event: String, data: JSONObject, retain: Boolean)" \
   "override fun showBundle(builtin: Boolean, webRoot: String, launchId: String, reload: Boolean)" "override fun splash(show: Boolean)"; do
   grep -qF "$member" "$SRC/AndroidHost.kt" || { echo "AndroidHost.kt lacks: $member" >&2; exit 1; }

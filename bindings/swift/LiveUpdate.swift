@@ -608,6 +608,224 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * The app's builtin web files where they are not a folder (Android: the APK's
+ * `assets/public`): lets delta updates reuse them without a copy of the assets. Install it with
+ * [`set_builtin_assets`]. Called on the updating thread; do not call back into the updater.
+ */
+public protocol BuiltinAssets: AnyObject, Sendable {
+    
+    /**
+     * The bytes of the builtin file at `path` (`/`-separated, relative to the web root), or
+     * `None` when there is none. Every byte is hash-checked before use.
+     */
+    func read(path: String) throws  -> Data?
+    
+}
+/**
+ * The app's builtin web files where they are not a folder (Android: the APK's
+ * `assets/public`): lets delta updates reuse them without a copy of the assets. Install it with
+ * [`set_builtin_assets`]. Called on the updating thread; do not call back into the updater.
+ */
+open class BuiltinAssetsImpl: BuiltinAssets, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_liveupdate_fn_clone_builtinassets(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_liveupdate_fn_free_builtinassets(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The bytes of the builtin file at `path` (`/`-separated, relative to the web root), or
+     * `None` when there is none. Every byte is hash-checked before use.
+     */
+open func read(path: String)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_builtinassets_read(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceBuiltinAssets {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceBuiltinAssets = UniffiVTableCallbackInterfaceBuiltinAssets(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeBuiltinAssets.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface BuiltinAssets: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeBuiltinAssets.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface BuiltinAssets: handle missing in uniffiClone")
+            }
+        },
+        read: { (
+            uniffiHandle: UInt64,
+            path: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data? in
+                guard let uniffiObj = try? FfiConverterTypeBuiltinAssets.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.read(
+                     path: try FfiConverterString.lift(path)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceBuiltinAssets> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceBuiltinAssets>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitBuiltinAssets() {
+    uniffi_liveupdate_fn_init_callback_vtable_builtinassets(UniffiCallbackInterfaceBuiltinAssets.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBuiltinAssets: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<BuiltinAssets>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = BuiltinAssets
+
+    public static func lift(_ handle: UInt64) throws -> BuiltinAssets {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return BuiltinAssetsImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: BuiltinAssets) -> UInt64 {
+         if let rustImpl = value as? BuiltinAssetsImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BuiltinAssets {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: BuiltinAssets, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBuiltinAssets_lift(_ handle: UInt64) throws -> BuiltinAssets {
+    return try FfiConverterTypeBuiltinAssets.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBuiltinAssets_lower(_ value: BuiltinAssets) -> UInt64 {
+    return FfiConverterTypeBuiltinAssets.lower(value)
+}
+
+
+
+
+
+
+/**
  * The platform's certificate trust, implemented by the app: Android with the platform's
  * `X509TrustManager` (the app's network security config and user/MDM CAs apply), iOS with
  * `SecTrust`. Install it with [`set_certificate_verifier`] before starting the engine.
@@ -3156,6 +3374,54 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeBuiltinAssets: FfiConverterRustBuffer {
+    typealias SwiftType = BuiltinAssets?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeBuiltinAssets.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeBuiltinAssets.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeCertificateVerifier: FfiConverterRustBuffer {
     typealias SwiftType = CertificateVerifier?
 
@@ -3262,6 +3528,17 @@ public func keyId(publicKeyPem: String)throws  -> String  {
 })
 }
 /**
+ * Makes delta updates look for builtin files through `assets` (process-wide; `None` removes
+ * it). No I/O.
+ */
+public func setBuiltinAssets(assets: BuiltinAssets?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_func_set_builtin_assets(
+        FfiConverterOptionTypeBuiltinAssets.lower(assets),uniffiCallStatus
+    )
+}
+}
+/**
  * Makes every HTTPS request of the clients built after this call trust what `verifier` trusts
  * (`None`: back to the operating system's store). Process-wide: trust is the platform's. No I/O.
  */
@@ -3302,10 +3579,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_liveupdate_checksum_func_key_id() != 5391) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_liveupdate_checksum_func_set_builtin_assets() != 56969) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_liveupdate_checksum_func_set_certificate_verifier() != 57393) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_func_set_log_sink() != 63656) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_builtinassets_read() != 36807) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_method_certificateverifier_verify() != 59462) {
@@ -3402,6 +3685,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitBuiltinAssets()
     uniffiCallbackInitCertificateVerifier()
     uniffiCallbackInitEngineHost()
     uniffiCallbackInitLogSink()

@@ -573,3 +573,30 @@ pub fn set_certificate_verifier(verifier: Option<Arc<dyn CertificateVerifier>>) 
         verifier.map(|v| Arc::new(ForeignVerifier(v)) as Arc<dyn crate::tls::CertificateVerifier>),
     );
 }
+
+/// The app's builtin web files where they are not a folder (Android: the APK's
+/// `assets/public`): lets delta updates reuse them without a copy of the assets. Install it with
+/// [`set_builtin_assets`]. Called on the updating thread; do not call back into the updater.
+#[uniffi::export(with_foreign)]
+pub trait BuiltinAssets: Send + Sync {
+    /// The bytes of the builtin file at `path` (`/`-separated, relative to the web root), or
+    /// `None` when there is none. Every byte is hash-checked before use.
+    fn read(&self, path: String) -> Result<Option<Vec<u8>>>;
+}
+
+struct ForeignAssets(Arc<dyn BuiltinAssets>);
+
+impl crate::delta::BuiltinReader for ForeignAssets {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.0.read(path.to_string()).ok().flatten()
+    }
+}
+
+/// Makes delta updates look for builtin files through `assets` (process-wide; `None` removes
+/// it). No I/O.
+#[uniffi::export]
+pub fn set_builtin_assets(assets: Option<Arc<dyn BuiltinAssets>>) {
+    crate::delta::set_builtin_reader(
+        assets.map(|a| Arc::new(ForeignAssets(a)) as Arc<dyn crate::delta::BuiltinReader>),
+    );
+}

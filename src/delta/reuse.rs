@@ -37,7 +37,12 @@ pub fn reuse_local(
     let mut out = Reuse::default();
     for (i, f) in plan.files.iter().enumerate() {
         let dest = staging.join(f.target.to_path());
-        match place(f, &candidates(f, sources, pool), &dest)? {
+        let placed = match place(f, &candidates(f, sources, pool), &dest)? {
+            Some(len) => Some(len),
+            // The host's builtin files that are not a folder (Android assets), hash-checked.
+            None => from_reader(f).map(|b| place_bytes(&b, &dest)).transpose()?,
+        };
+        match placed {
             Some(len) => {
                 out.bytes += len;
                 out.reused.push(i);
@@ -105,7 +110,7 @@ pub fn locate(plan: &Plan, sources: &[&Path], pool: Option<&Pool>) -> Vec<bool> 
             candidates(f, sources, pool).iter().any(|c| {
                 fs::symlink_metadata(c).is_ok_and(|m| m.file_type().is_file())
                     && sha256_file(c).is_ok_and(|(d, _)| d == f.sha256)
-            })
+            }) || from_reader(f).is_some()
         })
         .collect()
 }
@@ -127,4 +132,59 @@ fn sha256_file(path: &Path) -> Result<([u8; 32], u64)> {
     let mut digest = [0u8; 32];
     digest.copy_from_slice(ctx.finish().as_ref());
     Ok((digest, len))
+}
+
+/// Reads the app's builtin files where they are not a folder (Android: the APK's
+/// `assets/public`), so delta updates can reuse them without a copy of the assets.
+/// Implemented by the host; called on the updating thread; must not call back into the updater.
+pub trait BuiltinReader: Send + Sync {
+    /// The bytes of the builtin file at `path` (`/`-separated, relative to the web root), or
+    /// `None` when there is none.
+    fn read(&self, path: &str) -> Option<Vec<u8>>;
+}
+
+fn reader_slot() -> &'static std::sync::RwLock<Option<std::sync::Arc<dyn BuiltinReader>>> {
+    static SLOT: std::sync::OnceLock<std::sync::RwLock<Option<std::sync::Arc<dyn BuiltinReader>>>> =
+        std::sync::OnceLock::new();
+    SLOT.get_or_init(|| std::sync::RwLock::new(None))
+}
+
+/// Installs (or with `None` removes) the host's reader of builtin files (process-wide). No I/O.
+pub fn set_builtin_reader(reader: Option<std::sync::Arc<dyn BuiltinReader>>) {
+    *reader_slot()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = reader;
+}
+
+fn builtin_reader() -> Option<std::sync::Arc<dyn BuiltinReader>> {
+    reader_slot()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// The builtin file for `f` through the host's reader, if its bytes have the signed hash.
+fn from_reader(f: &PlannedFile) -> Option<Vec<u8>> {
+    let reader = builtin_reader()?;
+    let path = f.target.parts().join("/");
+    let bytes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.read(&path)))
+        .ok()
+        .flatten()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    (digest.as_ref() == f.sha256).then_some(bytes)
+}
+
+/// Writes a builtin file read through the host's reader at `dest` (hash already checked).
+fn place_bytes(bytes: &[u8], dest: &Path) -> Result<u64> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+    }
+    match fs::remove_file(dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("removing", dest)(e)),
+    }
+    let mut file = File::create_new(dest).map_err(Error::io("creating", dest))?;
+    std::io::Write::write_all(&mut file, bytes).map_err(Error::io("writing", dest))?;
+    Ok(bytes.len() as u64)
 }

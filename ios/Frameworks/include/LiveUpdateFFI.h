@@ -257,6 +257,13 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_BUILTIN_ASSETS_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_BUILTIN_ASSETS_METHOD0
+typedef void (*UniffiCallbackInterfaceBuiltinAssetsMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER_METHOD0
 typedef void (*UniffiCallbackInterfaceCertificateVerifierMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer* _Nonnull, 
@@ -296,6 +303,15 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
 } UniffiVTableCallbackInterfaceLogSink;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BUILTIN_ASSETS
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BUILTIN_ASSETS
+typedef struct UniffiVTableCallbackInterfaceBuiltinAssets {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceBuiltinAssetsMethod0 _Nonnull read;
+} UniffiVTableCallbackInterfaceBuiltinAssets;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CERTIFICATE_VERIFIER
 typedef struct UniffiVTableCallbackInterfaceCertificateVerifier {
@@ -314,6 +330,26 @@ typedef struct UniffiVTableCallbackInterfaceEngineHost {
     UniffiCallbackInterfaceEngineHostMethod1 _Nonnull onHostAction;
 } UniffiVTableCallbackInterfaceEngineHost;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_BUILTINASSETS
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_BUILTINASSETS
+uint64_t uniffi_liveupdate_fn_clone_builtinassets(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_BUILTINASSETS
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_BUILTINASSETS
+void uniffi_liveupdate_fn_free_builtinassets(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_BUILTINASSETS
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_BUILTINASSETS
+void uniffi_liveupdate_fn_init_callback_vtable_builtinassets(const UniffiVTableCallbackInterfaceBuiltinAssets* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_BUILTINASSETS_READ
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_BUILTINASSETS_READ
+RustBuffer uniffi_liveupdate_fn_method_builtinassets_read(uint64_t ptr, RustBuffer path, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_CERTIFICATEVERIFIER
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_CERTIFICATEVERIFIER
@@ -523,6 +559,11 @@ void uniffi_liveupdate_fn_init_callback_vtable_logsink(const UniffiVTableCallbac
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_KEY_ID
 RustBuffer uniffi_liveupdate_fn_func_key_id(RustBuffer public_key_pem, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_BUILTIN_ASSETS
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_BUILTIN_ASSETS
+void uniffi_liveupdate_fn_func_set_builtin_assets(RustBuffer assets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_CERTIFICATE_VERIFIER
@@ -801,6 +842,12 @@ uint16_t uniffi_liveupdate_checksum_func_key_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_BUILTIN_ASSETS
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_BUILTIN_ASSETS
+uint16_t uniffi_liveupdate_checksum_func_set_builtin_assets(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_CERTIFICATE_VERIFIER
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_CERTIFICATE_VERIFIER
 uint16_t uniffi_liveupdate_checksum_func_set_certificate_verifier(void
@@ -810,6 +857,12 @@ uint16_t uniffi_liveupdate_checksum_func_set_certificate_verifier(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 uint16_t uniffi_liveupdate_checksum_func_set_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_BUILTINASSETS_READ
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_BUILTINASSETS_READ
+uint16_t uniffi_liveupdate_checksum_method_builtinassets_read(void
     
 );
 #endif

@@ -3,11 +3,13 @@
 // scripts/test-android-jvm.sh checks that the real AndroidHost declares the same members.
 package app.liveupdate.capacitor
 
+import app.liveupdate.BuiltinAssets
 import app.liveupdate.UpdaterOptions
 import org.json.JSONObject
 
 class AndroidHost(@Suppress("UNUSED_PARAMETER") plugin: CapacitorUpdaterPlugin) : ShellHost {
     fun engineOptions(): UpdaterOptions = throw UnsupportedOperationException("type-check stand-in")
+    fun builtinAssets(): BuiltinAssets = throw UnsupportedOperationException("type-check stand-in")
     fun observeLifecycle(shell: PluginShell): Unit = throw UnsupportedOperationException(shell.toString())
     override fun notifyListeners(event: String, data: JSONObject, retain: Boolean) {}
     override fun showBundle(builtin: Boolean, webRoot: String, launchId: String, reload: Boolean) {}

@@ -11,6 +11,7 @@ import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.ProcessLifecycleOwner
 import androidx.webkit.WebViewCompat
 import androidx.webkit.WebViewFeature
+import app.liveupdate.BuiltinAssets
 import app.liveupdate.UpdaterOptions
 import com.getcapacitor.JSObject
 import java.io.File
@@ -44,6 +45,16 @@ class AndroidHost(private val plugin: CapacitorUpdaterPlugin) : ShellHost {
                 Build.PRODUCT.contains("sdk"),
             isProd = (context.applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE) == 0,
         )
+    }
+
+    /** The APK's `assets/public` for delta updates: builtin files are read (and hash-checked by
+     *  the core) in place, never copied out of the APK. */
+    fun builtinAssets(): BuiltinAssets = object : BuiltinAssets {
+        override fun read(path: String): ByteArray? = try {
+            context.assets.open("public/$path").use { it.readBytes() }
+        } catch (e: java.io.IOException) {
+            null
+        }
     }
 
     /** Foreground/background of the whole process drive the engine's lifecycle rules. */

@@ -19,6 +19,8 @@ class CapacitorUpdaterPlugin : Plugin() {
         // HTTPS trusts what the phone trusts (network security config, user and MDM CAs).
         app.liveupdate.setCertificateVerifier(PlatformTrust())
         val host = AndroidHost(this)
+        // Delta updates reuse the APK's own web files, read in place.
+        app.liveupdate.setBuiltinAssets(host.builtinAssets())
         val s = PluginShell(host)
         s.start(host.engineOptions())
         shell = s
