@@ -173,6 +173,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Replaces `path` with `bytes` through a temp file and a rename, **without flushing**: readers
+/// see the old or the new content; after a power loss the file may be old, missing or torn, so
+/// use it only for caches and records whose loss is harmless (and that are checked when read).
+pub fn write_unflushed(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("not a file path: {}", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        random_alnum(8)?
+    ));
+    fs::write(&tmp, bytes).map_err(Error::io("writing", &tmp))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("renaming into place", path)(e)
+    })
+}
+
 /// The folder that holds `path` (`.` for a bare name).
 pub fn parent_of(path: &Path) -> Result<PathBuf> {
     match path.parent() {

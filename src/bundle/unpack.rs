@@ -195,10 +195,21 @@ pub fn unpack_verified(
     dest: &Path,
     options: &ExtractOptions,
 ) -> Result<UnpackReport> {
+    verified_into(verified, dest, options, false)
+}
+
+/// The two `unpack_verified` forms: `dispose` deletes the verified file once extracted.
+fn verified_into(
+    verified: &crate::checksum::VerifiedZip,
+    dest: &Path,
+    options: &ExtractOptions,
+    dispose: bool,
+) -> Result<UnpackReport> {
     if fs::symlink_metadata(dest).is_ok() {
         return Err(Error::DestinationExists(dest.to_path_buf()));
     }
-    extract_and_publish(Staging::next_to(dest)?, verified, dest, options, None)
+    let source = dispose.then(|| verified.path());
+    extract_and_publish(Staging::next_to(dest)?, verified, dest, options, source)
 }
 
 /// [`unpack_verified`] for a verified file that is only a means (a download's partial file): it
@@ -209,16 +220,7 @@ pub fn unpack_verified_consuming(
     dest: &Path,
     options: &ExtractOptions,
 ) -> Result<UnpackReport> {
-    if fs::symlink_metadata(dest).is_ok() {
-        return Err(Error::DestinationExists(dest.to_path_buf()));
-    }
-    extract_and_publish(
-        Staging::next_to(dest)?,
-        verified,
-        dest,
-        options,
-        Some(verified.path()),
-    )
+    verified_into(verified, dest, options, true)
 }
 
 /// The tail both unpack paths share: extract `verified` into `staging`, publish it as `dest`

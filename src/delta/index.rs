@@ -28,9 +28,8 @@ pub fn write(data_dir: &Path, id: &str, plan: &Plan) {
         text.push_str(&f.target.parts().join("/"));
         text.push('\n');
     }
-    let tmp = dir.join(format!(".{id}.tmp"));
-    if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, dir.join(id)).is_err() {
-        let _ = fs::remove_file(&tmp);
+    if let Err(e) = crate::fs_atomic::write_unflushed(&dir.join(id), text.as_bytes()) {
+        log::warn!("cannot write the file index of bundle {id}: {e}");
     }
 }
 

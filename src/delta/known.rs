@@ -92,16 +92,7 @@ impl KnownHashes {
                 bytes.extend_from_slice(v);
             }
         }
-        let dest = path(data_dir);
-        let tmp = data_dir.join(format!(
-            ".{FILE}.tmp-{}",
-            crate::fs_atomic::random_alnum(8)?
-        ));
-        std::fs::write(&tmp, &bytes).map_err(crate::error::Error::io("writing", &tmp))?;
-        std::fs::rename(&tmp, &dest).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::error::Error::io("renaming into place", &dest)(e)
-        })
+        crate::fs_atomic::write_unflushed(&path(data_dir), &bytes)
     }
 }
 

@@ -66,15 +66,7 @@ pub(crate) fn place(
         if !is_file {
             continue;
         }
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
-        }
-        // Never write through an existing name: it may be a link to another bundle's file.
-        match fs::remove_file(dest) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("removing", dest)(e)),
-        }
+        clear_dest(dest)?;
         if fs::hard_link(candidate, dest).is_err() {
             fs::copy(candidate, dest).map_err(Error::io("copying", candidate))?;
         }
@@ -89,6 +81,19 @@ pub(crate) fn place(
         fs::remove_file(dest).map_err(Error::io("removing", dest))?;
     }
     Ok(None)
+}
+
+/// Makes `dest`'s folder and removes whatever has its name: never write through an existing
+/// name, it may be a link to another bundle's file.
+fn clear_dest(dest: &Path) -> Result<()> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+    }
+    match fs::remove_file(dest) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing", dest)(e)),
+    }
 }
 
 /// Where a planned file may be found locally: the same path in each source, then the pool.
@@ -176,14 +181,7 @@ fn from_reader(f: &PlannedFile) -> Option<Vec<u8>> {
 
 /// Writes a builtin file read through the host's reader at `dest` (hash already checked).
 fn place_bytes(bytes: &[u8], dest: &Path) -> Result<u64> {
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
-    }
-    match fs::remove_file(dest) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("removing", dest)(e)),
-    }
+    clear_dest(dest)?;
     let mut file = File::create_new(dest).map_err(Error::io("creating", dest))?;
     std::io::Write::write_all(&mut file, bytes).map_err(Error::io("writing", dest))?;
     Ok(bytes.len() as u64)

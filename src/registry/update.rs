@@ -600,21 +600,8 @@ impl Updater {
             }
         };
         let sha = parsed.expected_sha256_hex();
-        if self.device.is_downgrade_refused(v)? {
-            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "downgrade_refused")]);
-            return Ok(Err(failed(
-                "downgrade_refused",
-                format!(
-                    "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
-                ),
-            )));
-        }
-        if self.device.is_known_bad(v, &sha)? {
-            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "known_bad_version")]);
-            return Ok(Err(failed(
-                "known_bad_version",
-                format!("version {v} failed on this device before; it will not be installed again"),
-            )));
+        if let Some(refused) = self.refusal(v, &sha)? {
+            return Ok(Err(refused));
         }
         if let Some(existing) = self.device.find_installed(v, &sha)? {
             return Ok(Ok(Fetched {
@@ -678,6 +665,28 @@ impl Updater {
             download: stats,
             reused: false,
         }))
+    }
+
+    /// Why release `v` with identity `checksum` must not be installed here (the downgrade policy, a
+    /// version + checksum that failed on this device before), its `download_fail` stat queued.
+    fn refusal(&self, v: &str, checksum: &str) -> Result<Option<UpdateOutcome>> {
+        if self.device.is_downgrade_refused(v)? {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "downgrade_refused")]);
+            return Ok(Some(failed(
+                "downgrade_refused",
+                format!(
+                    "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
+                ),
+            )));
+        }
+        if self.device.is_known_bad(v, checksum)? {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "known_bad_version")]);
+            return Ok(Some(failed(
+                "known_bad_version",
+                format!("version {v} failed on this device before; it will not be installed again"),
+            )));
+        }
+        Ok(None)
     }
 
     /// Queues `id` as next, or applies it now when `directUpdate` says so. Returns whether applied.

@@ -316,12 +316,7 @@ impl Device {
         session_key: Option<&str>,
     ) -> Result<BundleInfo> {
         let version = parse_version(version)?;
-        let trust = BundleTrust {
-            public_key: self.config.public_key.as_ref(),
-            session_key: session_key.filter(|s| !s.trim().is_empty()),
-            checksum,
-        }
-        .parse_with_keys(&self.config.extra_public_keys)?;
+        let trust = self.trust(checksum, session_key)?;
         let len = std::fs::metadata(input)
             .map_err(Error::io("reading metadata of", input))?
             .len();
@@ -337,6 +332,20 @@ impl Device {
         .map(|(info, _)| info)
     }
 
+    /// The app's keys applied to a release's checksum and session key (pure computation).
+    fn trust(
+        &self,
+        checksum: &str,
+        session_key: Option<&str>,
+    ) -> Result<crate::unpack::ParsedTrust> {
+        BundleTrust {
+            public_key: self.config.public_key.as_ref(),
+            session_key: session_key.filter(|s| !s.trim().is_empty()),
+            checksum,
+        }
+        .parse_with_keys(&self.config.extra_public_keys)
+    }
+
     /// [`Device::install`] from any reader of `len_hint` bytes (a download stream, for example).
     pub fn install_from(
         &self,
@@ -347,12 +356,7 @@ impl Device {
         session_key: Option<&str>,
     ) -> Result<BundleInfo> {
         let version = parse_version(version)?;
-        let trust = BundleTrust {
-            public_key: self.config.public_key.as_ref(),
-            session_key: session_key.filter(|s| !s.trim().is_empty()),
-            checksum,
-        }
-        .parse_with_keys(&self.config.extra_public_keys)?;
+        let trust = self.trust(checksum, session_key)?;
         // The install lock keeps sweeps away from this install while the main lock is released
         // for the long unpack, so launch and notify_app_ready are never blocked by a download.
         let guard = Store::install_guard(&self.data_dir)?;

@@ -103,21 +103,8 @@ impl Updater {
                 })));
             }
         };
-        if self.device.is_downgrade_refused(v)? {
-            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "downgrade_refused")]);
-            return Ok(Err(failed(
-                "downgrade_refused",
-                format!(
-                    "version {v} is older than a version that already ran successfully (downgradePolicy: refuse)"
-                ),
-            )));
-        }
-        if self.device.is_known_bad(v, &plan.digest)? {
-            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "known_bad_version")]);
-            return Ok(Err(failed(
-                "known_bad_version",
-                format!("version {v} failed on this device before; it will not be installed again"),
-            )));
+        if let Some(refused) = self.refusal(v, &plan.digest)? {
+            return Ok(Err(refused));
         }
         if let Some(existing) = self.device.find_installed(v, &plan.digest)? {
             return Ok(Ok(Fetched {
