@@ -148,15 +148,7 @@ pub mod durable {
 /// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync the folder.
 /// Readers see either the old content or the new one, never a mix, even after a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_of(path)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("not a file path: {}", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        random_alnum(8)?
-    ));
+    let (dir, tmp) = temp_beside(path)?;
     let result = (|| {
         let mut f = File::create_new(&tmp).map_err(Error::io("creating", &tmp))?;
         f.write_all(bytes).map_err(Error::io("writing", &tmp))?;
@@ -177,6 +169,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// see the old or the new content; after a power loss the file may be old, missing or torn, so
 /// use it only for caches and records whose loss is harmless (and that are checked when read).
 pub fn write_unflushed(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (_, tmp) = temp_beside(path)?;
+    fs::write(&tmp, bytes).map_err(Error::io("writing", &tmp))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("renaming into place", path)(e)
+    })
+}
+
+/// `path`'s folder and a fresh temp name in it, `.<name>.tmp-<random>` (which sweeps recognise).
+fn temp_beside(path: &Path) -> Result<(PathBuf, PathBuf)> {
     let dir = parent_of(path)?;
     let name = path
         .file_name()
@@ -186,11 +188,7 @@ pub fn write_unflushed(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         random_alnum(8)?
     ));
-    fs::write(&tmp, bytes).map_err(Error::io("writing", &tmp))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("renaming into place", path)(e)
-    })
+    Ok((dir, tmp))
 }
 
 /// The folder that holds `path` (`.` for a bare name).
