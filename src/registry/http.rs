@@ -174,11 +174,13 @@ fn tls_message(host: &str, e: &rustls::Error) -> String {
     format!("TLS handshake with {host} failed: {why}")
 }
 
-/// The root certificates HTTPS trusts, loaded once per process: the operating system's store,
-/// honouring `SSL_CERT_FILE` / `SSL_CERT_DIR` as OpenSSL does (`rustls-native-certs`). Android:
-/// those variables, else the system store folders (`/apex/com.android.conscrypt/cacerts` and
-/// `/system/etc/security/cacerts`). iOS has no readable store: Mozilla's list is compiled in
-/// there (`webpki-roots`) until the app supplies its own verifier.
+/// The root certificates HTTPS trusts when the app installed no verifier (`tls.rs`), loaded once
+/// per process: the operating system's store, honouring `SSL_CERT_FILE` / `SSL_CERT_DIR` as
+/// OpenSSL does (`rustls-native-certs`). Android: those variables, else the system store folders
+/// (`/apex/com.android.conscrypt/cacerts`, `/system/etc/security/cacerts`). iOS has no store a
+/// process can read and no root list is compiled in: the app installs the platform's verifier
+/// (the Capacitor shell does, `PlatformTrust`), else every HTTPS server is refused with
+/// "unknown issuer".
 fn root_certs() -> ureq::tls::RootCerts {
     use std::sync::OnceLock;
     static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
@@ -186,7 +188,10 @@ fn root_certs() -> ureq::tls::RootCerts {
         .get_or_init(|| {
             #[cfg(target_os = "ios")]
             {
-                ureq::tls::RootCerts::WebPki
+                log::warn!(
+                    "no certificate verifier installed: HTTPS needs setCertificateVerifier on iOS"
+                );
+                ureq::tls::RootCerts::Specific(Arc::new(Vec::new()))
             }
             #[cfg(not(target_os = "ios"))]
             {
