@@ -4,6 +4,19 @@
 
 use std::collections::BTreeMap;
 
+/// The C ABI's source: `src/api/c_api.rs` and its step files.
+fn c_api_source() -> String {
+    [
+        "src/api/c_api.rs",
+        "src/api/c_api/engine.rs",
+        "src/api/c_api/trust.rs",
+    ]
+    .iter()
+    .map(|p| read(p))
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
 fn read(p: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
 }
@@ -139,7 +152,7 @@ fn header_prototypes(h: &str) -> BTreeMap<String, (String, Vec<String>)> {
 
 #[test]
 fn header_prototypes_match_the_exported_functions() {
-    let rust = rust_prototypes(&read("src/api/c_api.rs"));
+    let rust = rust_prototypes(&c_api_source());
     let header = header_prototypes(&read("bindings/c/liveupdate.h"));
     assert!(rust.len() >= 25, "{rust:?}");
     let names = |m: &BTreeMap<String, _>| m.keys().cloned().collect::<Vec<String>>();
@@ -198,7 +211,7 @@ fn header_prototypes_match_the_exported_functions() {
 
 #[test]
 fn callback_struct_and_status_codes_match() {
-    let rust = read("src/api/c_api.rs");
+    let rust = c_api_source();
     let header = read("bindings/c/liveupdate.h");
     for field in [
         "void *user_data;",
