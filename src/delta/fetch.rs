@@ -198,28 +198,21 @@ struct Aggregate {
     bytes: AtomicU64,
     done: AtomicUsize,
     total: usize,
-    /// What the listener was last told (only the coordinating thread reports, so the figures it
-    /// sees never go back and no worker calls into the host).
-    last: Mutex<(u64, usize)>,
 }
 
 impl Aggregate {
-    /// Tells the listener the current figures if they changed. Called by the coordinator only.
-    fn report(&self) {
+    /// Tells the listener the current figures if they differ from `last` (what it was told
+    /// before). Only the coordinating thread reports, so the figures never go back and no worker
+    /// calls into the host.
+    fn report(&self, last: &mut (u64, usize)) {
         let now = (
             self.bytes.load(Ordering::SeqCst),
             self.done.load(Ordering::SeqCst),
         );
-        {
-            let mut last = self
-                .last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if *last == now {
-                return;
-            }
-            *last = now;
+        if *last == now {
+            return;
         }
+        *last = now;
         let percent = (now.1.saturating_mul(100) / self.total.max(1)).min(100) as u8;
         self.outer.on_progress(now.0, None, percent);
     }
@@ -265,10 +258,10 @@ pub fn fetch_into_pool(
             bytes: AtomicU64::new(0),
             done: AtomicUsize::new(job.files_done_before),
             total: job.files_total,
-            last: Mutex::new((0, job.files_done_before)),
         })
     });
     let first_failure: Mutex<Option<FileFailure>> = Mutex::new(None);
+    let mut reported = (0, job.files_done_before);
     let workers = job.concurrency.clamp(1, 16).min(files.len());
     let (tx, rx) = mpsc::channel::<(u64, DownloadStats)>();
     std::thread::scope(|scope| {
@@ -329,7 +322,7 @@ pub fn fetch_into_pool(
                 stop.store(true, Ordering::SeqCst);
             }
             if let Some(agg) = &agg {
-                agg.report();
+                agg.report(&mut reported);
             }
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((plain, d)) => {
@@ -344,7 +337,7 @@ pub fn fetch_into_pool(
             }
         }
         if let Some(agg) = &agg {
-            agg.report();
+            agg.report(&mut reported);
         }
     });
     match first_failure

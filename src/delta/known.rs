@@ -66,6 +66,10 @@ impl KnownHashes {
     /// rename, not flushed: a cache that a power loss tears is ignored, or its zeroed records
     /// match no real hash). Does I/O.
     pub fn remember(mut self, data_dir: &Path, pairs: &[([u8; 32], [u8; 32])]) -> Result<()> {
+        // Every pair already known: nothing to write (the order only matters at the cap).
+        if pairs.iter().all(|(k, _)| self.map.contains_key(k)) {
+            return Ok(());
+        }
         let mut order: Vec<[u8; 32]> = Vec::with_capacity(pairs.len() + self.order.len());
         let mut map = HashMap::with_capacity(order.capacity());
         for (k, v) in pairs {

@@ -23,6 +23,8 @@ use crate::unzip::ExtractOptions;
 mod install;
 mod sweep;
 
+pub use install::ReuseSources;
+
 /// Tombstones (`deleted` records) kept at most; older ones are forgotten.
 const MAX_TOMBSTONES: usize = 20;
 /// Known-bad entries kept at most (oldest forgotten first).

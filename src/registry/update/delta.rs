@@ -115,9 +115,8 @@ impl Updater {
         }
         let guard = self.device.install_guard()?;
         let sources = self.device.reuse_sources()?;
-        let source_refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
-        let elsewhere =
-            delta::index::load(self.device.data_dir(), &self.device.servable_bundles()?);
+        let source_refs = sources.dirs();
+        let elsewhere = delta::index::load(self.device.data_dir(), &sources.bundles);
         let pool = Pool::open(&self.device.pool_dir())?.with_elsewhere(elsewhere);
         let parts_dir = self.device.with_store(|store, _| store.downloads_dir())?;
         let cfg = self.config();
@@ -222,9 +221,8 @@ impl Updater {
         let available = match self.plan_manifest(&entries, session_key) {
             Ok(plan) => {
                 let sources = self.device.reuse_sources()?;
-                let refs: Vec<&std::path::Path> = sources.iter().map(|p| p.as_path()).collect();
-                let elsewhere =
-                    delta::index::load(self.device.data_dir(), &self.device.servable_bundles()?);
+                let refs = sources.dirs();
+                let elsewhere = delta::index::load(self.device.data_dir(), &sources.bundles);
                 let pool = Pool::open(&self.device.pool_dir())
                     .ok()
                     .map(|p| p.with_elsewhere(elsewhere));

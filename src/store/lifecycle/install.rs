@@ -110,15 +110,13 @@ impl Device {
     }
 
     /// Where an update may find files it needs, most likely first: the current bundle, next,
-    /// the fallback, every other servable installed bundle, then the builtin folder. Does I/O.
-    pub fn reuse_sources(&self) -> Result<Vec<PathBuf>> {
-        let mut out: Vec<PathBuf> = self
-            .servable_bundles()?
-            .into_iter()
-            .map(|(_, dir)| dir)
-            .collect();
-        out.push(self.builtin_dir.clone());
-        Ok(out)
+    /// the fallback, every other servable installed bundle (with their ids, for their file
+    /// indexes), then the builtin folder. One locked read of the state. Does I/O.
+    pub fn reuse_sources(&self) -> Result<ReuseSources> {
+        Ok(ReuseSources {
+            bundles: self.servable_bundles()?,
+            builtin: self.builtin_dir.clone(),
+        })
     }
 
     /// The installed bundles that may be served and have their files (id, folder), most likely
@@ -284,5 +282,25 @@ impl Device {
     pub fn is_downgrade_refused(&self, version: &str) -> Result<bool> {
         let s = self.session()?;
         Ok(self.check_downgrade(&s.state, version).is_err())
+    }
+}
+
+/// The local places an update may take files from ([`Device::reuse_sources`]).
+#[derive(Debug, Clone)]
+pub struct ReuseSources {
+    /// Servable installed bundles with files: (id, folder), most likely source first.
+    pub bundles: Vec<(String, PathBuf)>,
+    /// The builtin web folder.
+    pub builtin: PathBuf,
+}
+
+impl ReuseSources {
+    /// Every folder, in order: the bundles, then the builtin folder.
+    pub fn dirs(&self) -> Vec<&Path> {
+        self.bundles
+            .iter()
+            .map(|(_, d)| d.as_path())
+            .chain(std::iter::once(self.builtin.as_path()))
+            .collect()
     }
 }
