@@ -48,7 +48,7 @@ pub use api::{c_api, ffi};
 pub use bundle::{checksum, crypto, fs_atomic, unpack, unzip};
 #[cfg(feature = "serve")]
 pub use registry::serve;
-pub use registry::{check, download, http, stats, tls, update};
+pub use registry::{check, download, http, stats, tls, transport, update};
 pub use store::{lifecycle, state};
 
 pub use checksum::{ChecksumFormat, ExpectedChecksum, VerifiedZip};

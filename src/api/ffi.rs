@@ -600,3 +600,116 @@ pub fn set_builtin_assets(assets: Option<Arc<dyn BuiltinAssets>>) {
         assets.map(|a| Arc::new(ForeignAssets(a)) as Arc<dyn crate::delta::BuiltinReader>),
     );
 }
+
+/// One request the app's HTTP stack must send ([`HttpTransport::send`]).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HttpRequest {
+    /// `GET`, `POST` or `PUT`.
+    pub method: String,
+    /// Absolute URL, already checked against the URL policy.
+    pub url: String,
+    /// Headers to send as given (`Range`, `If-Range`, `Accept-Encoding: identity`, …).
+    pub headers: Vec<HttpHeader>,
+    /// JSON body for `POST` / `PUT`.
+    pub body: Option<Vec<u8>>,
+    /// Connect timeout and the longest wait for any byte, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// One HTTP header.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HttpHeader {
+    /// Name (any case).
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Status and headers of an answer; its body is read with [`HttpTransport::read`].
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HttpResponseHead {
+    /// The app's handle for this answer's body.
+    pub id: u64,
+    /// HTTP status (redirects included: the core follows them itself).
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<HttpHeader>,
+}
+
+/// The app's HTTP stack carrying the core's requests: Android `HttpURLConnection` (the app's
+/// network security config, user/MDM CAs, proxies), iOS `URLSession`. Install it with
+/// [`set_http_transport`] before starting the engine; phone builds have no other HTTP client.
+///
+/// Called on the core's network threads, several at once; each call may block up to the
+/// request's timeout; do not call back into the updater. Never follow redirects (the core
+/// checks and follows them), never decompress unasked (`Accept-Encoding: identity` means the
+/// bytes as sent). A thrown exception fails the request with its message.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    /// Sends `request`; returns when the status and headers are in. Blocks; network I/O.
+    fn send(&self, request: HttpRequest) -> Result<HttpResponseHead>;
+    /// Up to `max_bytes` of the body of answer `id`; empty means the end. Blocks until at least
+    /// one byte or the end.
+    fn read(&self, id: u64, max_bytes: u32) -> Result<Vec<u8>>;
+    /// The core is done with answer `id`: release its connection.
+    fn close(&self, id: u64);
+}
+
+struct ForeignTransport(Arc<dyn HttpTransport>);
+
+/// The reason a foreign call failed, without UniFFI's wrapping.
+fn foreign_reason(e: LiveUpdateError) -> String {
+    let text = e.to_string();
+    text.strip_prefix("callback failed: ")
+        .map(str::to_string)
+        .unwrap_or(text)
+}
+
+impl crate::transport::HttpTransport for ForeignTransport {
+    fn send(
+        &self,
+        request: crate::transport::TransportRequest,
+    ) -> std::result::Result<crate::transport::TransportHead, String> {
+        let head = self
+            .0
+            .send(HttpRequest {
+                method: request.method,
+                url: request.url,
+                headers: request
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| HttpHeader { name, value })
+                    .collect(),
+                body: request.body,
+                timeout_ms: u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
+            })
+            .map_err(foreign_reason)?;
+        Ok(crate::transport::TransportHead {
+            id: head.id,
+            status: head.status,
+            headers: head
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect(),
+        })
+    }
+
+    fn read(&self, id: u64, max: u32) -> std::result::Result<Vec<u8>, String> {
+        self.0.read(id, max).map_err(foreign_reason)
+    }
+
+    fn close(&self, id: u64) {
+        self.0.close(id);
+    }
+}
+
+/// Makes every client built after this call send through `transport` (`None`: back to the
+/// built-in client, where the build has one). Process-wide. No I/O.
+#[uniffi::export]
+pub fn set_http_transport(transport: Option<Arc<dyn HttpTransport>>) {
+    crate::transport::set_http_transport(
+        transport
+            .map(|t| Arc::new(ForeignTransport(t)) as Arc<dyn crate::transport::HttpTransport>),
+    );
+}

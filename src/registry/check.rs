@@ -199,7 +199,7 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
         };
     }
     let url = str_field(&m, "url").unwrap_or_default();
-    let valid_url = url.parse::<ureq::http::Uri>().is_ok_and(|u| {
+    let valid_url = url.parse::<http::Uri>().is_ok_and(|u| {
         u.host().is_some() && matches!(u.scheme_str(), Some("http") | Some("https"))
     });
     if !valid_url {

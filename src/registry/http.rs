@@ -1,4 +1,4 @@
-//! HTTP: the one place that talks to the network (ureq over rustls), with the URL policy, timeouts and manual redirects.
+//! HTTP: the one place that talks to the network — through the app's HTTP stack when it installed one (`transport.rs`), else the built-in client (ureq over rustls, feature `builtin-http`) — with the URL policy, timeouts and manual redirects.
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use ureq::Agent;
-use ureq::http::{Response, Uri};
+use http::Uri;
 
 use crate::error::{Error, Result};
+use crate::registry::transport::{self, HttpTransport, TransportBody, TransportRequest};
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -31,10 +31,98 @@ pub struct HttpConfig {
 }
 
 /// A blocking HTTP client. Cheap to clone; safe to share between threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Http {
-    agent: Agent,
+    backend: Backend,
     config: HttpConfig,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.backend {
+            Backend::Host(_) => "app transport",
+            #[cfg(feature = "builtin-http")]
+            Backend::Builtin(_) => "built-in",
+            Backend::Missing => "none",
+        };
+        f.debug_struct("Http")
+            .field("backend", &backend)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Who carries the bytes.
+#[derive(Clone)]
+enum Backend {
+    /// The app's HTTP stack (`set_http_transport`).
+    Host(Arc<dyn HttpTransport>),
+    /// ureq over rustls.
+    #[cfg(feature = "builtin-http")]
+    Builtin(ureq::Agent),
+    /// A build without the built-in client whose app installed no transport.
+    #[cfg_attr(feature = "builtin-http", allow(dead_code))]
+    Missing,
+}
+
+/// Status, headers and the body still to read, whoever carried them.
+struct Head {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+enum Body {
+    Host(TransportBody),
+    #[cfg(feature = "builtin-http")]
+    Builtin(ureq::Body),
+}
+
+impl Head {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    }
+}
+
+impl Body {
+    /// The whole body, refused past `limit` bytes.
+    fn read_limited(self, limit: u64, uri: &Uri) -> Result<Vec<u8>> {
+        match self {
+            #[cfg(feature = "builtin-http")]
+            Body::Builtin(b) => b
+                .into_with_config()
+                .limit(limit)
+                .read_to_vec()
+                .map_err(|e| net_error(uri, e)),
+            Body::Host(b) => {
+                let mut out = Vec::new();
+                b.take(limit + 1).read_to_end(&mut out).map_err(|e| {
+                    Error::Network(format!(
+                        "reading the answer from {} failed: {e}",
+                        uri.host().unwrap_or("?")
+                    ))
+                })?;
+                if out.len() as u64 > limit {
+                    return Err(Error::Network(format!(
+                        "the answer from {} is larger than {limit} bytes",
+                        uri.host().unwrap_or("?")
+                    )));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn into_reader(self) -> Box<dyn Read + Send> {
+        match self {
+            #[cfg(feature = "builtin-http")]
+            Body::Builtin(b) => Box::new(b.into_reader()),
+            Body::Host(b) => Box::new(b),
+        }
+    }
 }
 
 /// A small response read whole (JSON APIs).
@@ -104,13 +192,6 @@ pub fn check_url(url: &str, allow_insecure: bool) -> Result<Uri> {
     }
 }
 
-fn header(resp: &Response<ureq::Body>, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-}
-
 /// Parses `bytes a-b/total` (total may be `*`).
 fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
     let rest = v.trim().strip_prefix("bytes ")?;
@@ -124,6 +205,7 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?, total))
 }
 
+#[cfg(feature = "builtin-http")]
 fn net_error(url: &Uri, e: ureq::Error) -> Error {
     let host = url.host().unwrap_or("?");
     match e {
@@ -145,6 +227,7 @@ fn net_error(url: &Uri, e: ureq::Error) -> Error {
 }
 
 /// Says which host's certificate was refused and why, in words (`download_fail` carries it).
+#[cfg(feature = "builtin-http")]
 fn tls_message(host: &str, e: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     let why = match e {
@@ -181,6 +264,7 @@ fn tls_message(host: &str, e: &rustls::Error) -> String {
 /// process can read and no root list is compiled in: the app installs the platform's verifier
 /// (the Capacitor shell does, `PlatformTrust`), else every HTTPS server is refused with
 /// "unknown issuer".
+#[cfg(feature = "builtin-http")]
 fn root_certs() -> ureq::tls::RootCerts {
     use std::sync::OnceLock;
     static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
@@ -228,8 +312,24 @@ fn root_certs() -> ureq::tls::RootCerts {
 }
 
 impl Http {
-    /// Builds a client. No I/O.
+    /// Builds a client: the app's transport when one is installed, else the built-in client
+    /// (when the build has one). No I/O.
     pub fn new(config: HttpConfig) -> Self {
+        let backend = match transport::http_transport() {
+            Some(t) => Backend::Host(t),
+            None => Self::builtin(&config),
+        };
+        Self { backend, config }
+    }
+
+    #[cfg(not(feature = "builtin-http"))]
+    fn builtin(_config: &HttpConfig) -> Backend {
+        Backend::Missing
+    }
+
+    #[cfg(feature = "builtin-http")]
+    fn builtin(config: &HttpConfig) -> Backend {
+        use ureq::Agent;
         let builder = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -269,7 +369,106 @@ impl Http {
                 .build()
                 .into(),
         };
-        Self { agent, config }
+        Backend::Builtin(agent)
+    }
+
+    /// One exchange with no redirect followed, through the backend.
+    fn exchange(
+        &self,
+        method: Method,
+        uri: &Uri,
+        json: Option<&[u8]>,
+        headers: &[(&str, String)],
+        left: Duration,
+    ) -> Result<Head> {
+        let target = uri.to_string();
+        match &self.backend {
+            Backend::Missing => Err(Error::Network(
+                "no HTTP transport: this build has no built-in HTTP client, and the app \
+                 installed none (setHttpTransport)"
+                    .into(),
+            )),
+            Backend::Host(t) => {
+                let mut all: Vec<(String, String)> =
+                    vec![("User-Agent".into(), self.config.user_agent.clone())];
+                let body = match method {
+                    Method::Get => None,
+                    Method::Post | Method::Put => {
+                        all.push((
+                            "Content-Type".into(),
+                            "application/json; charset=utf-8".into(),
+                        ));
+                        Some(json.unwrap_or(b"{}").to_vec())
+                    }
+                };
+                all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.clone())));
+                let request = TransportRequest {
+                    method: match method {
+                        Method::Get => "GET",
+                        Method::Post => "POST",
+                        Method::Put => "PUT",
+                    }
+                    .into(),
+                    url: target,
+                    headers: all,
+                    body,
+                    timeout: self.config.timeout.min(left),
+                };
+                let head = transport::send(t, request).map_err(|why| {
+                    Error::Network(format!(
+                        "request to {} failed: {why}",
+                        uri.host().unwrap_or("?")
+                    ))
+                })?;
+                let deadline = Instant::now() + left;
+                Ok(Head {
+                    status: head.status,
+                    headers: head.headers,
+                    body: Body::Host(TransportBody::new(t.clone(), head.id, deadline)),
+                })
+            }
+            #[cfg(feature = "builtin-http")]
+            Backend::Builtin(agent) => {
+                let resp = match method {
+                    Method::Get => {
+                        let mut r = agent.get(&target);
+                        for (k, v) in headers {
+                            r = r.header(*k, v);
+                        }
+                        r.config().timeout_global(Some(left)).build().call()
+                    }
+                    Method::Post | Method::Put => {
+                        let mut r = if method == Method::Post {
+                            agent.post(&target)
+                        } else {
+                            agent.put(&target)
+                        };
+                        r = r.header("Content-Type", "application/json; charset=utf-8");
+                        for (k, v) in headers {
+                            r = r.header(*k, v);
+                        }
+                        r.config()
+                            .timeout_global(Some(left))
+                            .build()
+                            .send(json.unwrap_or(b"{}"))
+                    }
+                }
+                .map_err(|e| net_error(uri, e))?;
+                let status = resp.status().as_u16();
+                let headers = resp
+                    .headers()
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
+                    .collect();
+                Ok(Head {
+                    status,
+                    headers,
+                    body: Body::Builtin(resp.into_body()),
+                })
+            }
+        }
     }
 
     /// The configuration in use.
@@ -286,10 +485,9 @@ impl Http {
         json: Option<&[u8]>,
         headers: &[(&str, String)],
         deadline: Instant,
-    ) -> Result<(Uri, Response<ureq::Body>)> {
+    ) -> Result<(Uri, Head)> {
         let mut uri = check_url(url, self.config.allow_insecure)?;
         for _ in 0..=MAX_REDIRECTS {
-            let target = uri.to_string();
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::Network(format!(
@@ -297,34 +495,10 @@ impl Http {
                     uri.host().unwrap_or("?")
                 )));
             }
-            let resp = match method {
-                Method::Get => {
-                    let mut r = self.agent.get(&target);
-                    for (k, v) in headers {
-                        r = r.header(*k, v);
-                    }
-                    r.config().timeout_global(Some(left)).build().call()
-                }
-                Method::Post | Method::Put => {
-                    let mut r = if method == Method::Post {
-                        self.agent.post(&target)
-                    } else {
-                        self.agent.put(&target)
-                    };
-                    r = r.header("Content-Type", "application/json; charset=utf-8");
-                    for (k, v) in headers {
-                        r = r.header(*k, v);
-                    }
-                    r.config()
-                        .timeout_global(Some(left))
-                        .build()
-                        .send(json.unwrap_or(b"{}"))
-                }
-            }
-            .map_err(|e| net_error(&uri, e))?;
-            let status = resp.status().as_u16();
+            let resp = self.exchange(method, &uri, json, headers, left)?;
+            let status = resp.status;
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let Some(loc) = header(&resp, "location") else {
+                let Some(loc) = resp.header("location") else {
                     return Err(Error::Network(format!(
                         "redirect {status} without Location"
                     )));
@@ -436,14 +610,9 @@ impl Http {
         let bytes = body.map(|b| b.to_string().into_bytes());
         let accept = [("Accept", "application/json".to_string())];
         let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept, deadline)?;
-        let status = resp.status().as_u16();
-        let retry_after = header(&resp, "retry-after");
-        let body = resp
-            .into_body()
-            .into_with_config()
-            .limit(MAX_JSON_BODY)
-            .read_to_vec()
-            .map_err(|e| net_error(&uri, e))?;
+        let status = resp.status;
+        let retry_after = resp.header("retry-after");
+        let body = resp.body.read_limited(MAX_JSON_BODY, &uri)?;
         Ok(SmallResponse {
             status,
             retry_after,
@@ -469,13 +638,15 @@ impl Http {
         }
         let (_, resp) = self.send(Method::Get, url, None, &headers, deadline)?;
         Ok(StreamResponse {
-            status: resp.status().as_u16(),
-            content_length: header(&resp, "content-length").and_then(|v| v.parse().ok()),
-            content_range: header(&resp, "content-range").and_then(|v| parse_content_range(&v)),
-            etag: header(&resp, "etag"),
-            last_modified: header(&resp, "last-modified"),
-            retry_after: header(&resp, "retry-after"),
-            body: Box::new(resp.into_body().into_reader()),
+            status: resp.status,
+            content_length: resp.header("content-length").and_then(|v| v.parse().ok()),
+            content_range: resp
+                .header("content-range")
+                .and_then(|v| parse_content_range(&v)),
+            etag: resp.header("etag"),
+            last_modified: resp.header("last-modified"),
+            retry_after: resp.header("retry-after"),
+            body: resp.body.into_reader(),
         })
     }
 }

@@ -7,4 +7,5 @@ pub mod http;
 pub mod serve;
 pub mod stats;
 pub mod tls;
+pub mod transport;
 pub mod update;
