@@ -33,7 +33,7 @@ done
 cargo build --locked -q -p liveupdate
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/CapacitorUpdaterPlugin.kt" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" "$SRC/PlatformTrust.kt" \
+"$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/CapacitorUpdaterPlugin.kt" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" "$SRC/PlatformTrust.kt" "$SRC/PlatformHttp.kt" \
   android/src/jvmCheck/kotlin/app/liveupdate/capacitor/AndroidHost.kt bindings/kotlin/app/liveupdate/liveupdate.kt "$CAP" \
   -d "$work/check" 2>&1 | grep -v '^warning' || true
 [ -f "$work/check/app/liveupdate/capacitor/CapacitorUpdaterPlugin.class" ] || { echo "test-android-jvm: the plugin does not compile against Capacitor's API" >&2; exit 1; }

@@ -25,7 +25,8 @@ java -Djna.library.path="$PWD/target/debug" \
   -cp "$work/test.jar:/usr/share/java/jna.jar:$K/lib/kotlin-stdlib.jar" MainKt "$REGISTRY_URL" "$PWD/$S"
 
 # Certificate trust through the app's verifier: a private CA and a server certificate for 127.0.0.1
-# made with the JDK's keytool, an HTTPS server in the JVM, X509TrustManager-backed verifiers.
+# made with the JDK's keytool, an HTTPS server in the JVM, X509TrustManager-backed verifiers, then the
+# Android plugin's HttpURLConnection transport carrying the whole update.
 pki="$work/pki"; mkdir -p "$pki"
 kt() { keytool -noprompt -storepass changeit -keypass changeit "$@" >/dev/null 2>&1; }
 kt -genkeypair -alias ca -keyalg RSA -keysize 2048 -dname "CN=liveupdate test CA" -ext bc:c -validity 30 -keystore "$pki/ca.p12" -storetype PKCS12
@@ -41,7 +42,8 @@ kt -importcert -alias server -file "$pki/chain.pem" -keystore "$pki/server.p12"
 kt -importcert -alias ca -file "$pki/ca.pem" -keystore "$pki/ca-trust.p12" -storetype PKCS12
 kt -importcert -alias other -file "$pki/other.pem" -keystore "$pki/other-trust.p12" -storetype PKCS12
 "$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar bindings/kotlin/app/liveupdate/liveupdate.kt \
-  android/src/main/java/app/liveupdate/capacitor/PlatformTrust.kt tests/bindings/kotlin-tls/TlsMain.kt -d "$work/tls.jar" 2>&1 | grep -v '^warning' || true
+  android/src/main/java/app/liveupdate/capacitor/PlatformTrust.kt android/src/main/java/app/liveupdate/capacitor/PlatformHttp.kt \
+  tests/bindings/kotlin-tls/TlsMain.kt -d "$work/tls.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/tls.jar" ] || { echo "test-kotlin: TLS test compilation failed" >&2; exit 1; }
 env -u SSL_CERT_FILE -u SSL_CERT_DIR java -Djna.library.path="$PWD/target/debug" \
   -cp "$work/tls.jar:/usr/share/java/jna.jar:$K/lib/kotlin-stdlib.jar" TlsMainKt "$pki" "$PWD/$S"

@@ -285,6 +285,27 @@ typedef void (*UniffiCallbackInterfaceEngineHostMethod1)(uint64_t, RustBuffer, v
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD1
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod1)(uint64_t, uint64_t, uint32_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD2
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod2)(uint64_t, uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
 typedef struct UniffiVTableCallbackInterfaceProgressListener {
@@ -329,6 +350,17 @@ typedef struct UniffiVTableCallbackInterfaceEngineHost {
     UniffiCallbackInterfaceEngineHostMethod0 _Nonnull onEvent;
     UniffiCallbackInterfaceEngineHostMethod1 _Nonnull onHostAction;
 } UniffiVTableCallbackInterfaceEngineHost;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+    UniffiCallbackInterfaceHttpTransportMethod1 _Nonnull read;
+    UniffiCallbackInterfaceHttpTransportMethod2 _Nonnull close;
+} UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_BUILTINASSETS
@@ -394,6 +426,36 @@ void uniffi_liveupdate_fn_method_enginehost_on_event(uint64_t ptr, RustBuffer na
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_HOST_ACTION
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_ENGINEHOST_ON_HOST_ACTION
 void uniffi_liveupdate_fn_method_enginehost_on_host_action(uint64_t ptr, RustBuffer action_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_liveupdate_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FREE_HTTPTRANSPORT
+void uniffi_liveupdate_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_liveupdate_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_liveupdate_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_READ
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_READ
+RustBuffer uniffi_liveupdate_fn_method_httptransport_read(uint64_t ptr, uint64_t id, uint32_t max_bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_CLOSE
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_METHOD_HTTPTRANSPORT_CLOSE
+void uniffi_liveupdate_fn_method_httptransport_close(uint64_t ptr, uint64_t id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_CLONE_PLUGINENGINE
@@ -569,6 +631,11 @@ void uniffi_liveupdate_fn_func_set_builtin_assets(RustBuffer assets, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_CERTIFICATE_VERIFIER
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_CERTIFICATE_VERIFIER
 void uniffi_liveupdate_fn_func_set_certificate_verifier(RustBuffer verifier, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_HTTP_TRANSPORT
+void uniffi_liveupdate_fn_func_set_http_transport(RustBuffer transport, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_FN_FUNC_SET_LOG_SINK
@@ -854,6 +921,12 @@ uint16_t uniffi_liveupdate_checksum_func_set_certificate_verifier(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_HTTP_TRANSPORT
+uint16_t uniffi_liveupdate_checksum_func_set_http_transport(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_FUNC_SET_LOG_SINK
 uint16_t uniffi_liveupdate_checksum_func_set_log_sink(void
@@ -881,6 +954,24 @@ uint16_t uniffi_liveupdate_checksum_method_enginehost_on_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_HOST_ACTION
 #define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_ENGINEHOST_ON_HOST_ACTION
 uint16_t uniffi_liveupdate_checksum_method_enginehost_on_host_action(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_liveupdate_checksum_method_httptransport_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_READ
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_READ
+uint16_t uniffi_liveupdate_checksum_method_httptransport_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_CLOSE
+#define UNIFFI_FFIDEF_UNIFFI_LIVEUPDATE_CHECKSUM_METHOD_HTTPTRANSPORT_CLOSE
+uint16_t uniffi_liveupdate_checksum_method_httptransport_close(void
     
 );
 #endif

@@ -66,8 +66,9 @@ public class CapacitorUpdaterPlugin: CAPPlugin, CAPBridgedPlugin {
     /// Plugin load, before the web view loads: the engine decides the launch bundle now, then the
     /// app counts as in the foreground (what Capgo's iOS plugin does right after load).
     override public func load() {
-        // HTTPS trusts what the phone trusts (SecTrust: system, user and MDM CAs).
-        setCertificateVerifier(verifier: PlatformTrust())
+        // Every request goes through URLSession: HTTPS trusts what the phone trusts (system, user
+        // and MDM CAs, ATS); the phone build has no HTTP client of its own.
+        setHttpTransport(transport: PlatformHttp())
         let host = IOSHost(plugin: self)
         let shell = PluginShell(host: host)
         do {

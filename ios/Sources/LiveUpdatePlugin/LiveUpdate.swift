@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1321,6 +1337,321 @@ public func FfiConverterTypeEngineHost_lower(_ value: EngineHost) -> UInt64 {
 
 
 /**
+ * The app's HTTP stack carrying the core's requests: Android `HttpURLConnection` (the app's
+ * network security config, user/MDM CAs, proxies), iOS `URLSession`. Install it with
+ * [`set_http_transport`] before starting the engine; phone builds have no other HTTP client.
+ *
+ * Called on the core's network threads, several at once; each call may block up to the
+ * request's timeout; do not call back into the updater. Never follow redirects (the core
+ * checks and follows them), never decompress unasked (`Accept-Encoding: identity` means the
+ * bytes as sent). A thrown exception fails the request with its message.
+ */
+public protocol HttpTransport: AnyObject, Sendable {
+    
+    /**
+     * Sends `request`; returns when the status and headers are in. Blocks; network I/O.
+     */
+    func send(request: HttpRequest) throws  -> HttpResponseHead
+    
+    /**
+     * Up to `max_bytes` of the body of answer `id`; empty means the end. Blocks until at least
+     * one byte or the end.
+     */
+    func read(id: UInt64, maxBytes: UInt32) throws  -> Data
+    
+    /**
+     * The core is done with answer `id`: release its connection.
+     */
+    func close(id: UInt64) 
+    
+}
+/**
+ * The app's HTTP stack carrying the core's requests: Android `HttpURLConnection` (the app's
+ * network security config, user/MDM CAs, proxies), iOS `URLSession`. Install it with
+ * [`set_http_transport`] before starting the engine; phone builds have no other HTTP client.
+ *
+ * Called on the core's network threads, several at once; each call may block up to the
+ * request's timeout; do not call back into the updater. Never follow redirects (the core
+ * checks and follows them), never decompress unasked (`Accept-Encoding: identity` means the
+ * bytes as sent). A thrown exception fails the request with its message.
+ */
+open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_liveupdate_fn_clone_httptransport(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_liveupdate_fn_free_httptransport(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Sends `request`; returns when the status and headers are in. Blocks; network I/O.
+     */
+open func send(request: HttpRequest)throws  -> HttpResponseHead  {
+    return try  FfiConverterTypeHttpResponseHead_lift(try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_httptransport_send(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Up to `max_bytes` of the body of answer `id`; empty means the end. Blocks until at least
+     * one byte or the end.
+     */
+open func read(id: UInt64, maxBytes: UInt32)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeLiveUpdateError_lift) {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_httptransport_read(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(id),
+        FfiConverterUInt32.lower(maxBytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The core is done with answer `id`: release its connection.
+     */
+open func close(id: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_method_httptransport_close(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(id),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHttpTransport {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHttpTransport = UniffiVTableCallbackInterfaceHttpTransport(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHttpTransport.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HttpTransport: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHttpTransport.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HttpTransport: handle missing in uniffiClone")
+            }
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> HttpResponseHead in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.send(
+                     request: try FfiConverterTypeHttpRequest_lift(request)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeHttpResponseHead_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        },
+        read: { (
+            uniffiHandle: UInt64,
+            id: UInt64,
+            maxBytes: UInt32,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.read(
+                     id: try FfiConverterUInt64.lift(id),
+                     maxBytes: try FfiConverterUInt32.lift(maxBytes)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLiveUpdateError_lower
+            )
+        },
+        close: { (
+            uniffiHandle: UInt64,
+            id: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.close(
+                     id: try FfiConverterUInt64.lift(id)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHttpTransport> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHttpTransport>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHttpTransport() {
+    uniffi_liveupdate_fn_init_callback_vtable_httptransport(UniffiCallbackInterfaceHttpTransport.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpTransport: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HttpTransport>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HttpTransport
+
+    public static func lift(_ handle: UInt64) throws -> HttpTransport {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HttpTransport) -> UInt64 {
+         if let rustImpl = value as? HttpTransportImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpTransport {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HttpTransport, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpTransport {
+    return try FfiConverterTypeHttpTransport.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
+    return FfiConverterTypeHttpTransport.lower(value)
+}
+
+
+
+
+
+
+/**
  * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
  * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
  */
@@ -2093,6 +2424,253 @@ public func FfiConverterTypeBundleInfo_lift(_ buf: RustBuffer) throws -> BundleI
 #endif
 public func FfiConverterTypeBundleInfo_lower(_ value: BundleInfo) -> RustBuffer {
     return FfiConverterTypeBundleInfo.lower(value)
+}
+
+
+/**
+ * One HTTP header.
+ */
+public struct HttpHeader: Equatable, Hashable {
+    /**
+     * Name (any case).
+     */
+    public var name: String
+    /**
+     * Value.
+     */
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Name (any case).
+         */name: String, 
+        /**
+         * Value.
+         */value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpHeader {
+        return
+            try HttpHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lift(_ buf: RustBuffer) throws -> HttpHeader {
+    return try FfiConverterTypeHttpHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer {
+    return FfiConverterTypeHttpHeader.lower(value)
+}
+
+
+/**
+ * One request the app's HTTP stack must send ([`HttpTransport::send`]).
+ */
+public struct HttpRequest: Equatable, Hashable {
+    /**
+     * `GET`, `POST` or `PUT`.
+     */
+    public var method: String
+    /**
+     * Absolute URL, already checked against the URL policy.
+     */
+    public var url: String
+    /**
+     * Headers to send as given (`Range`, `If-Range`, `Accept-Encoding: identity`, …).
+     */
+    public var headers: [HttpHeader]
+    /**
+     * JSON body for `POST` / `PUT`.
+     */
+    public var body: Data?
+    /**
+     * Connect timeout and the longest wait for any byte, in milliseconds.
+     */
+    public var timeoutMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `GET`, `POST` or `PUT`.
+         */method: String, 
+        /**
+         * Absolute URL, already checked against the URL policy.
+         */url: String, 
+        /**
+         * Headers to send as given (`Range`, `If-Range`, `Accept-Encoding: identity`, …).
+         */headers: [HttpHeader], 
+        /**
+         * JSON body for `POST` / `PUT`.
+         */body: Data?, 
+        /**
+         * Connect timeout and the longest wait for any byte, in milliseconds.
+         */timeoutMs: UInt64) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMs = timeoutMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpRequest {
+        return
+            try HttpRequest(
+                method: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterOptionData.read(from: &buf), 
+                timeoutMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.method, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterOptionData.write(value.body, into: &buf)
+        FfiConverterUInt64.write(value.timeoutMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lift(_ buf: RustBuffer) throws -> HttpRequest {
+    return try FfiConverterTypeHttpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lower(_ value: HttpRequest) -> RustBuffer {
+    return FfiConverterTypeHttpRequest.lower(value)
+}
+
+
+/**
+ * Status and headers of an answer; its body is read with [`HttpTransport::read`].
+ */
+public struct HttpResponseHead: Equatable, Hashable {
+    /**
+     * The app's handle for this answer's body.
+     */
+    public var id: UInt64
+    /**
+     * HTTP status (redirects included: the core follows them itself).
+     */
+    public var status: UInt16
+    /**
+     * Response headers.
+     */
+    public var headers: [HttpHeader]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The app's handle for this answer's body.
+         */id: UInt64, 
+        /**
+         * HTTP status (redirects included: the core follows them itself).
+         */status: UInt16, 
+        /**
+         * Response headers.
+         */headers: [HttpHeader]) {
+        self.id = id
+        self.status = status
+        self.headers = headers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpResponseHead: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpResponseHead: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponseHead {
+        return
+            try HttpResponseHead(
+                id: FfiConverterUInt64.read(from: &buf), 
+                status: FfiConverterUInt16.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpResponseHead, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.id, into: &buf)
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponseHead_lift(_ buf: RustBuffer) throws -> HttpResponseHead {
+    return try FfiConverterTypeHttpResponseHead.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponseHead_lower(_ value: HttpResponseHead) -> RustBuffer {
+    return FfiConverterTypeHttpResponseHead.lower(value)
 }
 
 
@@ -3446,6 +4024,30 @@ fileprivate struct FfiConverterOptionTypeCertificateVerifier: FfiConverterRustBu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHttpTransport: FfiConverterRustBuffer {
+    typealias SwiftType = HttpTransport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHttpTransport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHttpTransport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeBundleInfo: FfiConverterRustBuffer {
     typealias SwiftType = BundleInfo?
 
@@ -3516,6 +4118,31 @@ fileprivate struct FfiConverterSequenceTypeBundleInfo: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [HttpHeader]
+
+    public static func write(_ value: [HttpHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHttpHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HttpHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HttpHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * The Capgo `key_id` of a public key PEM (first 20 characters of its PKCS#1 base64 body).
  */
@@ -3546,6 +4173,17 @@ public func setCertificateVerifier(verifier: CertificateVerifier?)  {try! rustCa
         uniffiCallStatus in
     uniffi_liveupdate_fn_func_set_certificate_verifier(
         FfiConverterOptionTypeCertificateVerifier.lower(verifier),uniffiCallStatus
+    )
+}
+}
+/**
+ * Makes every client built after this call send through `transport` (`None`: back to the
+ * built-in client, where the build has one). Process-wide. No I/O.
+ */
+public func setHttpTransport(transport: HttpTransport?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_liveupdate_fn_func_set_http_transport(
+        FfiConverterOptionTypeHttpTransport.lower(transport),uniffiCallStatus
     )
 }
 }
@@ -3585,6 +4223,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_liveupdate_checksum_func_set_certificate_verifier() != 57393) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_liveupdate_checksum_func_set_http_transport() != 61849) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_liveupdate_checksum_func_set_log_sink() != 63656) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3598,6 +4239,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_method_enginehost_on_host_action() != 57687) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_httptransport_send() != 56035) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_httptransport_read() != 49628) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_liveupdate_checksum_method_httptransport_close() != 17659) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_liveupdate_checksum_method_pluginengine_background() != 19755) {
@@ -3688,6 +4338,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitBuiltinAssets()
     uniffiCallbackInitCertificateVerifier()
     uniffiCallbackInitEngineHost()
+    uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogSink()
     uniffiCallbackInitProgressListener()
     return InitializationResult.ok

@@ -2,8 +2,11 @@
 // 127.0.0.1 (the JDK's HttpsServer) whose certificate comes from a private CA made by scripts/test-kotlin.sh
 // with keytool. The Android plugin's own verifier (PlatformTrust: the platform's X509TrustManager) over a KeyStore that holds the CA installs
 // the update; one over a KeyStore without it refuses with the trust manager's reason; with no verifier the
-// system store refuses (unknown issuer). Prints "N passed, N failed".
+// system store refuses (unknown issuer). Then the Android plugin's transport (PlatformHttp: HttpURLConnection)
+// carries every request: over a KeyStore with the CA it installs, over one without it the platform's TLS
+// refuses with its own reason. Prints "N passed, N failed".
 import app.liveupdate.*
+import app.liveupdate.capacitor.PlatformHttp
 import app.liveupdate.capacitor.PlatformTrust
 import com.sun.net.httpserver.HttpsConfigurator
 import com.sun.net.httpserver.HttpsServer
@@ -59,7 +62,9 @@ fun main(args: Array<String>) {
     val server = HttpsServer.create(InetSocketAddress("127.0.0.1", 0), 0)
     server.httpsConfigurator = HttpsConfigurator(ssl)
     val base = "https://127.0.0.1:${server.address.port}"
+    val requests = java.util.concurrent.atomic.AtomicInteger(0)
     server.createContext("/updates") { ex ->
+        requests.incrementAndGet()
         ex.requestBody.readBytes()
         val body = """{"version":"1.0.1","url":"$base/bundle.zip",
             "session_key":${jsonString(File(fixtures, "ivSessionKey.txt").readText().trim())},
@@ -68,6 +73,7 @@ fun main(args: Array<String>) {
         ex.sendResponseHeaders(200, body.size.toLong()); ex.responseBody.use { it.write(body) }
     }
     server.createContext("/bundle.zip") { ex ->
+        requests.incrementAndGet()
         ex.sendResponseHeaders(200, bundle.size.toLong()); ex.responseBody.use { it.write(bundle) }
     }
     server.executor = java.util.concurrent.Executors.newFixedThreadPool(4)
@@ -108,7 +114,25 @@ fun main(args: Array<String>) {
         })
         val r4 = update("throwing")
         check("a throwing verifier refuses the connection", r4 is UpdateResult.Failed) { r4.toString() }
+
+        // 5. The platform's HTTP stack carries every request; its trust (here a KeyStore with the CA) decides.
+        setCertificateVerifier(null)
+        fun factory(store: String) = SSLContext.getInstance("TLS").apply {
+            init(null, arrayOf(trustManagerFor(load(File(pki, store), "changeit"))), null)
+        }.socketFactory
+        val before = requests.get()
+        setHttpTransport(PlatformHttp(factory("ca-trust.p12")))
+        val r5 = update("transport")
+        check("through HttpURLConnection trusting the CA the update installs", r5 is UpdateResult.Installed) { r5.toString() }
+        check("the check and the download went through the transport", requests.get() - before == 2) { "${requests.get() - before}" }
+
+        // 6. The platform's TLS refuses a chain it does not trust, with its own reason.
+        setHttpTransport(PlatformHttp(factory("other-trust.p12")))
+        val r6 = update("transport-refused")
+        check("through HttpURLConnection without the CA the platform refuses, with its reason",
+            r6 is UpdateResult.Failed && r6.message.contains("127.0.0.1") && r6.message.contains("certification path")) { r6.toString() }
     } finally {
+        setHttpTransport(null)
         setCertificateVerifier(null)
         server.stop(0)
         tmp.deleteRecursively()

@@ -668,6 +668,15 @@ internal interface UniffiCallbackInterfaceEngineHostMethod0 : com.sun.jna.Callba
 internal interface UniffiCallbackInterfaceEngineHostMethod1 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`actionJson`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceHttpTransportMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`id`: Long,`maxBytes`: Int,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceHttpTransportMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`id`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
 internal open class UniffiVTableCallbackInterfaceProgressListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -766,6 +775,31 @@ internal open class UniffiVTableCallbackInterfaceEngineHost(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "send", "read", "close")
+internal open class UniffiVTableCallbackInterfaceHttpTransport(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+    @JvmField internal var `read`: UniffiCallbackInterfaceHttpTransportMethod1? = null,
+    @JvmField internal var `close`: UniffiCallbackInterfaceHttpTransportMethod2? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+        `read`: UniffiCallbackInterfaceHttpTransportMethod1? = null,
+        `close`: UniffiCallbackInterfaceHttpTransportMethod2? = null,
+    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,`read`,`close`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `send` = other.`send`
+        `read` = other.`read`
+        `close` = other.`close`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -797,6 +831,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_liveupdate_checksum_func_set_certificate_verifier(
     ): Int
+    external fun uniffi_liveupdate_checksum_func_set_http_transport(
+    ): Int
     external fun uniffi_liveupdate_checksum_func_set_log_sink(
     ): Int
     external fun uniffi_liveupdate_checksum_method_builtinassets_read(
@@ -806,6 +842,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_liveupdate_checksum_method_enginehost_on_event(
     ): Int
     external fun uniffi_liveupdate_checksum_method_enginehost_on_host_action(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_httptransport_send(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_httptransport_read(
+    ): Int
+    external fun uniffi_liveupdate_checksum_method_httptransport_close(
     ): Int
     external fun uniffi_liveupdate_checksum_method_pluginengine_background(
     ): Int
@@ -882,6 +924,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceBuiltinAssets.register(this)
         uniffiCallbackInterfaceCertificateVerifier.register(this)
         uniffiCallbackInterfaceEngineHost.register(this)
+        uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceLogSink.register(this)
         uniffiCallbackInterfaceProgressListener.register(this)
         
@@ -913,6 +956,18 @@ internal object UniffiLib {
     external fun uniffi_liveupdate_fn_method_enginehost_on_event(`ptr`: Long,`name`: RustBuffer.ByValue,`dataJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_liveupdate_fn_method_enginehost_on_host_action(`ptr`: Long,`actionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_liveupdate_fn_free_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_init_callback_vtable_httptransport(`vtable`: UniffiVTableCallbackInterfaceHttpTransport,
+    ): Unit
+    external fun uniffi_liveupdate_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_liveupdate_fn_method_httptransport_read(`ptr`: Long,`id`: Long,`maxBytes`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_liveupdate_fn_method_httptransport_close(`ptr`: Long,`id`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_liveupdate_fn_clone_pluginengine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -983,6 +1038,8 @@ internal object UniffiLib {
     external fun uniffi_liveupdate_fn_func_set_builtin_assets(`assets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_liveupdate_fn_func_set_certificate_verifier(`verifier`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_liveupdate_fn_func_set_http_transport(`transport`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_liveupdate_fn_func_set_log_sink(`sink`: Long,`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1114,6 +1171,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_liveupdate_checksum_func_set_certificate_verifier() and 0xFFFF) != 57393) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_liveupdate_checksum_func_set_http_transport() and 0xFFFF) != 61849) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_liveupdate_checksum_func_set_log_sink() and 0xFFFF) != 63656) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1127,6 +1187,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_method_enginehost_on_host_action() and 0xFFFF) != 57687) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_httptransport_send() and 0xFFFF) != 56035) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_httptransport_read() and 0xFFFF) != 49628) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_liveupdate_checksum_method_httptransport_close() and 0xFFFF) != 17659) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_liveupdate_checksum_method_pluginengine_background() and 0xFFFF) != 19755) {
@@ -1425,6 +1494,33 @@ public object FfiConverterUByte: FfiConverter<UByte, Byte> {
 
     override fun write(value: UByte, buf: ByteBuffer) {
         buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
     }
 }
 
@@ -2733,6 +2829,429 @@ public object FfiConverterTypeEngineHost: FfiConverter<EngineHost, Long> {
 
 
 /**
+ * The app's HTTP stack carrying the core's requests: Android `HttpURLConnection` (the app's
+ * network security config, user/MDM CAs, proxies), iOS `URLSession`. Install it with
+ * [`set_http_transport`] before starting the engine; phone builds have no other HTTP client.
+ *
+ * Called on the core's network threads, several at once; each call may block up to the
+ * request's timeout; do not call back into the updater. Never follow redirects (the core
+ * checks and follows them), never decompress unasked (`Accept-Encoding: identity` means the
+ * bytes as sent). A thrown exception fails the request with its message.
+ */
+public interface HttpTransport {
+    
+    /**
+     * Sends `request`; returns when the status and headers are in. Blocks; network I/O.
+     */
+    fun `send`(`request`: HttpRequest): HttpResponseHead
+    
+    /**
+     * Up to `max_bytes` of the body of answer `id`; empty means the end. Blocks until at least
+     * one byte or the end.
+     */
+    fun `read`(`id`: kotlin.ULong, `maxBytes`: kotlin.UInt): kotlin.ByteArray
+    
+    /**
+     * The core is done with answer `id`: release its connection.
+     */
+    fun `close`(`id`: kotlin.ULong)
+    
+    companion object
+}
+
+/**
+ * The app's HTTP stack carrying the core's requests: Android `HttpURLConnection` (the app's
+ * network security config, user/MDM CAs, proxies), iOS `URLSession`. Install it with
+ * [`set_http_transport`] before starting the engine; phone builds have no other HTTP client.
+ *
+ * Called on the core's network threads, several at once; each call may block up to the
+ * request's timeout; do not call back into the updater. Never follow redirects (the core
+ * checks and follows them), never decompress unasked (`Accept-Encoding: identity` means the
+ * bytes as sent). A thrown exception fails the request with its message.
+ */
+open class HttpTransportImpl: Disposable, AutoCloseable, HttpTransport
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_liveupdate_fn_free_httptransport(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_liveupdate_fn_clone_httptransport(handle, status)
+        }
+    }
+
+    
+    /**
+     * Sends `request`; returns when the status and headers are in. Blocks; network I/O.
+     */
+    @Throws(LiveUpdateException::class)override fun `send`(`request`: HttpRequest): HttpResponseHead {
+            return FfiConverterTypeHttpResponseHead.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LiveUpdateException) { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_httptransport_send(
+        it,
+        
+        FfiConverterTypeHttpRequest.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Up to `max_bytes` of the body of answer `id`; empty means the end. Blocks until at least
+     * one byte or the end.
+     */
+    @Throws(LiveUpdateException::class)override fun `read`(`id`: kotlin.ULong, `maxBytes`: kotlin.UInt): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LiveUpdateException) { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_httptransport_read(
+        it,
+        
+        FfiConverterULong.lower(`id`),
+        FfiConverterUInt.lower(`maxBytes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The core is done with answer `id`: release its connection.
+     */override fun `close`(`id`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_method_httptransport_close(
+        it,
+        
+        FfiConverterULong.lower(`id`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceHttpTransport {
+    internal object `send`: UniffiCallbackInterfaceHttpTransportMethod0 {
+        override fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`send`(
+                    FfiConverterTypeHttpRequest.lift(`request`),
+                )
+            }
+            val writeReturn = { value: HttpResponseHead -> uniffiOutReturn.setValue(FfiConverterTypeHttpResponseHead.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: LiveUpdateException -> FfiConverterTypeLiveUpdateError.lower(e) }
+            )
+        }
+    }
+    internal object `read`: UniffiCallbackInterfaceHttpTransportMethod1 {
+        override fun callback(`uniffiHandle`: Long,`id`: Long,`maxBytes`: Int,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`read`(
+                    FfiConverterULong.lift(`id`),
+                    FfiConverterUInt.lift(`maxBytes`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: LiveUpdateException -> FfiConverterTypeLiveUpdateError.lower(e) }
+            )
+        }
+    }
+    internal object `close`: UniffiCallbackInterfaceHttpTransportMethod2 {
+        override fun callback(`uniffiHandle`: Long,`id`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`close`(
+                    FfiConverterULong.lift(`id`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeHttpTransport.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeHttpTransport.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceHttpTransport.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `send`,
+        `read`,
+        `close`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_liveupdate_fn_init_callback_vtable_httptransport(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
+    internal val handleMap = UniffiHandleMap<HttpTransport>()
+
+    override fun lower(value: HttpTransport): Long {
+        if (value is HttpTransportImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): HttpTransport {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): HttpTransport {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HttpTransport) = 8UL
+
+    override fun write(value: HttpTransport, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The plugin engine behind a JSON bridge: what a Capacitor shell (or React Native, Flutter,
  * Electron) forwards JS calls and app lifecycle to. Every decision is taken here.
  */
@@ -3766,6 +4285,179 @@ public object FfiConverterTypeBundleInfo: FfiConverterRustBuffer<BundleInfo> {
             FfiConverterString.write(value.`downloaded`, buf)
             FfiConverterString.write(value.`checksum`, buf)
             FfiConverterTypeBundleStatus.write(value.`status`, buf)
+    }
+}
+
+
+
+/**
+ * One HTTP header.
+ */
+data class HttpHeader (
+    /**
+     * Name (any case).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Value.
+     */
+    var `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpHeader: FfiConverterRustBuffer<HttpHeader> {
+    override fun read(buf: ByteBuffer): HttpHeader {
+        return HttpHeader(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpHeader) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: HttpHeader, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * One request the app's HTTP stack must send ([`HttpTransport::send`]).
+ */
+data class HttpRequest (
+    /**
+     * `GET`, `POST` or `PUT`.
+     */
+    var `method`: kotlin.String
+    , 
+    /**
+     * Absolute URL, already checked against the URL policy.
+     */
+    var `url`: kotlin.String
+    , 
+    /**
+     * Headers to send as given (`Range`, `If-Range`, `Accept-Encoding: identity`, …).
+     */
+    var `headers`: List<HttpHeader>
+    , 
+    /**
+     * JSON body for `POST` / `PUT`.
+     */
+    var `body`: kotlin.ByteArray?
+    , 
+    /**
+     * Connect timeout and the longest wait for any byte, in milliseconds.
+     */
+    var `timeoutMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpRequest: FfiConverterRustBuffer<HttpRequest> {
+    override fun read(buf: ByteBuffer): HttpRequest {
+        return HttpRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpRequest) = (
+            FfiConverterString.allocationSize(value.`method`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`body`) +
+            FfiConverterULong.allocationSize(value.`timeoutMs`)
+    )
+
+    override fun write(value: HttpRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`method`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterOptionalByteArray.write(value.`body`, buf)
+            FfiConverterULong.write(value.`timeoutMs`, buf)
+    }
+}
+
+
+
+/**
+ * Status and headers of an answer; its body is read with [`HttpTransport::read`].
+ */
+data class HttpResponseHead (
+    /**
+     * The app's handle for this answer's body.
+     */
+    var `id`: kotlin.ULong
+    , 
+    /**
+     * HTTP status (redirects included: the core follows them itself).
+     */
+    var `status`: kotlin.UShort
+    , 
+    /**
+     * Response headers.
+     */
+    var `headers`: List<HttpHeader>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpResponseHead: FfiConverterRustBuffer<HttpResponseHead> {
+    override fun read(buf: ByteBuffer): HttpResponseHead {
+        return HttpResponseHead(
+            FfiConverterULong.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpResponseHead) = (
+            FfiConverterULong.allocationSize(value.`id`) +
+            FfiConverterUShort.allocationSize(value.`status`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`)
+    )
+
+    override fun write(value: HttpResponseHead, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`id`, buf)
+            FfiConverterUShort.write(value.`status`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
     }
 }
 
@@ -4856,6 +5548,38 @@ public object FfiConverterOptionalTypeCertificateVerifier: FfiConverterRustBuffe
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHttpTransport: FfiConverterRustBuffer<HttpTransport?> {
+    override fun read(buf: ByteBuffer): HttpTransport? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHttpTransport.read(buf)
+    }
+
+    override fun allocationSize(value: HttpTransport?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHttpTransport.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HttpTransport?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHttpTransport.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeBundleInfo: FfiConverterRustBuffer<BundleInfo?> {
     override fun read(buf: ByteBuffer): BundleInfo? {
         if (buf.get().toInt() == 0) {
@@ -4937,6 +5661,34 @@ public object FfiConverterSequenceTypeBundleInfo: FfiConverterRustBuffer<List<Bu
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<HttpHeader>> {
+    override fun read(buf: ByteBuffer): List<HttpHeader> {
+        val len = buf.getInt()
+        return List<HttpHeader>(len) {
+            FfiConverterTypeHttpHeader.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HttpHeader>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHttpHeader.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HttpHeader>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
         /**
          * The Capgo `key_id` of a public key PEM (first 20 characters of its PKCS#1 base64 body).
          */
@@ -4976,6 +5728,20 @@ public object FfiConverterSequenceTypeBundleInfo: FfiConverterRustBuffer<List<Bu
     
         
         FfiConverterOptionalTypeCertificateVerifier.lower(`verifier`),_status)
+}
+    
+    
+
+        /**
+         * Makes every client built after this call send through `transport` (`None`: back to the
+         * built-in client, where the build has one). Process-wide. No I/O.
+         */ fun `setHttpTransport`(`transport`: HttpTransport?)
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_liveupdate_fn_func_set_http_transport(
+    
+        
+        FfiConverterOptionalTypeHttpTransport.lower(`transport`),_status)
 }
     
     

@@ -16,8 +16,9 @@ class CapacitorUpdaterPlugin : Plugin() {
 
     /** Plugin load, before the web view loads: the engine decides the launch bundle now. */
     override fun load() {
-        // HTTPS trusts what the phone trusts (network security config, user and MDM CAs).
-        app.liveupdate.setCertificateVerifier(PlatformTrust())
+        // Every request goes through the platform's HTTP stack: HTTPS trusts what the phone trusts
+        // (network security config, user and MDM CAs); the phone build has no HTTP client of its own.
+        app.liveupdate.setHttpTransport(PlatformHttp())
         val host = AndroidHost(this)
         // Delta updates reuse the APK's own web files, read in place.
         app.liveupdate.setBuiltinAssets(host.builtinAssets())
