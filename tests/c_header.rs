@@ -9,6 +9,7 @@ fn c_api_source() -> String {
     [
         "src/api/c_api.rs",
         "src/api/c_api/engine.rs",
+        "src/api/c_api/transport.rs",
         "src/api/c_api/trust.rs",
     ]
     .iter()

@@ -176,6 +176,34 @@ typedef struct LiveUpdateCertificateVerifier {
  * NULL, or a NULL verify, goes back to the operating system's store. */
 int32_t liveupdate_set_certificate_verifier(const LiveUpdateCertificateVerifier *verifier);
 
+/*
+ * The app's own HTTP stack (process-wide), for builds without the built-in client
+ * (--no-default-features: phones) or to use the platform's networking anyway. The core keeps every
+ * decision (URL policy, redirects — never follow them here —, Range/If-Range, limits, deadlines);
+ * the transport only moves bytes. Callbacks run on network threads, several at once; they must not
+ * call back into liveupdate; pointers are valid only during the call.
+ *   send(user_data, request_json, body, body_len, id, status, head, head_cap):
+ *     request_json = {"method": "GET"|"POST"|"PUT", "url": "…", "headers": [["name","value"],…],
+ *     "timeout_ms": n} (connect and idle timeout); body/body_len: the JSON body or NULL/0.
+ *     Returns 1 and writes the answer's id, its HTTP status and its headers (NUL-terminated JSON
+ *     array of ["name","value"] pairs, at most head_cap bytes) into head; or 0 with a
+ *     NUL-terminated reason in head (shown in the update error).
+ *   read(user_data, id, buf, cap): up to cap body bytes into buf; returns the count, 0 at the end,
+ *     or -1 with a NUL-terminated reason in buf. Blocks until at least one byte or the end.
+ *   close(user_data, id): the core is done with the answer (read to the end or not).
+ */
+typedef struct LiveUpdateHttpTransport {
+  void *user_data;
+  int32_t (*send)(void *user_data, const char *request_json, const uint8_t *body, size_t body_len,
+                  uint64_t *id, uint16_t *status, char *head, size_t head_cap);
+  int64_t (*read)(void *user_data, uint64_t id, uint8_t *buf, size_t cap);
+  void (*close)(void *user_data, uint64_t id);
+} LiveUpdateHttpTransport;
+
+/* Installs the transport for every handle or engine created after this call (the struct is
+ * copied); NULL, or any NULL callback, goes back to the built-in client where the build has one. */
+int32_t liveupdate_set_http_transport(const LiveUpdateHttpTransport *transport);
+
 /* Message of the last failed call on this thread ("" after a success). Do not free. */
 const char *liveupdate_last_error(void);
 

@@ -7,9 +7,11 @@
 #![allow(unsafe_code)]
 
 mod engine;
+mod transport;
 mod trust;
 
 pub use engine::*;
+pub use transport::*;
 pub use trust::*;
 
 use std::cell::RefCell;

@@ -1,11 +1,16 @@
 #define _POSIX_C_SOURCE 200809L
 /* C against the real cdylib and bindings/c/liveupdate.h: the update flow over loopback and error
  * paths. Run by scripts/test-c.sh; prints "N passed, N failed". */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include "liveupdate.h"
 
 static int passed = 0, failed = 0;
@@ -128,6 +133,154 @@ static int32_t refuse_all(void *ud, const char *host, const uint8_t *const *cert
     return 0;
 }
 
+/* The app's HTTP stack, as a C host would supply it: here plain HTTP/1.0 over a socket to
+ * 127.0.0.1 (the stand-in for a platform client). Counts calls; `t_refuse` makes send fail. */
+static int t_sends = 0, t_closes = 0, t_refuse = 0, t_fds[64];
+static pthread_mutex_t t_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Reads a JSON string starting at the opening quote *p into out (handles \" and \\). */
+static const char *json_string_at(const char *p, char *out, size_t cap) {
+    size_t i = 0;
+    if (*p != '"') return NULL;
+    for (p++; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1]) p++;
+        if (i + 1 < cap) out[i++] = *p;
+    }
+    out[i] = 0;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static int32_t t_send(void *ud, const char *req, const uint8_t *body, size_t body_len, uint64_t *id,
+                      uint16_t *status, char *head, size_t cap) {
+    (void)ud;
+    pthread_mutex_lock(&t_lock); t_sends++; pthread_mutex_unlock(&t_lock);
+    if (t_refuse) { snprintf(head, cap, "the platform refused the connection (test)"); return 0; }
+    char method[16], url[2048], host[64], path[2048];
+    int port = 0;
+    if (!json_str(req, "method", method, sizeof method) || !json_str(req, "url", url, sizeof url) ||
+        sscanf(url, "http://%63[^:/]:%d%2047s", host, &port, path) != 3) {
+        snprintf(head, cap, "unsupported request %s", req); return 0;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, host, &a.sin_addr);
+    struct timeval tv = { .tv_sec = 10 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        snprintf(head, cap, "connect failed"); return 0;
+    }
+    char out[8192];
+    int n = snprintf(out, sizeof out, "%s %s HTTP/1.0\r\nHost: %s:%d\r\nConnection: close\r\n", method, path, host, port);
+    const char *h = strstr(req, "\"headers\":[");
+    if (h) {
+        h += strlen("\"headers\":[");
+        while (*h == '[') {
+            char name[256], value[2048];
+            h = json_string_at(h + 1, name, sizeof name);
+            if (!h || *h != ',') break;
+            h = json_string_at(h + 1, value, sizeof value);
+            if (!h || *h != ']') break;
+            n += snprintf(out + n, sizeof out - (size_t)n, "%s: %s\r\n", name, value);
+            h++;
+            if (*h == ',') h++;
+        }
+    }
+    if (body) n += snprintf(out + n, sizeof out - (size_t)n, "Content-Length: %zu\r\n", body_len);
+    n += snprintf(out + n, sizeof out - (size_t)n, "\r\n");
+    if (write(fd, out, (size_t)n) != n || (body_len && write(fd, body, body_len) != (ssize_t)body_len)) {
+        close(fd); snprintf(head, cap, "write failed"); return 0;
+    }
+    /* The response head, byte by byte up to the blank line (bounded). */
+    char resp[16384]; size_t got = 0;
+    while (got + 1 < sizeof resp) {
+        if (read(fd, resp + got, 1) != 1) break;
+        got++;
+        if (got >= 4 && memcmp(resp + got - 4, "\r\n\r\n", 4) == 0) break;
+    }
+    resp[got] = 0;
+    int code = 0;
+    if (sscanf(resp, "HTTP/%*s %d", &code) != 1) { close(fd); snprintf(head, cap, "no HTTP answer"); return 0; }
+    size_t o = 0;
+    o += (size_t)snprintf(head + o, cap - o, "[");
+    char *line = strstr(resp, "\r\n");
+    int first = 1;
+    while (line && line[2] && line[2] != '\r') {
+        line += 2;
+        char *end = strstr(line, "\r\n"), *colon = strchr(line, ':');
+        if (!end) break;
+        if (colon && colon < end) {
+            char *v = colon + 1;
+            while (*v == ' ') v++;
+            o += (size_t)snprintf(head + o, cap - o, "%s[\"%.*s\",\"", first ? "" : ",", (int)(colon - line), line);
+            for (char *c = v; c < end && o + 4 < cap; c++) {   /* the value, JSON-escaped */
+                if (*c == '"' || *c == '\\') head[o++] = '\\';
+                head[o++] = *c;
+            }
+            o += (size_t)snprintf(head + o, cap - o, "\"]");
+            first = 0;
+        }
+        line = end;
+    }
+    snprintf(head + o, cap - o, "]");
+    pthread_mutex_lock(&t_lock);
+    int slot = -1;
+    for (int i = 0; i < 64; i++) if (!t_fds[i]) { t_fds[i] = fd; slot = i; break; }
+    pthread_mutex_unlock(&t_lock);
+    if (slot < 0) { close(fd); snprintf(head, cap, "too many open answers"); return 0; }
+    *id = (uint64_t)slot + 1;
+    *status = (uint16_t)code;
+    return 1;
+}
+
+static int64_t t_read(void *ud, uint64_t id, uint8_t *buf, size_t cap) {
+    (void)ud;
+    ssize_t n = recv(t_fds[id - 1], buf, cap, 0);
+    if (n < 0) { snprintf((char *)buf, cap, "recv failed"); return -1; }
+    return (int64_t)n;
+}
+
+static void t_close(void *ud, uint64_t id) {
+    (void)ud;
+    pthread_mutex_lock(&t_lock);
+    close(t_fds[id - 1]); t_fds[id - 1] = 0; t_closes++;
+    pthread_mutex_unlock(&t_lock);
+}
+
+/* The whole update through the C transport, then a refusing one. */
+static void http_transport(const char *work, const char *url, const char *pem_json) {
+    LiveUpdateHttpTransport t = { NULL, t_send, t_read, t_close };
+    check("an HTTP transport can be installed", liveupdate_set_http_transport(&t) == LIVEUPDATE_OK, NULL);
+    char cfg[8192], *out = NULL;
+    LiveUpdate *h = NULL;
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/transport\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"\"}}}}",
+        work, work, pem_json, url);
+    check("create with the transport", liveupdate_create(cfg, &h) == LIVEUPDATE_OK, liveupdate_last_error());
+    int rc = liveupdate_update(h, &out);
+    check("the update installs through the C transport", rc == 0 && out && strstr(out, "\"result\":\"installed\""), out);
+    liveupdate_string_free(out); out = NULL;
+    check("the check and the download went through it", t_sends >= 2, NULL);
+    check("every answer was closed", t_sends == t_closes, NULL);
+    liveupdate_free(h); h = NULL;
+
+    t_refuse = 1;
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/transport-refused\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"\"}}}}",
+        work, work, pem_json, url);
+    liveupdate_create(cfg, &h);
+    rc = liveupdate_update(h, &out);
+    check("a refusing transport fails the update with its reason",
+          out && strstr(out, "\"result\":\"failed\"") && strstr(out, "the platform refused the connection"), out);
+    liveupdate_string_free(out); out = NULL;
+    liveupdate_free(h);
+    check("NULL goes back to the built-in client", liveupdate_set_http_transport(NULL) == LIVEUPDATE_OK, NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s REGISTRY_URL WORK_DIR PUBLIC_KEY_JSON_STRING\n", argv[0]); return 2; }
     const char *url = argv[1], *work = argv[2], *pem_json = argv[3];
@@ -227,6 +380,7 @@ int main(int argc, char **argv) {
     liveupdate_free(h);
     liveupdate_free(NULL);
     engine_bridge(work, url, pem_json);
+    http_transport(work, url, pem_json);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
