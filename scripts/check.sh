@@ -12,6 +12,9 @@ cargo clippy --all-targets --locked --features crash-hooks -- -D warnings
 echo "== cargo test (with the crash-test hooks)"
 mkdir -p target
 cargo test --locked --features crash-hooks 2>&1 | tee target/test-output.txt
+echo "== phone build (--no-default-features: no built-in HTTP client, the app's transport)"
+cargo clippy --lib --locked --no-default-features -- -D warnings
+cargo test --locked --no-default-features --test host_transport 2>&1 | tee -a target/test-output.txt
 echo "== bindings are up to date"
 bash bindings/generate.sh --check
 echo "== Kotlin binding test (JVM, real cdylib)"

@@ -293,9 +293,18 @@ fn a_failing_lying_or_panicking_transport_fails_the_update_cleanly() {
     assert!(m.contains("the app's HTTP transport failed"), "{m}");
     assert_untouched(&e.updater);
 
-    // Without a transport the built-in client serves the same update.
+    // Without a transport: the built-in client serves the same update where the build has one;
+    // a phone build (no `builtin-http`) says what is missing and changes nothing.
     set_http_transport(None);
     let e = env();
     let o = e.updater.update(None).unwrap();
-    assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
+    if cfg!(feature = "builtin-http") {
+        assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
+    } else {
+        let m = failed(&o);
+        assert!(m.contains("no HTTP transport"), "{m}");
+        assert!(m.contains("setHttpTransport"), "{m}");
+        assert_untouched(&e.updater);
+        assert!(e.server.seen().is_empty());
+    }
 }
