@@ -26,6 +26,10 @@
 //! lifecycle::Device::notify_app_ready(launch_id)   that bundle → `success` and fallback
 //! ```
 //!
+//! And the network (`registry`): `http::Http` applies the URL policy, follows redirects itself and
+//! bounds every exchange; the bytes travel through `transport::HttpTransport` — the app's own HTTP
+//! stack (phone builds have no other) — or the built-in client (feature `builtin-http`).
+//!
 //! Every public item documents whether it does I/O or blocks.
 #![deny(unsafe_code)]
 
