@@ -96,7 +96,9 @@ struct NetFailure {
 
 /// What the network thread hands to the consumer.
 enum Msg {
-    Data(Vec<u8>),
+    /// A buffer of `CHUNK` bytes whose first `n` hold data (buffers keep their length, so a
+    /// recycled one is never zeroed again).
+    Data(Vec<u8>, usize),
     Fail(NetFailure),
     End,
 }
@@ -127,6 +129,8 @@ struct Pump {
     network_bytes: Arc<AtomicU64>,
     last_percent: Option<u8>,
     last_report: u64,
+    /// Buffers the consumer is done with (a small pool: no allocation or page faults per chunk).
+    recycled: mpsc::Receiver<Vec<u8>>,
 }
 
 impl Pump {
@@ -153,7 +157,7 @@ impl Pump {
     }
 
     /// Reads the next chunk: `Ok(None)` at a complete end of body.
-    fn next_chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, NetFailure> {
+    fn next_chunk(&mut self) -> std::result::Result<Option<(Vec<u8>, usize)>, NetFailure> {
         let fail = |retryable, error| NetFailure { retryable, error };
         if self.cancel.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed) {
             return Err(fail(false, Error::Cancelled));
@@ -164,7 +168,10 @@ impl Pump {
                 Error::Network("the download did not finish within the update time limit".into()),
             ));
         }
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| vec![0u8; CHUNK]);
         let n = loop {
             match self.net.read(&mut buf) {
                 Ok(n) => break n,
@@ -204,25 +211,24 @@ impl Pump {
         if self.stop.load(Ordering::SeqCst) || self.cancel.load(Ordering::SeqCst) {
             return Err(fail(false, Error::Cancelled));
         }
-        buf.truncate(n);
         self.network_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        if let Err(e) = self.part.write_all(&buf) {
+        if let Err(e) = self.part.write_all(&buf[..n]) {
             return Err(fail(false, Error::io("writing", "the partial download")(e)));
         }
         self.received += n as u64;
         self.report();
-        Ok(Some(buf))
+        Ok(Some((buf, n)))
     }
 
     /// Runs until the body ends, fails, or the consumer hangs up.
     fn run(mut self, tx: mpsc::SyncSender<Msg>) {
         loop {
             let msg = match self.next_chunk() {
-                Ok(Some(chunk)) => Msg::Data(chunk),
+                Ok(Some((chunk, n))) => Msg::Data(chunk, n),
                 Ok(None) => Msg::End,
                 Err(f) => Msg::Fail(f),
             };
-            let last = !matches!(msg, Msg::Data(_));
+            let last = !matches!(msg, Msg::Data(..));
             if tx.send(msg).is_err() || last {
                 return;
             }
@@ -235,7 +241,10 @@ struct Feed {
     /// Exactly the bytes on disk before this attempt (the network thread appends after them).
     prefix: Option<io::Take<File>>,
     rx: mpsc::Receiver<Msg>,
+    /// The chunk being read (`cur[..cur_len]`), and where its buffer goes when done.
     cur: Vec<u8>,
+    cur_len: usize,
+    recycle: mpsc::SyncSender<Vec<u8>>,
     pos: usize,
     failure: Option<NetFailure>,
     cancel: Arc<AtomicBool>,
@@ -265,7 +274,7 @@ impl Feed {
             }
             match self.rx.recv_timeout(POLL) {
                 Ok(m) => {
-                    self.pump_done = !matches!(m, Msg::Data(_));
+                    self.pump_done = !matches!(m, Msg::Data(..));
                     return m;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
@@ -290,10 +299,14 @@ impl Read for Feed {
             }
             self.prefix = None;
         }
-        if self.pos == self.cur.len() {
+        if self.pos == self.cur_len {
             match self.next_msg() {
-                Msg::Data(chunk) => {
-                    self.cur = chunk;
+                Msg::Data(chunk, n) => {
+                    let done = std::mem::replace(&mut self.cur, chunk);
+                    if !done.is_empty() {
+                        let _ = self.recycle.try_send(done);
+                    }
+                    self.cur_len = n;
                     self.pos = 0;
                 }
                 Msg::End => return Ok(0),
@@ -304,7 +317,7 @@ impl Read for Feed {
                 }
             }
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
+        let n = buf.len().min(self.cur_len - self.pos);
         buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
@@ -474,6 +487,7 @@ pub fn fetch_with<T>(
         };
         let stop = Arc::new(AtomicBool::new(false));
         let network_bytes = Arc::new(AtomicU64::new(0));
+        let (recycle, recycled) = mpsc::sync_channel(IN_FLIGHT + 2);
         let pump = Pump {
             net: resp.body,
             part,
@@ -487,12 +501,15 @@ pub fn fetch_with<T>(
             network_bytes: network_bytes.clone(),
             last_percent: None,
             last_report: start,
+            recycled,
         };
         let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
         let mut feed = Feed {
             prefix,
             rx,
             cur: Vec::new(),
+            cur_len: 0,
+            recycle,
             pos: 0,
             failure: None,
             cancel: job.cancel.clone(),

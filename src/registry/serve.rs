@@ -551,10 +551,12 @@ fn send_file(req: Request, mut file: File, shared: &Shared) {
         .bytes_served
         .fetch_add(len - start, Ordering::Relaxed);
     let headers: Vec<Header> = headers.into_iter().filter_map(|h| h.ok()).collect();
+    // tiny_http copies the body with `io::copy`, which moves a buffered reader's whole buffer per
+    // write: 256 KiB sends instead of 8 KiB ones (a 51 MB bundle: ~200 system calls, not ~6,400).
     let resp = Response::new(
         StatusCode(status),
         headers,
-        file,
+        std::io::BufReader::with_capacity(256 * 1024, file),
         Some((len - start) as usize),
         None,
     );

@@ -628,20 +628,18 @@ impl Updater {
         // Held for the download and the install, so no sweep removes the partial file meanwhile.
         let guard = self.device.install_guard()?;
         let fetch_started = Instant::now();
-        // The network thread keeps the ciphertext on disk; this thread decrypts and hashes it as
-        // it arrives, writing no plaintext. Only a verified file is then read as a zip, through
-        // an on-the-fly decryptor.
-        let result = download::fetch_with(&job, |reader, _| {
-            unpack::hash_stream_inline(reader, &parsed)
-        })
-        .and_then(|((digest, plain_len), stats)| {
-            let part = download::part_path(&dir, &key);
-            let verified = unpack::verify_file(part, digest, plain_len, &parsed)
-                .inspect_err(|_| download::discard(&dir, &key))?;
-            let installed = self.device.install_verified(&guard, &verified, v, id);
-            download::discard(&dir, &key);
-            Ok((installed?, stats))
-        });
+        // The network thread keeps the ciphertext on disk; this thread decrypts it as it arrives
+        // and another hashes it (the two passes overlap), writing no plaintext. Only a verified
+        // file is then read as a zip, through an on-the-fly decryptor.
+        let result = download::fetch_with(&job, |reader, _| unpack::hash_stream(reader, &parsed))
+            .and_then(|((digest, plain_len), stats)| {
+                let part = download::part_path(&dir, &key);
+                let verified = unpack::verify_file(part, digest, plain_len, &parsed)
+                    .inspect_err(|_| download::discard(&dir, &key))?;
+                let installed = self.device.install_verified(&guard, &verified, v, id);
+                download::discard(&dir, &key);
+                Ok((installed?, stats))
+            });
         drop(guard);
         let (bundle, stats) = match result {
             Ok(ok) => ok,
