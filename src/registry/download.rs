@@ -18,7 +18,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fs_atomic::write_atomic;
+use crate::fs_atomic::write_unflushed;
 use crate::http::Http;
 
 /// Receives download progress. Called from the downloading thread, at most about 100 times.
@@ -469,7 +469,10 @@ pub fn fetch_with<T>(
         };
         let meta_bytes = serde_json::to_vec(&meta)
             .map_err(|e| Error::Network(format!("cannot encode download state: {e}")))?;
-        write_atomic(&meta_path, &meta_bytes)?;
+        // A resume hint, not a commit: the partial file beside it is not flushed either, and every
+        // byte is checked against the signed checksum in the end. A sidecar lost or torn by a power
+        // cut only makes the next attempt start from zero (it is read with a fallback).
+        write_unflushed(&meta_path, &meta_bytes)?;
         let part = OpenOptions::new()
             .create(true)
             .append(true)
