@@ -4,7 +4,7 @@
 //! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
 //!
 //! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case;
-//! `BENCH_ONLY=delta`, `update`, `launch` or `rss` runs only that part).
+//! `BENCH_ONLY=large`, `delta`, `update`, `launch` or `rss` runs only that part).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -704,6 +704,11 @@ fn main() {
     let plain = work.join("large.zip");
     let raw = make_large_zip(&plain);
     let enc = encrypt(&plain, &work.join("large.enc"));
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("large") {
+        let _ = Command::new("sync").status();
+        std::thread::sleep(Duration::from_secs(2));
+        return compare("large", &work, &plain, &enc, runs);
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("update") {
         let _ = Command::new("sync").status();
         std::thread::sleep(Duration::from_secs(2));

@@ -131,6 +131,19 @@ pub mod durable {
         Ok(())
     }
 
+    /// Not a commit point: starts the disk on what is already written under `dir` while more is
+    /// being written, so the batched commit at the end ([`commit_batch`]) has less left to wait
+    /// for. Linux/Android: `syncfs` (the caller runs it on a helper thread); elsewhere nothing
+    /// (Apple flushes each entry as it is done). Errors are left to the final commit. Blocks.
+    pub fn write_back(dir: &Path) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Ok(d) = File::open(dir) {
+            let _ = rustix::fs::syncfs(&d);
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = dir;
+    }
+
     /// A commit point on one file or folder (a folder after a rename in it, the state file, a
     /// deletion record): Apple `F_FULLFSYNC`, elsewhere `fsync` (`sync_all`).
     pub fn commit(f: &File) -> io::Result<()> {

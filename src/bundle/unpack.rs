@@ -221,7 +221,7 @@ fn extract_and_publish(
 ) -> Result<UnpackReport> {
     let started = std::time::Instant::now();
     let tree = staging.path().join(TREE);
-    let stats = unzip::extract(verified, &tree, options)?;
+    let stats = unzip::extract_with(verified, &tree, options, dispose.is_none())?;
     // A source that is thrown away anyway goes before the flush: the dirty pages of a deleted
     // file are dropped, not written.
     if let Some(source) = dispose {

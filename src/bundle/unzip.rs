@@ -355,11 +355,28 @@ pub struct ExtractStats {
 /// partial tree: callers extract inside a staging folder and discard it. Blocks; uses
 /// `options.threads` threads for file entries.
 pub fn extract(zip: &VerifiedZip, root: &Path, options: &ExtractOptions) -> Result<ExtractStats> {
+    extract_with(zip, root, options, true)
+}
+
+/// [`extract`], saying whether a batched durable install may flush early (see `extract_from`):
+/// not when unwritten data that is about to be thrown away shares the file system (a download's
+/// partial file, deleted before the commit), since an early flush would write it for nothing.
+pub(crate) fn extract_with(
+    zip: &VerifiedZip,
+    root: &Path,
+    options: &ExtractOptions,
+    early_flush: bool,
+) -> Result<ExtractStats> {
     match zip.cipher() {
-        None => extract_from(ZipArchive::new(PosFile::open(zip.path())?)?, root, options),
+        None => extract_from(
+            ZipArchive::new(PosFile::open(zip.path())?)?,
+            root,
+            options,
+            early_flush,
+        ),
         Some((key, plain_len)) => {
             let reader = crate::crypto::CbcFile::open(zip.path(), key, *plain_len)?;
-            extract_from(ZipArchive::new(reader)?, root, options)
+            extract_from(ZipArchive::new(reader)?, root, options, early_flush)
         }
     }
 }
@@ -368,6 +385,7 @@ fn extract_from<R: Read + Seek + Clone + Send>(
     archive: ZipArchive<R>,
     root: &Path,
     options: &ExtractOptions,
+    early_flush: bool,
 ) -> Result<ExtractStats> {
     let mut plan = plan(&archive, &options.limits)?;
 
@@ -405,7 +423,28 @@ fn extract_from<R: Read + Seek + Clone + Send>(
     // Linux/Android flush the whole install once (syncfs at the end); Apple and others flush each
     // entry here and commit once (see fs_atomic::durable).
     let per_entry = options.durable && durable::PER_ENTRY;
+    // Batched flushing (Linux/Android): while the workers inflate, a helper has the file system
+    // flushed each time EARLY_FLUSH_BYTES more were written, so the disk works while the cores
+    // inflate and the one commit at the end waits only for the tail (51 MB bundle on journaled
+    // ext4: 152 → 125 ms). Small bundles never reach the threshold.
+    let batched = early_flush && options.durable && !durable::PER_ENTRY;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
     std::thread::scope(|s| {
+        if batched {
+            let total = &total;
+            s.spawn(move || {
+                let mut flushed = 0u64;
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(EARLY_FLUSH_POLL)
+                {
+                    let written = total.load(Ordering::Relaxed);
+                    if written >= flushed + EARLY_FLUSH_BYTES {
+                        flushed = written;
+                        durable::write_back(root);
+                    }
+                }
+            });
+        }
         if per_entry {
             for _ in 0..SYNC_THREADS {
                 let (rx, stop, first_error) = (&rx, &stop, &first_error);
@@ -460,6 +499,7 @@ fn extract_from<R: Read + Seek + Clone + Send>(
         for w in workers {
             let _ = w.join();
         }
+        drop(done_tx);
         if per_entry && !stop.load(Ordering::Relaxed) {
             // Folders after all their entries exist; the root last in queue order.
             for d in plan.dirs.iter().rev() {
@@ -491,6 +531,11 @@ fn fail(stop: &AtomicBool, first_error: &Mutex<Option<Error>>, e: Error) {
 
 /// Free space kept beyond an extraction's claimed size.
 const SPACE_MARGIN: u64 = 4 * 1024 * 1024;
+
+/// Bytes written between two early flushes of a batched install (see `extract_from`).
+const EARLY_FLUSH_BYTES: u64 = 8 * 1024 * 1024;
+/// How often the early flusher looks at the bytes written.
+const EARLY_FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Threads that fsync finished files and folders.
 const SYNC_THREADS: usize = 8;
