@@ -382,6 +382,7 @@ impl Http {
         left: Duration,
     ) -> Result<Head> {
         let target = uri.to_string();
+        let deadline = Instant::now() + left;
         match &self.backend {
             Backend::Missing => Err(Error::Network(
                 "no HTTP transport: this build has no built-in HTTP client, and the app \
@@ -420,7 +421,6 @@ impl Http {
                         uri.host().unwrap_or("?")
                     ))
                 })?;
-                let deadline = Instant::now() + left;
                 Ok(Head {
                     status: head.status,
                     headers: head.headers,
