@@ -240,7 +240,8 @@ impl<W: Write> Write for HashingWriter<W> {
 
 /// A plain zip file on disk whose SHA-256 matched the expected checksum.
 ///
-/// Only [`verify`] makes one, so the unzip step cannot be handed bytes that did not pass the checksum.
+/// Only the checksum step (`checksum::verify`, `checksum::verify_encrypted`) makes one, so the unzip step
+/// cannot be handed bytes that did not pass the checksum.
 #[derive(Debug)]
 pub struct VerifiedZip {
     path: PathBuf,
