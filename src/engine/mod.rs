@@ -12,7 +12,7 @@
 //! engine.shutdown()             ──► cancel, stop timers, flush stats (≤ 2 s)
 //! ```
 //!
-//! Every transition returns the [`Effects`] it causes and [`Inner::publish`] is the only way out,
+//! Every transition returns the [`Effects`] it causes and `Inner::publish` is the only way out,
 //! so no path skips its stats or events. No engine lock is held while the host is called.
 
 mod auto;

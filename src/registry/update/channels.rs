@@ -50,7 +50,7 @@ impl Updater {
         Ok(Ok(v))
     }
 
-    /// `listChannels` (GET channelUrl?<info object>): the channels this device may pick, as the
+    /// `listChannels` (`GET channelUrl?<info object>`): the channels this device may pick, as the
     /// server's JSON (a bare array). Blocks; network I/O.
     pub fn list_channels(&self) -> Result<std::result::Result<Value, ServerError>> {
         let (info, _) = self.info()?;
