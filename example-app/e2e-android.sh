@@ -7,6 +7,23 @@ set -euo pipefail
 cd "$(dirname "$0")"
 . ./serve-v2.sh
 npm install --no-audit --no-fund
+[ -d android ] || npx cap add android
+# The phone build's requests go through HttpURLConnection, which refuses plain HTTP unless the app's
+# network security config allows it (as for Capgo's plugin): the test registry is plain HTTP on the
+# emulator's 127.0.0.1, so this app allows cleartext to the loopback names only.
+mkdir -p android/app/src/main/res/xml
+cat > android/app/src/main/res/xml/network_security_config.xml <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<network-security-config>
+  <domain-config cleartextTrafficPermitted="true">
+    <domain includeSubdomains="false">127.0.0.1</domain>
+    <domain includeSubdomains="false">localhost</domain>
+  </domain-config>
+</network-security-config>
+XML
+grep -q networkSecurityConfig android/app/src/main/AndroidManifest.xml ||
+  sed -i 's|<application|<application android:networkSecurityConfig="@xml/network_security_config"|' \
+    android/app/src/main/AndroidManifest.xml
 npx cap sync android
 (cd android && ./gradlew assembleDebug)
 adb install -r android/app/build/outputs/apk/debug/app-debug.apk
