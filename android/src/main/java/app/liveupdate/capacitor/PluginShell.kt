@@ -25,6 +25,9 @@ sealed class Answer {
 /** Events Capgo keeps until a listener consumes them (`retainUntilConsumed`). */
 val RETAINED_EVENTS = setOf("set", "appReady")
 
+/** How long onDestroy waits for the shutdown (cancel, final stats flush) before letting the process go. */
+const val SHUTDOWN_WAIT_MS = 3000L
+
 class PluginShell(private val host: ShellHost) : EngineHost {
     private var engine: PluginEngine? = null
 
@@ -63,11 +66,20 @@ class PluginShell(private val host: ShellHost) : EngineHost {
         calls.execute { engine?.background() }
     }
 
-    /** Process end: stops accepting calls, cancels downloads, flushes stats (≤ ~2 s). */
+    /**
+     * Process end: stops accepting calls, cancels downloads, flushes stats (≤ ~2 s) — on a thread of
+     * its own, since the caller is the main thread (onDestroy), where Android forbids network I/O
+     * and a long block risks an ANR. Waited for at most [SHUTDOWN_WAIT_MS]; stats not sent by then
+     * stay queued on disk for the next start.
+     */
     fun shutdown() {
-        calls.shutdown()
-        calls.awaitTermination(5, TimeUnit.SECONDS)
-        engine?.shutdown()
+        val t = Thread({
+            calls.shutdown()
+            calls.awaitTermination(5, TimeUnit.SECONDS)
+            engine?.shutdown()
+        }, "liveupdate-shutdown")
+        t.start()
+        t.join(SHUTDOWN_WAIT_MS)
     }
 
     /** The launch token of the page shown now. */
