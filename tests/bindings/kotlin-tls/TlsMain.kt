@@ -76,6 +76,38 @@ fun main(args: Array<String>) {
         requests.incrementAndGet()
         ex.sendResponseHeaders(200, bundle.size.toLong()); ex.responseBody.use { it.write(bundle) }
     }
+    // The same bundle, cut after half on the first request; later requests honour Range (206).
+    val cutRanges = java.util.Collections.synchronizedList(mutableListOf<String>())
+    server.createContext("/cut.zip") { ex ->
+        val range = ex.requestHeaders.getFirst("Range")
+        cutRanges.add(range ?: "none")
+        if (cutRanges.size == 1) {
+            ex.sendResponseHeaders(200, bundle.size.toLong())
+            try {
+                ex.responseBody.write(bundle, 0, bundle.size / 2)
+                ex.responseBody.flush()
+            } catch (_: java.io.IOException) {
+            }
+            ex.close() // short of the declared length: the client sees the body end early
+        } else {
+            val from = range?.removePrefix("bytes=")?.removeSuffix("-")?.toIntOrNull() ?: 0
+            if (range != null) {
+                ex.responseHeaders.add("Content-Range", "bytes $from-${bundle.size - 1}/${bundle.size}")
+                ex.sendResponseHeaders(206, (bundle.size - from).toLong())
+            } else {
+                ex.sendResponseHeaders(200, bundle.size.toLong())
+            }
+            ex.responseBody.use { it.write(bundle, from, bundle.size - from) }
+        }
+    }
+    server.createContext("/updates-cut") { ex ->
+        ex.requestBody.readBytes()
+        val body = """{"version":"1.0.1","url":"$base/cut.zip",
+            "session_key":${jsonString(File(fixtures, "ivSessionKey.txt").readText().trim())},
+            "checksum":${jsonString(File(fixtures, "encrypted_checksum.txt").readText().trim())}}""".toByteArray()
+        ex.responseHeaders.add("Content-Type", "application/json")
+        ex.sendResponseHeaders(200, body.size.toLong()); ex.responseBody.use { it.write(body) }
+    }
     server.executor = java.util.concurrent.Executors.newFixedThreadPool(4)
     server.start()
 
@@ -83,9 +115,10 @@ fun main(args: Array<String>) {
         "publicKey":${jsonString(pem)},"updateUrl":"$base/updates","statsUrl":"","responseTimeout":5}}}"""
     val tmp = Files.createTempDirectory("liveupdate-kotlin-tls").toFile()
     val www = File(tmp, "www").apply { mkdirs(); File(this, "index.html").writeText("<html>builtin</html>") }
-    fun update(name: String): UpdateResult =
+    fun update(name: String, updates: String = "updates"): UpdateResult =
         Updater(UpdaterOptions(dataDir = File(tmp, name).path, builtinDir = www.path,
-                capacitorConfigJson = config, nativeVersion = "1.0")).use { it.update() }
+                capacitorConfigJson = config.replace("$base/updates", "$base/$updates"),
+                nativeVersion = "1.0")).use { it.update() }
 
     try {
         // 1. No verifier: the system store does not know the private CA.
@@ -126,7 +159,13 @@ fun main(args: Array<String>) {
         check("through HttpURLConnection trusting the CA the update installs", r5 is UpdateResult.Installed) { r5.toString() }
         check("the check and the download went through the transport", requests.get() - before == 2) { "${requests.get() - before}" }
 
-        // 6. The platform's TLS refuses a chain it does not trust, with its own reason.
+        // 6. A body cut short: the core resumes it through HttpURLConnection with a Range request.
+        val r7 = update("transport-resume", "updates-cut")
+        check("a transfer cut mid-body resumes through HttpURLConnection and installs", r7 is UpdateResult.Installed) { r7.toString() }
+        check("the second request asked for the rest (Range: bytes=${bundle.size / 2}-)",
+            cutRanges.size == 2 && cutRanges[0] == "none" && cutRanges[1] == "bytes=${bundle.size / 2}-") { cutRanges.toString() }
+
+        // 7. The platform's TLS refuses a chain it does not trust, with its own reason.
         setHttpTransport(PlatformHttp(factory("other-trust.p12")))
         val r6 = update("transport-refused")
         check("through HttpURLConnection without the CA the platform refuses, with its reason",
