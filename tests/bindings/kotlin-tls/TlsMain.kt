@@ -4,7 +4,7 @@
 // the update; one over a KeyStore without it refuses with the trust manager's reason; with no verifier the
 // system store refuses (unknown issuer). Then the Android plugin's transport (PlatformHttp: HttpURLConnection)
 // carries every request: over a KeyStore with the CA it installs, over one without it the platform's TLS
-// refuses with its own reason. Prints "N passed, N failed".
+// refuses with its own reason, and a transfer cut mid-body resumes through it (Range). Prints "N passed, N failed".
 import app.liveupdate.*
 import app.liveupdate.capacitor.PlatformHttp
 import app.liveupdate.capacitor.PlatformTrust
