@@ -63,14 +63,18 @@ fun main(args: Array<String>) {
     server.httpsConfigurator = HttpsConfigurator(ssl)
     val base = "https://127.0.0.1:${server.address.port}"
     val requests = java.util.concurrent.atomic.AtomicInteger(0)
-    server.createContext("/updates") { ex ->
-        requests.incrementAndGet()
+    /** An update answer offering the fixture bundle at `path`. */
+    fun offer(ex: com.sun.net.httpserver.HttpExchange, path: String) {
         ex.requestBody.readBytes()
-        val body = """{"version":"1.0.1","url":"$base/bundle.zip",
+        val body = """{"version":"1.0.1","url":"$base/$path",
             "session_key":${jsonString(File(fixtures, "ivSessionKey.txt").readText().trim())},
             "checksum":${jsonString(File(fixtures, "encrypted_checksum.txt").readText().trim())}}""".toByteArray()
         ex.responseHeaders.add("Content-Type", "application/json")
         ex.sendResponseHeaders(200, body.size.toLong()); ex.responseBody.use { it.write(body) }
+    }
+    server.createContext("/updates") { ex ->
+        requests.incrementAndGet()
+        offer(ex, "bundle.zip")
     }
     server.createContext("/bundle.zip") { ex ->
         requests.incrementAndGet()
@@ -100,14 +104,7 @@ fun main(args: Array<String>) {
             ex.responseBody.use { it.write(bundle, from, bundle.size - from) }
         }
     }
-    server.createContext("/updates-cut") { ex ->
-        ex.requestBody.readBytes()
-        val body = """{"version":"1.0.1","url":"$base/cut.zip",
-            "session_key":${jsonString(File(fixtures, "ivSessionKey.txt").readText().trim())},
-            "checksum":${jsonString(File(fixtures, "encrypted_checksum.txt").readText().trim())}}""".toByteArray()
-        ex.responseHeaders.add("Content-Type", "application/json")
-        ex.sendResponseHeaders(200, body.size.toLong()); ex.responseBody.use { it.write(body) }
-    }
+    server.createContext("/updates-cut") { ex -> offer(ex, "cut.zip") }
     server.executor = java.util.concurrent.Executors.newFixedThreadPool(4)
     server.start()
 
