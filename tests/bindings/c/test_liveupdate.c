@@ -281,6 +281,52 @@ static void http_transport(const char *work, const char *url, const char *pem_js
     check("NULL goes back to the built-in client", liveupdate_set_http_transport(NULL) == LIVEUPDATE_OK, NULL);
 }
 
+/* Hostile transports: what a buggy C host can hand back. h_mode picks the fault. */
+static int h_mode = 0, h_sends = 0, h_closes = 0;
+static int32_t h_send(void *ud, const char *req, const uint8_t *body, size_t body_len, uint64_t *id,
+                      uint16_t *status, char *head, size_t cap) {
+    (void)ud; (void)req; (void)body; (void)body_len;
+    h_sends++;
+    *id = 7; *status = 200;
+    if (h_mode == 0) { memset(head, 'x', cap); return 1; }   /* headers filling the buffer, no NUL */
+    snprintf(head, cap, "[]");
+    return 1;
+}
+static int64_t h_read(void *ud, uint64_t id, uint8_t *buf, size_t cap) {
+    (void)ud; (void)id;
+    if (h_mode == 1) return (int64_t)cap + 1;                 /* more than asked */
+    if (h_mode == 2) { buf[0] = 0; return -1; }               /* a failure without a reason */
+    return -42;                                               /* a negative count */
+}
+static void h_close(void *ud, uint64_t id) { (void)ud; (void)id; h_closes++; }
+
+static void hostile_transports(const char *work, const char *pem_json) {
+    static const char *names[] = { "headers without a terminator", "a read of more than asked",
+                                   "a read failing without a reason", "a negative read count" };
+    static const char *expect[] = { "unreadable headers", "more bytes than asked", "failed to read",
+                                    "failed to read" };
+    LiveUpdateHttpTransport t = { NULL, h_send, h_read, h_close };
+    liveupdate_set_http_transport(&t);
+    for (int m = 0; m < 4; m++) {
+        char cfg[8192], *out = NULL, name[160];
+        LiveUpdate *h = NULL;
+        h_mode = m; h_sends = 0; h_closes = 0;
+        snprintf(cfg, sizeof cfg,
+            "{\"data_dir\":\"%s/hostile-%d\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+            "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+            "{\"publicKey\":%s,\"updateUrl\":\"http://127.0.0.1:9/updates\",\"statsUrl\":\"\"}}}}",
+            work, m, work, pem_json);
+        liveupdate_create(cfg, &h);
+        int rc = liveupdate_update(h, &out);
+        snprintf(name, sizeof name, "a transport returning %s fails the update cleanly", names[m]);
+        check(name, rc == 0 && out && strstr(out, "\"result\":\"failed\"") && strstr(out, expect[m]), out);
+        check("... and every answer it opened was closed", h_sends >= 1 && h_sends == h_closes, NULL);
+        liveupdate_string_free(out);
+        liveupdate_free(h);
+    }
+    liveupdate_set_http_transport(NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s REGISTRY_URL WORK_DIR PUBLIC_KEY_JSON_STRING\n", argv[0]); return 2; }
     const char *url = argv[1], *work = argv[2], *pem_json = argv[3];
@@ -381,6 +427,7 @@ int main(int argc, char **argv) {
     liveupdate_free(NULL);
     engine_bridge(work, url, pem_json);
     http_transport(work, url, pem_json);
+    hostile_transports(work, pem_json);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
