@@ -151,6 +151,16 @@ pub struct FileFailure {
     pub error: Error,
 }
 
+impl From<Error> for FileFailure {
+    /// A failure of no one file (the store's, around the files).
+    fn from(error: Error) -> Self {
+        Self {
+            file_name: None,
+            error,
+        }
+    }
+}
+
 /// Marks a write refused by the size cap (told apart from disk errors by downcasting).
 #[derive(Debug)]
 struct OverBudget;

@@ -121,11 +121,10 @@ impl Updater {
         let parts_dir = self.device.with_store(|store, _| store.downloads_dir())?;
         let cfg = self.config();
         let started = Instant::now();
-        let mut failure: Option<FileFailure> = None;
         let installed = self
             .device
             .install_tree(&guard, v, id, &plan.digest, |dir| {
-                let result = delta::assemble(
+                delta::assemble(
                     &plan,
                     &source_refs,
                     &pool,
@@ -150,23 +149,12 @@ impl Updater {
                         };
                         delta::fetch_into_pool(&job, missing)
                     },
-                );
-                result.map_err(|f| {
-                    let e = Error::Usage(f.error.to_string());
-                    failure = Some(f);
-                    e
-                })
+                )
             });
         drop(guard);
         let (bundle, assembly) = match installed {
             Ok(ok) => ok,
-            Err(e) => {
-                let f = failure.take().unwrap_or(FileFailure {
-                    file_name: None,
-                    error: e,
-                });
-                return Ok(Err(fail(f)));
-            }
+            Err(f) => return Ok(Err(fail(f))),
         };
         // Where this bundle holds each file, for the next release's moved files.
         delta::index::write(self.device.data_dir(), &bundle.id, &plan);

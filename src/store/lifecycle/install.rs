@@ -95,14 +95,14 @@ impl Device {
     /// without the main lock, then `pending` with `checksum` as the bundle's identity — or no
     /// record and no folder if `produce` failed. `produce` must create the folder it is given
     /// atomically. The caller holds the install lock. Blocks; disk I/O.
-    pub fn install_tree<T>(
+    pub fn install_tree<T, E: From<Error>>(
         &self,
         guard: &InstallGuard,
         version: &str,
         id: Option<&str>,
         checksum: &str,
-        produce: impl FnOnce(&Path) -> Result<T>,
-    ) -> Result<(BundleInfo, T)> {
+        produce: impl FnOnce(&Path) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(BundleInfo, T), E> {
         let version = parse_version(version)?;
         self.install_with(guard, version, 0, id, |dir| {
             produce(dir).map(|t| (t, checksum.to_string()))
@@ -165,17 +165,17 @@ impl Device {
     /// The install protocol around `produce` (which creates the bundle folder it is given):
     /// record `downloading` (under the main lock), produce without the main lock, then record
     /// `pending` — or remove the record if producing failed or a reset cancelled the install.
-    pub(super) fn install_with<T>(
+    pub(super) fn install_with<T, E: From<Error>>(
         &self,
         _guard: &InstallGuard,
         version: &str,
         len_hint: u64,
         id: Option<&str>,
-        produce: impl FnOnce(&Path) -> Result<(T, String)>,
-    ) -> Result<(BundleInfo, T)> {
+        produce: impl FnOnce(&Path) -> std::result::Result<(T, String), E>,
+    ) -> std::result::Result<(BundleInfo, T), E> {
         let chosen = match id {
             Some(id) if crate::store::is_valid_id(id) => Some(id.to_string()),
-            Some(id) => return Err(Error::Usage(format!("invalid bundle id {id:?}"))),
+            Some(id) => return Err(Error::Usage(format!("invalid bundle id {id:?}")).into()),
             None => None,
         };
         let (id, mut info, bundle_dir) = {
@@ -187,7 +187,7 @@ impl Device {
             if let Some(available) = s.store.available_space()
                 && available < needed
             {
-                return Err(Error::NoSpace { needed, available });
+                return Err(Error::NoSpace { needed, available }.into());
             }
             let id = match chosen {
                 Some(id) if !s.state.bundles.contains_key(&id) => id,
@@ -224,7 +224,8 @@ impl Device {
                 Err(Error::refused(
                     Refusal::InstallCancelled,
                     "the install was cancelled by a reset of the store",
-                ))
+                )
+                .into())
             }
             Err(e) => {
                 if still_ours {
