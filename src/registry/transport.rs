@@ -18,8 +18,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-/// Largest body chunk asked of the transport at once; a transport returning more is refused.
-pub const READ_CHUNK: u32 = 64 * 1024;
+/// Largest body chunk asked of the transport at once; a transport returning more is refused. As
+/// large as the download's own chunks, so a 40 MB bundle costs ~160 foreign calls at most (each
+/// one a crossing of JNA or the C ABI), not ~640.
+pub const READ_CHUNK: u32 = 256 * 1024;
 
 /// One request, as the transport must send it.
 #[derive(Debug, Clone, PartialEq, Eq)]
