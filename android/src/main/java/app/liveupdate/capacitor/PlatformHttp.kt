@@ -25,7 +25,10 @@ import javax.net.ssl.SSLSocketFactory
  * Called on the core's network threads, several at once; never calls back into the engine.
  */
 class PlatformHttp(private val sslSocketFactory: SSLSocketFactory? = null) : HttpTransport {
-    private class Answer(val conn: HttpURLConnection, val body: InputStream?)
+    private class Answer(val conn: HttpURLConnection, val body: InputStream?) {
+        /** Reused for every read of this answer (one allocation per read: the bytes handed back). */
+        var buf = ByteArray(0)
+    }
 
     private val open = ConcurrentHashMap<Long, Answer>()
     private val nextId = AtomicLong(1)
@@ -64,9 +67,10 @@ class PlatformHttp(private val sslSocketFactory: SSLSocketFactory? = null) : Htt
     override fun read(id: ULong, maxBytes: UInt): ByteArray {
         val answer = open[id.toLong()] ?: throw IOException("no open answer $id")
         val stream = answer.body ?: return ByteArray(0)
-        val buf = ByteArray(maxBytes.toInt().coerceIn(1, 1 shl 20))
-        val n = stream.read(buf)
-        return if (n <= 0) ByteArray(0) else buf.copyOf(n)
+        val want = maxBytes.toInt().coerceIn(1, 1 shl 20)
+        if (answer.buf.size < want) answer.buf = ByteArray(want)
+        val n = stream.read(answer.buf, 0, want)
+        return if (n <= 0) ByteArray(0) else answer.buf.copyOf(n)
     }
 
     override fun close(id: ULong) {
