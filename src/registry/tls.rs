@@ -34,6 +34,13 @@ fn slot() -> &'static RwLock<Option<Arc<dyn CertificateVerifier>>> {
 /// Installs (or with `None` removes) the host's certificate verifier for every HTTPS request the
 /// clients built after this call make. Call it before starting the engine. No I/O.
 pub fn set_certificate_verifier(verifier: Option<Arc<dyn CertificateVerifier>>) {
+    #[cfg(not(feature = "builtin-http"))]
+    if verifier.is_some() {
+        log::warn!(
+            "a certificate verifier was installed, but this build has no built-in HTTP client: \
+             requests go through the app's HttpTransport, whose own TLS decides"
+        );
+    }
     *slot()
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = verifier;
