@@ -31,6 +31,9 @@ enum Behaviour {
     PanicOnRead,
     /// `send` fails the way a platform stack reports an untrusted certificate.
     RefuseTls,
+    /// `read` hands back one byte every 100 ms (each read within its timeout, the whole never ending
+    /// in time).
+    Trickle,
 }
 
 /// A transport over a real HTTP client (ureq, redirects off), recording what it was asked.
@@ -108,6 +111,10 @@ impl HttpTransport for Recording {
         if self.behaviour == Behaviour::PanicOnRead {
             panic!("a bug in the transport");
         }
+        if self.behaviour == Behaviour::Trickle {
+            std::thread::sleep(Duration::from_millis(100));
+            return Ok(vec![b' ']);
+        }
         let mut open = self.open.lock().unwrap();
         let body = open.get_mut(&id).ok_or("no such answer")?;
         let mut buf = vec![0u8; max as usize];
@@ -133,6 +140,10 @@ struct Env {
 }
 
 fn env() -> Env {
+    env_with(|_| {})
+}
+
+fn env_with(adjust: impl FnOnce(&mut UpdaterConfig)) -> Env {
     let set = capgo_set("set-a-small");
     let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
     server.offer("1.1.0", &set.session_key, &set.checksum);
@@ -148,6 +159,8 @@ fn env() -> Env {
         response_timeout_s: 2,
         ..UpdaterConfig::default()
     };
+    let mut config = config;
+    adjust(&mut config);
     let device = Device::new(&tmp.path().join("data"), &www, config, Some("1.0".into())).unwrap();
     let mut updater = Updater::new(device, HostInfo::default(), false);
     updater.set_retry_backoff(Duration::from_millis(20));
@@ -307,4 +320,20 @@ fn a_failing_lying_or_panicking_transport_fails_the_update_cleanly() {
         assert_untouched(&e.updater);
         assert!(e.server.seen().is_empty());
     }
+}
+
+#[test]
+fn a_trickling_transport_is_stopped_by_the_update_deadline() {
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let t = Recording::new(Behaviour::Trickle);
+    set_http_transport(Some(t.clone()));
+    let e = env_with(|c| c.update_timeout_s = 2);
+    let started = std::time::Instant::now();
+    let o = e.updater.update(None).unwrap();
+    set_http_transport(None);
+    let took = started.elapsed();
+    let m = failed(&o);
+    assert!(took < Duration::from_secs(6), "{took:?}: {m}");
+    assert_untouched(&e.updater);
+    assert_eq!(t.closed.load(Ordering::SeqCst), t.sent().len());
 }
