@@ -21,13 +21,25 @@ impl Device {
         let guard = Store::install_guard(&self.data_dir)?;
         let options = self.extract_options();
         // Read twice (hash, then extract through on-the-fly decryption): no plaintext copy.
-        self.install_with(&guard, version, len, None, |dir| {
-            crate::unpack::unpack_file(input, &trust, dir, &options).map(|r| {
-                let sha = r.sha256.clone();
-                (r, sha)
-            })
+        self.install_unpacked(&guard, version, len, None, |dir| {
+            crate::unpack::unpack_file(input, &trust, dir, &options)
         })
-        .map(|(info, _)| info)
+    }
+
+    /// [`Device::install_with`] for the zip paths: the unpack report's SHA-256 is the bundle's
+    /// checksum, and the caller wants the record.
+    fn install_unpacked(
+        &self,
+        guard: &InstallGuard,
+        version: &str,
+        len_hint: u64,
+        id: Option<&str>,
+        unpack: impl FnOnce(&Path) -> Result<crate::unpack::UnpackReport>,
+    ) -> Result<BundleInfo> {
+        self.install_with(guard, version, len_hint, id, |dir| {
+            unpack(dir).map(|r| ((), r.sha256))
+        })
+        .map(|(info, ())| info)
     }
 
     /// The app's keys applied to a release's checksum and session key (pure computation).
@@ -59,13 +71,9 @@ impl Device {
         // for the long unpack, so launch and notify_app_ready are never blocked by a download.
         let guard = Store::install_guard(&self.data_dir)?;
         let options = self.extract_options();
-        self.install_with(&guard, version, len_hint, None, |dir| {
-            unpack_parsed(input, &trust, dir, &options).map(|r| {
-                let sha = r.sha256.clone();
-                (r, sha)
-            })
+        self.install_unpacked(&guard, version, len_hint, None, |dir| {
+            unpack_parsed(input, &trust, dir, &options)
         })
-        .map(|(info, _)| info)
     }
 
     /// Installs a bundle whose zip was already verified (the download path, which hashes while
@@ -81,13 +89,9 @@ impl Device {
     ) -> Result<BundleInfo> {
         let version = parse_version(version)?;
         let options = self.extract_options();
-        self.install_with(guard, version, 0, id, |dir| {
-            unpack_verified_consuming(verified, dir, &options).map(|r| {
-                let sha = r.sha256.clone();
-                (r, sha)
-            })
+        self.install_unpacked(guard, version, 0, id, |dir| {
+            unpack_verified_consuming(verified, dir, &options)
         })
-        .map(|(info, _)| info)
     }
 
     /// Installs a bundle folder made by `produce` (the delta path: a tree assembled from local
