@@ -192,16 +192,22 @@ pub fn write_unflushed(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `path`'s folder and a fresh temp name in it, `.<name>.tmp-<random>` (which sweeps recognise).
 fn temp_beside(path: &Path) -> Result<(PathBuf, PathBuf)> {
+    hidden_sibling(path, "file", "tmp", 8)
+}
+
+/// `path`'s folder and a fresh hidden name next to it, `.<name>.<kind>-<random of len>`; `what`
+/// names what `path` must be in the error when it has no file name.
+fn hidden_sibling(path: &Path, what: &str, kind: &str, len: usize) -> Result<(PathBuf, PathBuf)> {
     let dir = parent_of(path)?;
     let name = path
         .file_name()
-        .ok_or_else(|| Error::Usage(format!("not a file path: {}", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        .ok_or_else(|| Error::Usage(format!("not a {what} path: {}", path.display())))?;
+    let sibling = dir.join(format!(
+        ".{}.{kind}-{}",
         name.to_string_lossy(),
-        random_alnum(8)?
+        random_alnum(len)?
     ));
-    Ok((dir, tmp))
+    Ok((dir, sibling))
 }
 
 /// The folder that holds `path` (`.` for a bare name).
@@ -229,15 +235,7 @@ pub struct Staging {
 impl Staging {
     /// Creates `.<dest name>.staging-<random>` in `dest`'s parent folder (which must exist).
     pub fn next_to(dest: &Path) -> Result<Self> {
-        let parent = parent_of(dest)?;
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::Usage(format!("not a folder path: {}", dest.display())))?;
-        let path = parent.join(format!(
-            ".{}.staging-{}",
-            name.to_string_lossy(),
-            random_alnum(10)?
-        ));
+        let (parent, path) = hidden_sibling(dest, "folder", "staging", 10)?;
         fs::create_dir(&path).map_err(Error::io("creating staging folder", &path))?;
         Ok(Self { path, parent })
     }
