@@ -247,18 +247,26 @@ static void t_close(void *ud, uint64_t id) {
     pthread_mutex_unlock(&t_lock);
 }
 
+/* A handle on its own data folder `work/name` whose update server is `url` (no stats), for the
+ * transport tests; NULL if it could not be made. */
+static LiveUpdate *transport_handle(const char *work, const char *name, const char *pem_json, const char *url) {
+    char cfg[8192];
+    LiveUpdate *h = NULL;
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/%s\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"\"}}}}",
+        work, name, work, pem_json, url);
+    return liveupdate_create(cfg, &h) == LIVEUPDATE_OK ? h : NULL;
+}
+
 /* The whole update through the C transport, then a refusing one. */
 static void http_transport(const char *work, const char *url, const char *pem_json) {
     LiveUpdateHttpTransport t = { NULL, t_send, t_read, t_close };
     check("an HTTP transport can be installed", liveupdate_set_http_transport(&t) == LIVEUPDATE_OK, NULL);
-    char cfg[8192], *out = NULL;
-    LiveUpdate *h = NULL;
-    snprintf(cfg, sizeof cfg,
-        "{\"data_dir\":\"%s/transport\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
-        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
-        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"\"}}}}",
-        work, work, pem_json, url);
-    check("create with the transport", liveupdate_create(cfg, &h) == LIVEUPDATE_OK, liveupdate_last_error());
+    char *out = NULL;
+    LiveUpdate *h = transport_handle(work, "transport", pem_json, url);
+    check("create with the transport", h != NULL, liveupdate_last_error());
     int rc = liveupdate_update(h, &out);
     check("the update installs through the C transport", rc == 0 && out && strstr(out, "\"result\":\"installed\""), out);
     liveupdate_string_free(out); out = NULL;
@@ -267,12 +275,7 @@ static void http_transport(const char *work, const char *url, const char *pem_js
     liveupdate_free(h); h = NULL;
 
     t_refuse = 1;
-    snprintf(cfg, sizeof cfg,
-        "{\"data_dir\":\"%s/transport-refused\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
-        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
-        "{\"publicKey\":%s,\"updateUrl\":\"%s/updates\",\"statsUrl\":\"\"}}}}",
-        work, work, pem_json, url);
-    liveupdate_create(cfg, &h);
+    h = transport_handle(work, "transport-refused", pem_json, url);
     rc = liveupdate_update(h, &out);
     check("a refusing transport fails the update with its reason",
           out && strstr(out, "\"result\":\"failed\"") && strstr(out, "the platform refused the connection"), out);
@@ -308,15 +311,10 @@ static void hostile_transports(const char *work, const char *pem_json) {
     LiveUpdateHttpTransport t = { NULL, h_send, h_read, h_close };
     liveupdate_set_http_transport(&t);
     for (int m = 0; m < 4; m++) {
-        char cfg[8192], *out = NULL, name[160];
-        LiveUpdate *h = NULL;
+        char dir[32], *out = NULL, name[160];
         h_mode = m; h_sends = 0; h_closes = 0;
-        snprintf(cfg, sizeof cfg,
-            "{\"data_dir\":\"%s/hostile-%d\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
-            "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
-            "{\"publicKey\":%s,\"updateUrl\":\"http://127.0.0.1:9/updates\",\"statsUrl\":\"\"}}}}",
-            work, m, work, pem_json);
-        liveupdate_create(cfg, &h);
+        snprintf(dir, sizeof dir, "hostile-%d", m);
+        LiveUpdate *h = transport_handle(work, dir, pem_json, "http://127.0.0.1:9");
         int rc = liveupdate_update(h, &out);
         snprintf(name, sizeof name, "a transport returning %s fails the update cleanly", names[m]);
         check(name, rc == 0 && out && strstr(out, "\"result\":\"failed\"") && strstr(out, expect[m]), out);
