@@ -695,24 +695,25 @@ fn main() {
         ExtractOptions::default().threads
     );
 
-    match std::env::var("BENCH_ONLY").as_deref() {
-        Ok("delta") => return compare_delta(&work, runs),
-        Ok("launch") => return launch_latency(&work),
-        Ok("rss") => return rss_case(&work, &args[0]),
+    let only = std::env::var("BENCH_ONLY").ok();
+    match only.as_deref() {
+        Some("delta") => return compare_delta(&work, runs),
+        Some("launch") => return launch_latency(&work),
+        Some("rss") => return rss_case(&work, &args[0]),
         _ => {}
     }
     let plain = work.join("large.zip");
     let raw = make_large_zip(&plain);
     let enc = encrypt(&plain, &work.join("large.enc"));
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("large") {
+    if let Some(part @ ("large" | "update")) = only.as_deref() {
+        // Let the writeback of the generated input settle before timing anything.
         let _ = Command::new("sync").status();
         std::thread::sleep(Duration::from_secs(2));
-        return compare("large", &work, &plain, &enc, runs);
-    }
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("update") {
-        let _ = Command::new("sync").status();
-        std::thread::sleep(Duration::from_secs(2));
-        return compare_update(&work, &enc, runs);
+        return if part == "large" {
+            compare("large", &work, &plain, &enc, runs)
+        } else {
+            compare_update(&work, &enc, runs)
+        };
     }
     println!(
         "large:     {} files, {:.1} MB extracted, zip {:.1} MB, encrypted {:.1} MB",
