@@ -132,7 +132,7 @@ pub struct SmallResponse {
     pub status: u16,
     /// `Retry-After` header, if any.
     pub retry_after: Option<String>,
-    /// The body (at most 1 MiB).
+    /// The body (at most `MAX_JSON_BODY`, 32 MiB).
     pub body: Vec<u8>,
 }
 
