@@ -9,49 +9,18 @@ use crate::crypto::{PublicKey, SessionKey, WrappedSessionKey};
 use crate::error::{Error, Result};
 use crate::unzip::{COLLIDES, EntryPath, Limits, fold};
 
-/// One manifest entry as the server sends it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestEntry {
-    /// Path in the bundle, `/`-separated, with `.br` when the body is brotli-compressed.
-    pub file_name: String,
-    /// The signed (V3) or, without a public key, plain SHA-256 of the final file.
-    pub file_hash: String,
-    /// Where the (encrypted, possibly compressed) body is; used verbatim.
-    pub download_url: String,
-}
+use crate::registry::answer::Manifest;
+pub use crate::registry::answer::ManifestEntry;
 
-/// Reads the `manifest` of an update answer: `None` when absent, `null` or an empty array (the
-/// zip path applies); an error when it is anything but an array of objects with three strings —
-/// never a silent fallback. Pure.
+/// Reads the `manifest` of an update answer or a JS call: `None` when absent, `null` or an empty
+/// array (the zip path applies); an error when it is anything but an array of objects with three
+/// non-empty strings — never a silent fallback. Pure.
 pub fn parse_manifest(v: Option<&Value>) -> Result<Option<Vec<ManifestEntry>>> {
-    let list = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Array(a)) if a.is_empty() => return Ok(None),
-        Some(Value::Array(a)) => a,
-        Some(_) => return Err(Error::Manifest("the manifest is not an array".into())),
-    };
-    let field = |e: &serde_json::Map<String, Value>, i: usize, k: &str| -> Result<String> {
-        match e.get(k) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            _ => Err(Error::Manifest(format!(
-                "entry {i} has no {k} (a non-empty string is required)"
-            ))),
-        }
-    };
-    list.iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let Some(o) = e.as_object() else {
-                return Err(Error::Manifest(format!("entry {i} is not an object")));
-            };
-            Ok(ManifestEntry {
-                file_name: field(o, i, "file_name")?,
-                file_hash: field(o, i, "file_hash")?,
-                download_url: field(o, i, "download_url")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    match Manifest::from_value(v) {
+        Manifest::Absent => Ok(None),
+        Manifest::Entries(e) => Ok(Some(e)),
+        Manifest::Invalid(why) => Err(Error::Manifest(why)),
+    }
 }
 
 /// What the planned release is checked against: the app's keys and the release's session key.

@@ -166,18 +166,26 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
             let Some(manifest) = o.get("manifest").filter(|m| m.is_array()) else {
                 return Err(Reject::msg("getMissingBundleFiles called without manifest"));
             };
-            inner
-                .core()
-                .missing_bundle_files(manifest, s(o, "sessionKey").as_deref())
-                .map_err(|e| Reject::internal("getMissingBundleFiles failed", &e))
-        }
-        "getBundleDownloadSize" => {
-            let Some(manifest) = o.get("manifest").and_then(Value::as_array) else {
-                return Err(Reject::msg("getBundleDownloadSize called without manifest"));
+            let entries = match crate::delta::parse_manifest(Some(manifest)) {
+                Ok(e) => e.unwrap_or_default(),
+                Err(e) => return Err(Reject::internal("getMissingBundleFiles failed", &e)),
             };
             inner
                 .core()
-                .bundle_download_size(s(o, "version").as_deref(), manifest)
+                .missing_bundle_files(&entries, s(o, "sessionKey").as_deref())
+                .map_err(|e| Reject::internal("getMissingBundleFiles failed", &e))
+        }
+        "getBundleDownloadSize" => {
+            let Some(manifest) = o.get("manifest").filter(|m| m.is_array()) else {
+                return Err(Reject::msg("getBundleDownloadSize called without manifest"));
+            };
+            let entries = match crate::delta::parse_manifest(Some(manifest)) {
+                Ok(e) => e.unwrap_or_default(),
+                Err(e) => return Err(Reject::internal("getBundleDownloadSize failed", &e)),
+            };
+            inner
+                .core()
+                .bundle_download_size(s(o, "version").as_deref(), &entries)
                 .map_err(|e| Reject::internal("getBundleDownloadSize failed", &e))
         }
         "setChannel" => set_channel(inner, o, fx),
@@ -309,7 +317,7 @@ fn download(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         url: url.clone(),
         session_key: s(o, "sessionKey"),
         checksum: s(o, "checksum").unwrap_or_default(),
-        manifest: o.get("manifest").filter(|m| !m.is_null()).cloned(),
+        manifest: crate::registry::answer::Manifest::from_value(o.get("manifest")),
         link: None,
         comment: None,
         breaking: false,
@@ -484,15 +492,12 @@ fn get_latest(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         .core()
         .latest(s(o, "channel").as_deref(), app_id.as_deref())
         .map_err(|e| Reject::internal("Error getting Latest", &e))?;
-    let mut raw = latest.raw;
+    let mut raw = latest.raw.clone();
     if raw.is_empty() {
         return Err(
             Reject::msg("updateUrl is empty: update checks are disabled")
                 .with_data(json!({"error": "disabled"})),
         );
-    }
-    if let Some(k) = raw.remove("session_key") {
-        raw.insert("sessionKey".into(), k);
     }
     let text = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let version = text("version");
@@ -529,24 +534,31 @@ fn get_latest(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         return Err(Reject::msg(text("message")));
     }
     // `includeBundleSize`: what a delta release would fetch here, and its size per the server.
-    let manifest = raw
-        .get("manifest")
-        .and_then(Value::as_array)
-        .filter(|m| !m.is_empty())
-        .cloned();
+    let manifest = match &latest.result {
+        crate::check::CheckResult::Available(r) => match &r.manifest {
+            crate::registry::answer::Manifest::Entries(e) => Some(e),
+            _ => None,
+        },
+        _ => None,
+    };
+    let session = text("sessionKey");
     if flag(o, "includeBundleSize")
         && let Some(manifest) = manifest
     {
         let core = inner.core();
-        let session = text("sessionKey");
         let session = (!session.is_empty()).then_some(session);
-        let list = Value::Array(manifest.clone());
-        if let Ok(m) = core.missing_bundle_files(&list, session.as_deref()) {
+        if let Ok(m) = core.missing_bundle_files(manifest, session.as_deref()) {
             raw.insert("missing".into(), m);
         }
-        if let Ok(size) = core.bundle_download_size(Some(&version), &manifest) {
+        if let Ok(size) = core.bundle_download_size(Some(&version), manifest) {
             raw.insert("downloadSize".into(), size);
         }
+    }
+    if let Some(m) = manifest {
+        raw.insert(
+            "manifest".into(),
+            Value::Array(m.iter().map(|e| e.to_json()).collect()),
+        );
     }
     Ok(Value::Object(raw))
 }
@@ -631,27 +643,7 @@ fn list_channels(inner: &Arc<Inner>) -> Answer {
         Reject::code(message.clone(), "LISTCHANNELS_FAILED")
             .with_data(json!({"error": error, "message": message}))
     };
-    let v = answer.map_err(|e| fail(&e.error, e.message))?;
-    let list = match v {
-        Value::Array(a) => a,
-        Value::Object(mut m) => match m.remove("channels") {
-            Some(Value::Array(a)) => a,
-            _ => return Err(fail("parse_error", "no channel list in the answer".into())),
-        },
-        _ => return Err(fail("parse_error", "no channel list in the answer".into())),
-    };
-    let mut channels = Vec::new();
-    for c in list {
-        let Some(id) = c.get("id").and_then(Value::as_f64) else {
-            return Err(fail("parse_error", "a channel has no numeric id".into()));
-        };
-        channels.push(json!({
-            "id": id,
-            "name": c.get("name").cloned().unwrap_or(json!("")),
-            "public": c.get("public").and_then(Value::as_bool).unwrap_or(false),
-            "allow_self_set": c.get("allow_self_set").and_then(Value::as_bool).unwrap_or(false),
-        }));
-    }
+    let channels = answer.map_err(|e| fail(&e.error, e.message))?;
     Ok(json!({"channels": channels}))
 }
 

@@ -1,6 +1,8 @@
 //! Check: the Capgo update-check protocol — the request's info object and the typed reading of the server's answer.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use crate::registry::answer::{self, Manifest, RateHints, RateLimitBody, Unreadable, UpdateAnswer};
 
 use crate::config::{HostInfo, PLUGIN_COMPAT_VERSION, UpdaterConfig};
 
@@ -20,7 +22,7 @@ pub struct Release {
     pub checksum: String,
     /// The delta manifest, if the server sent one (then the release is installed file by file and
     /// `url` and `checksum` are not used).
-    pub manifest: Option<Value>,
+    pub manifest: Manifest,
     /// Release link shown to users, if any.
     pub link: Option<String>,
     /// Release comment, if any.
@@ -120,10 +122,6 @@ pub fn info_object(
     o
 }
 
-fn str_field(m: &Map<String, Value>, k: &str) -> Option<String> {
-    m.get(k).and_then(Value::as_str).map(str::to_string)
-}
-
 /// A non-2xx answer without a JSON error (Capgo's `response_error`, or `too_many_requests` for 429).
 fn server_error(status: u16) -> CheckResult {
     CheckResult::Failed {
@@ -138,28 +136,49 @@ fn server_error(status: u16) -> CheckResult {
     }
 }
 
+/// Reads an update-check answer's body into its typed form: `Err` when it is not a JSON object
+/// (or deeper than the nesting limit, or was cut at the body cap). Pure; memory bounded by the
+/// body's own size (see `answer.rs`).
+pub fn read_answer(body: &[u8], truncated: bool) -> Result<UpdateAnswer, Unreadable> {
+    if truncated {
+        return Err(Unreadable(
+            "the answer is larger than the answer cap".into(),
+        ));
+    }
+    answer::read(body)
+}
+
 /// Reads an update-check response (any status) into a [`CheckResult`]. Pure.
 pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckResult {
+    classify(status, read_answer(body, false), current_version)
+}
+
+/// What a (read or unreadable) answer with `status` means for this device. Pure.
+pub fn classify(
+    status: u16,
+    answer: Result<UpdateAnswer, Unreadable>,
+    current_version: &str,
+) -> CheckResult {
     let ok = (200..300).contains(&status);
-    let parsed: Option<Map<String, Value>> = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.as_object().cloned());
-    let Some(m) = parsed else {
-        return if ok {
-            CheckResult::Failed {
+    let m = match answer {
+        Ok(m) => m,
+        Err(_) if ok => {
+            return CheckResult::Failed {
                 error: "parse_error".into(),
                 message: "the update server did not answer with a JSON object".into(),
                 status: Some(status),
-            }
-        } else {
-            server_error(status)
-        };
+            };
+        }
+        Err(_) => return server_error(status),
     };
-    let error = str_field(&m, "error").filter(|e| !e.is_empty());
-    let kind = str_field(&m, "kind");
+    let error = m.error.non_empty().map(str::to_string);
+    let kind = m.kind.get().map(str::to_string);
     if error.is_some() || kind.is_some() {
-        let message =
-            str_field(&m, "message").unwrap_or_else(|| "server did not provide a message".into());
+        let message = m
+            .message
+            .get()
+            .unwrap_or("server did not provide a message")
+            .to_string();
         let code = error.clone().unwrap_or_default();
         return match kind.as_deref() {
             Some("up_to_date") => CheckResult::UpToDate { error, message },
@@ -181,12 +200,16 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
     if !ok {
         return server_error(status);
     }
-    let version = str_field(&m, "version").unwrap_or_default();
+    let version = m.version.get().unwrap_or_default().to_string();
     if version.is_empty() {
         // Legacy "no update" shape: {"message": "..."}.
         return CheckResult::UpToDate {
             error: None,
-            message: str_field(&m, "message").unwrap_or_else(|| "No new version available".into()),
+            message: m
+                .message
+                .get()
+                .unwrap_or("No new version available")
+                .to_string(),
         };
     }
     if version == "builtin" {
@@ -198,7 +221,7 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
             message: "No need to update".into(),
         };
     }
-    let url = str_field(&m, "url").unwrap_or_default();
+    let url = m.url.get().unwrap_or_default().to_string();
     let valid_url = url.parse::<http::Uri>().is_ok_and(|u| {
         u.host().is_some() && matches!(u.scheme_str(), Some("http") | Some("https"))
     });
@@ -212,14 +235,12 @@ pub fn parse_response(status: u16, body: &[u8], current_version: &str) -> CheckR
     CheckResult::Available(Release {
         version,
         url,
-        session_key: str_field(&m, "session_key").filter(|s| !s.is_empty()),
-        checksum: str_field(&m, "checksum").unwrap_or_default(),
-        manifest: m.get("manifest").filter(|v| !v.is_null()).cloned(),
-        link: str_field(&m, "link"),
-        comment: str_field(&m, "comment"),
-        breaking: [m.get("breaking"), m.get("major")]
-            .into_iter()
-            .any(|v| v.and_then(Value::as_bool).unwrap_or(false)),
+        session_key: m.session_key.non_empty().map(str::to_string),
+        checksum: m.checksum.get().unwrap_or_default().to_string(),
+        manifest: m.manifest,
+        link: m.link.get().map(str::to_string),
+        comment: m.comment.get().map(str::to_string),
+        breaking: m.breaking.0.unwrap_or(false) || m.major.0.unwrap_or(false),
     })
 }
 
@@ -231,13 +252,18 @@ pub fn rate_limit_until(retry_after: Option<&str>, body: &[u8], now_ms: u64) -> 
     if let Some(secs) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
         return Some(now_ms.saturating_add(secs.saturating_mul(1000)).min(cap));
     }
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let places = [v.get("moreInfo"), Some(&v)];
-    for p in places.into_iter().flatten() {
-        if let Some(secs) = p.get("retryAfterSeconds").and_then(Value::as_u64) {
+    let b: RateLimitBody = answer::read(body).ok()?;
+    for h in [
+        &b.more_info,
+        &RateHints {
+            retry_after_seconds: b.retry_after_seconds,
+            reset_at_ms: b.reset_at_ms,
+        },
+    ] {
+        if let Some(secs) = h.retry_after_seconds.0 {
             return Some(now_ms.saturating_add(secs.saturating_mul(1000)).min(cap));
         }
-        if let Some(at) = p.get("rateLimitResetAt").and_then(Value::as_u64) {
+        if let Some(at) = h.reset_at_ms.0 {
             return Some(at.min(cap));
         }
     }

@@ -13,11 +13,49 @@ use crate::registry::transport::{self, HttpTransport, TransportBody, TransportRe
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
-/// Largest JSON response body read (update checks, channels, stats answers). An update answer
-/// with a delta manifest carries about 1.5 KB per file (a 512-hex signed hash and Capgo's
-/// ~1,000-character storage URL), so 32 MiB covers a ~20,000-file release; anything larger is
-/// refused before it is parsed.
-const MAX_JSON_BODY: u64 = 32 * 1024 * 1024;
+/// How much of an answer's body is read, by what the answer is. A body longer than its cap is
+/// cut there and marked [`SmallResponse::truncated`]: the caller treats it as unreadable, never
+/// as a shorter answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyCap {
+    /// For a 2xx answer.
+    pub success: u64,
+    /// For any other status (error bodies, 429s): small by nature.
+    pub failure: u64,
+}
+
+impl BodyCap {
+    /// Update checks. An answer with a delta manifest carries about 1.5 KB per file (a 512-hex
+    /// signed hash and Capgo's ~1,000-character storage URL), so 32 MiB covers a ~20,000-file
+    /// release (~50,000 files with short URLs).
+    pub const UPDATE: BodyCap = BodyCap {
+        success: 32 * 1024 * 1024,
+        failure: 16 * 1024,
+    };
+    /// Channel answers (`setChannel`, `getChannel`, `listChannels`: a few hundred bytes a channel).
+    pub const CHANNEL: BodyCap = BodyCap {
+        success: 256 * 1024,
+        failure: 16 * 1024,
+    };
+    /// `manifest_size` answers (about 1.5 KB a file of the manifest sent).
+    pub const SIZE: BodyCap = BodyCap {
+        success: 32 * 1024 * 1024,
+        failure: 16 * 1024,
+    };
+    /// Stats answers (only the status is used).
+    pub const STATS: BodyCap = BodyCap {
+        success: 16 * 1024,
+        failure: 16 * 1024,
+    };
+
+    fn for_status(self, status: u16) -> u64 {
+        if (200..300).contains(&status) {
+            self.success
+        } else {
+            self.failure
+        }
+    }
+}
 
 /// How requests are made: timeouts, identity and the plain-HTTP policy.
 #[derive(Debug, Clone)]
@@ -88,32 +126,21 @@ impl Head {
 }
 
 impl Body {
-    /// The whole body, refused past `limit` bytes.
-    fn read_limited(self, limit: u64, uri: &Uri) -> Result<Vec<u8>> {
-        match self {
-            #[cfg(feature = "builtin-http")]
-            Body::Builtin(b) => b
-                .into_with_config()
-                .limit(limit)
-                .read_to_vec()
-                .map_err(|e| net_error(uri, e)),
-            Body::Host(b) => {
-                let mut out = Vec::new();
-                b.take(limit + 1).read_to_end(&mut out).map_err(|e| {
-                    Error::Network(format!(
-                        "reading the answer from {} failed: {e}",
-                        uri.host().unwrap_or("?")
-                    ))
-                })?;
-                if out.len() as u64 > limit {
-                    return Err(Error::Network(format!(
-                        "the answer from {} is larger than {limit} bytes",
-                        uri.host().unwrap_or("?")
-                    )));
-                }
-                Ok(out)
-            }
+    /// At most `cap` bytes of the body, and whether there was more (then the rest is not read).
+    fn read_capped(self, cap: u64, uri: &Uri) -> Result<(Vec<u8>, bool)> {
+        let reader = self.into_reader();
+        let mut out = Vec::new();
+        reader.take(cap + 1).read_to_end(&mut out).map_err(|e| {
+            Error::Network(format!(
+                "reading the answer from {} failed: {e}",
+                uri.host().unwrap_or("?")
+            ))
+        })?;
+        let truncated = out.len() as u64 > cap;
+        if truncated {
+            out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
         }
+        Ok((out, truncated))
     }
 
     fn into_reader(self) -> Box<dyn Read + Send> {
@@ -132,8 +159,10 @@ pub struct SmallResponse {
     pub status: u16,
     /// `Retry-After` header, if any.
     pub retry_after: Option<String>,
-    /// The body (at most `MAX_JSON_BODY`, 32 MiB).
+    /// The body, at most its [`BodyCap`].
     pub body: Vec<u8>,
+    /// The body was longer than its cap and was cut: it must be treated as unreadable.
+    pub truncated: bool,
 }
 
 /// A response whose body is streamed (downloads).
@@ -543,6 +572,7 @@ impl Http {
         method: Method,
         url: &str,
         body: Option<&serde_json::Value>,
+        cap: BodyCap,
     ) -> Result<SmallResponse> {
         self.json_until(
             method,
@@ -550,6 +580,7 @@ impl Http {
             body,
             crate::time::after(self.config.timeout),
             None,
+            cap,
         )
     }
 
@@ -564,10 +595,11 @@ impl Http {
         body: Option<&serde_json::Value>,
         deadline: Instant,
         cancel: Option<&Arc<AtomicBool>>,
+        cap: BodyCap,
     ) -> Result<SmallResponse> {
         let deadline = deadline.min(crate::time::after(self.config.timeout));
         let Some(cancel) = cancel else {
-            return self.json_blocking(method, url, body, deadline);
+            return self.json_blocking(method, url, body, deadline, cap);
         };
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
@@ -577,8 +609,13 @@ impl Http {
         std::thread::Builder::new()
             .name("liveupdate-request".into())
             .spawn(move || {
-                let _ =
-                    tx.send(me.json_blocking(method, &url_owned, body_owned.as_ref(), deadline));
+                let _ = tx.send(me.json_blocking(
+                    method,
+                    &url_owned,
+                    body_owned.as_ref(),
+                    deadline,
+                    cap,
+                ));
             })
             .map_err(Error::io("starting a request thread", ""))?;
         loop {
@@ -606,17 +643,19 @@ impl Http {
         url: &str,
         body: Option<&serde_json::Value>,
         deadline: Instant,
+        cap: BodyCap,
     ) -> Result<SmallResponse> {
         let bytes = body.map(|b| b.to_string().into_bytes());
         let accept = [("Accept", "application/json".to_string())];
         let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept, deadline)?;
         let status = resp.status;
         let retry_after = resp.header("retry-after");
-        let body = resp.body.read_limited(MAX_JSON_BODY, &uri)?;
+        let (body, truncated) = resp.body.read_capped(cap.for_status(status), &uri)?;
         Ok(SmallResponse {
             status,
             retry_after,
             body,
+            truncated,
         })
     }
 

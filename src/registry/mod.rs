@@ -1,5 +1,6 @@
 //! Registry: everything that talks to the update server — HTTP with the URL policy, the Capgo check protocol, resumable downloads, stats, channels, and the dev registry.
 
+pub mod answer;
 pub mod check;
 pub mod download;
 pub mod http;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::fs_atomic::{random_alnum, write_atomic};
-use crate::http::{Http, Method};
+use crate::http::{BodyCap, Http, Method};
 use crate::store::Store;
 
 /// Events kept at most; the oldest are dropped first.
@@ -273,7 +273,15 @@ pub fn send(
             e
         })
         .collect();
-    match http.json_until(Method::Post, url, Some(&Value::Array(body)), deadline, None) {
+    let body = Value::Array(body);
+    match http.json_until(
+        Method::Post,
+        url,
+        Some(&body),
+        deadline,
+        None,
+        BodyCap::STATS,
+    ) {
         Ok(r) if (200..300).contains(&r.status) => (SendOutcome::Delivered, None),
         Ok(r) if r.status == 429 => (SendOutcome::RateLimited, Some((r.retry_after, r.body))),
         Ok(r) if r.status == 408 || r.status >= 500 => (SendOutcome::Retry, None),

@@ -10,7 +10,7 @@ use crate::check::{self, CheckResult, Release};
 use crate::config::{DirectUpdate, HostInfo, UpdaterConfig};
 use crate::download::{self, DownloadJob, DownloadListener, DownloadStats};
 use crate::error::{Error, Result};
-use crate::http::{Http, HttpConfig, Method};
+use crate::http::{BodyCap, Http, HttpConfig, Method};
 use crate::lifecycle::Device;
 use crate::state::{BUILTIN, BundleInfo, State};
 use crate::stats::{self, Action, Event, SendOutcome};
@@ -109,12 +109,13 @@ pub use delta::DELTA_CONCURRENCY;
 pub use channels::ServerError;
 
 /// What [`Updater::latest`] received: the typed result and the answer as Capgo's JS shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Latest {
-    /// The typed reading.
+    /// The typed reading (an offered release carries its manifest).
     pub result: CheckResult,
-    /// The server's JSON object plus `statusCode`, or Capgo's `{error, message, kind}` for a
-    /// transport failure; empty when checks are disabled.
+    /// The server's answer as Capgo's JS shows it (its fields plus `statusCode`, without the
+    /// manifest, which `result` carries), or Capgo's `{error, message, kind}` for a transport
+    /// failure; empty when checks are disabled.
     pub raw: Map<String, Value>,
 }
 
@@ -429,6 +430,7 @@ impl Updater {
             Some(&info),
             deadline,
             Some(&self.cancel),
+            BodyCap::UPDATE,
         ) {
             Ok(r) => r,
             Err(Error::Cancelled) => {
@@ -440,7 +442,18 @@ impl Updater {
             }
             Err(e) => return Ok(fail("network_error", format!("Request failed: {e}"), None)),
         };
-        let result = check::parse_response(resp.status, &resp.body, &current);
+        let answer = check::read_answer(&resp.body, resp.truncated);
+        // Only a 429's (small) body is needed after this: its hints.
+        let hints = if resp.status == 429 {
+            resp.body
+        } else {
+            drop(resp.body);
+            Vec::new()
+        };
+        // The JS view of the answer, without the manifest (`getLatest` adds it when it needs it:
+        // a 50,000-entry manifest is not copied into a JSON tree for every check).
+        let answered = answer.as_ref().ok().map(|a| a.to_js(resp.status));
+        let result = check::classify(resp.status, answer, &current);
         if resp.status == 429 {
             let code = match &result {
                 CheckResult::Failed { error, message, .. } => {
@@ -448,20 +461,13 @@ impl Updater {
                 }
                 _ => None,
             };
-            let first =
-                self.note_rate_limit(resp.retry_after.as_deref(), &resp.body, code.clone())?;
+            let first = self.note_rate_limit(resp.retry_after.as_deref(), &hints, code.clone())?;
             if first && code.is_some_and(|(e, _)| e == "too_many_requests") {
                 self.record(&[Event::new(Action::RateLimitReached, &current)]);
             }
         }
-        let body: Option<Map<String, Value>> = serde_json::from_slice::<Value>(&resp.body)
-            .ok()
-            .and_then(|v| v.as_object().cloned());
-        let raw = match (body, &result) {
-            (Some(mut m), _) => {
-                m.insert("statusCode".into(), json!(resp.status));
-                m
-            }
+        let raw = match (answered, &result) {
+            (Some(m), _) => m,
             (None, CheckResult::Failed { error, message, .. }) => {
                 fail(error, message.clone(), Some(resp.status)).raw
             }
@@ -561,12 +567,13 @@ impl Updater {
             return Ok(Err(failed("invalid_version", e.to_string())));
         }
         // A manifest makes it a delta release: the zip (and its checksum) is not used at all.
-        match crate::delta::parse_manifest(release.manifest.as_ref()) {
+        match release.manifest.entries() {
             Ok(Some(entries)) => {
-                return self.fetch_manifest_release(release, &entries, id, deadline, listener);
+                return self.fetch_manifest_release(release, entries, id, deadline, listener);
             }
             Ok(None) => {}
-            Err(e) => {
+            Err(why) => {
+                let e = Error::Manifest(why);
                 self.record(&[
                     Event::new(Action::ManifestPathFail, v).meta("error", e.to_string()),
                     Event::new(Action::DownloadFail, v).meta("error", "manifest_invalid"),

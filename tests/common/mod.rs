@@ -374,3 +374,137 @@ pub fn names_in(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// What a child process did: exit code, output, and its own peak resident memory.
+pub struct Measured {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The child's peak RSS in bytes (`ru_maxrss` from `wait4`, that child only).
+    pub peak_rss: u64,
+}
+
+impl Measured {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {} / stderr: {}",
+                String::from_utf8_lossy(&self.stdout),
+                String::from_utf8_lossy(&self.stderr)
+            )
+        })
+    }
+}
+
+/// Runs `cmd` to its end (stdin from `input`) and measures its own peak RSS.
+///
+/// Linux counts into a child's `ru_maxrss` the memory of the process it was forked from (the
+/// old address space at `exec`), so a command spawned straight from this test process — which
+/// holds the large answers it serves — would be charged for them. The command is therefore
+/// spawned by a fresh copy of this test binary running only [`measure_launcher`] (a few MiB),
+/// which waits for it with `wait4` and writes its peak RSS to a file. Bounded by `limit`: the
+/// launcher kills a command still running then.
+pub fn run_measured(
+    cmd: &mut std::process::Command,
+    input: &[u8],
+    limit: std::time::Duration,
+) -> Measured {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    fs::write(path("stdin"), input).unwrap();
+    let env: Vec<serde_json::Value> = cmd
+        .get_envs()
+        .map(|(k, v)| {
+            serde_json::json!([
+                k.to_string_lossy(),
+                v.map(|v| v.to_string_lossy().into_owned())
+            ])
+        })
+        .collect();
+    let spec = serde_json::json!({
+        "program": cmd.get_program().to_string_lossy(),
+        "args": cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+        "env": env,
+        "cwd": cmd.get_current_dir().map(|d| d.to_string_lossy().into_owned()),
+        "stdin": path("stdin"), "stdout": path("stdout"), "stderr": path("stderr"),
+        "rss": path("rss"), "limit_ms": limit.as_millis() as u64,
+    });
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "common::measure_launcher",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LIVEUPDATE_MEASURE", spec.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the measuring launcher failed");
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(path("rss")).unwrap()).unwrap();
+    Measured {
+        code: report["code"].as_i64().map(|c| c as i32),
+        stdout: fs::read(path("stdout")).unwrap(),
+        stderr: fs::read(path("stderr")).unwrap(),
+        peak_rss: report["peak_rss"].as_u64().unwrap(),
+    }
+}
+
+/// The other half of [`run_measured`]: runs only in a launcher process (`LIVEUPDATE_MEASURE`
+/// set); in a normal test run it returns at once. Test-only `unsafe`: libc's `wait4` and `kill`,
+/// which std does not offer.
+#[test]
+#[allow(unsafe_code)]
+fn measure_launcher() {
+    let Ok(spec) = std::env::var("LIVEUPDATE_MEASURE") else {
+        return;
+    };
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    let s = |k: &str| spec[k].as_str().unwrap().to_string();
+    let mut c = std::process::Command::new(s("program"));
+    for a in spec["args"].as_array().unwrap() {
+        c.arg(a.as_str().unwrap());
+    }
+    for kv in spec["env"].as_array().unwrap() {
+        match kv[1].as_str() {
+            Some(v) => c.env(kv[0].as_str().unwrap(), v),
+            None => c.env_remove(kv[0].as_str().unwrap()),
+        };
+    }
+    if let Some(d) = spec["cwd"].as_str() {
+        c.current_dir(d);
+    }
+    c.env_remove("LIVEUPDATE_MEASURE")
+        .stdin(fs::File::open(s("stdin")).unwrap())
+        .stdout(fs::File::create(s("stdout")).unwrap())
+        .stderr(fs::File::create(s("stderr")).unwrap());
+    let child = c.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let limit = std::time::Duration::from_millis(spec["limit_ms"].as_u64().unwrap());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = done.clone();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < end && !d.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if !d.load(std::sync::atomic::Ordering::SeqCst) {
+            // SAFETY: signalling our own child, not reaped yet (wait4 below has not returned).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child; `status` and `usage` are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(r, pid, "wait4 failed");
+    std::mem::forget(child);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // Linux reports kilobytes.
+    let report = serde_json::json!({"code": code, "peak_rss": (usage.ru_maxrss as u64) * 1024});
+    fs::write(s("rss"), report.to_string()).unwrap();
+}

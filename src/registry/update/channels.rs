@@ -4,8 +4,12 @@ use serde_json::{Value, json};
 
 use super::{UpdateOutcome, Updater};
 use crate::error::Result;
-use crate::http::Method;
+use crate::http::{BodyCap, Method};
+use crate::registry::answer::{self, ChannelAnswer, ChannelInfo};
 use crate::state::BUILTIN;
+
+/// A channel answer: its fields, and its channel list when it had one.
+type ChannelReply = (ChannelAnswer, Option<Vec<ChannelInfo>>);
 
 impl Updater {
     /// `setChannel` (POST channelUrl with the info object + `channel`). On success the channel
@@ -16,28 +20,28 @@ impl Updater {
         if let Some(o) = info.as_object_mut() {
             o.insert("channel".into(), json!(channel));
         }
-        let v = match self.channel_call(Method::Post, Some(&info))? {
+        let (a, _) = match self.channel_call(Method::Post, Some(&info))? {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        let unset = v.get("unset").and_then(Value::as_bool).unwrap_or(false);
+        let unset = a.unset.0.unwrap_or(false);
         let channel = channel.to_string();
         self.device.with_store(|_, state| {
             state.channel = if unset { None } else { Some(channel) };
             Ok(())
         })?;
-        Ok(Ok(v))
+        Ok(Ok(a.to_js()))
     }
 
     /// `getChannel` (PUT channelUrl): the server's view of this device's channel; a channel it
     /// names is remembered. Blocks; network I/O.
     pub fn get_channel(&self) -> Result<std::result::Result<Value, ServerError>> {
         let (info, _) = self.info()?;
-        let v = match self.channel_call(Method::Put, Some(&info))? {
+        let (a, _) = match self.channel_call(Method::Put, Some(&info))? {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(c) = v.get("channel").and_then(Value::as_str).map(str::trim)
+        if let Some(c) = a.channel.get().map(str::trim)
             && !c.is_empty()
             && c != BUILTIN
         {
@@ -47,11 +51,12 @@ impl Updater {
                 Ok(())
             })?;
         }
-        Ok(Ok(v))
+        Ok(Ok(a.to_js()))
     }
 
-    /// `listChannels` (`GET channelUrl?<info object>`): the channels this device may pick, as the
-    /// server's JSON (a bare array). Blocks; network I/O.
+    /// `listChannels` (`GET channelUrl?<info object>`): the channels this device may pick, as
+    /// `[{id, name, public, allow_self_set}]` (at most [`answer::MAX_CHANNELS`]), whether the
+    /// server answered with a bare array or `{"channels": […]}`. Blocks; network I/O.
     pub fn list_channels(&self) -> Result<std::result::Result<Value, ServerError>> {
         let (info, _) = self.info()?;
         let query: Vec<String> = info
@@ -74,7 +79,26 @@ impl Updater {
         }
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}{}", query.join("&"));
-        self.json_call(Method::Get, &url, None)
+        let (_, list) = match self.json_call(Method::Get, &url, None)? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let parse_error = |m: &str| ServerError::new("parse_error", m, None);
+        let Some(list) = list else {
+            return Ok(Err(parse_error("no channel list in the answer")));
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for c in list {
+            let Some(id) = c.id.0 else {
+                return Ok(Err(parse_error("a channel has no numeric id")));
+            };
+            out.push(json!({
+                "id": id, "name": c.name.get().unwrap_or(""),
+                "public": c.public.0.unwrap_or(false),
+                "allow_self_set": c.allow_self_set.0.unwrap_or(false),
+            }));
+        }
+        Ok(Ok(Value::Array(out)))
     }
 
     /// `unsetChannel`: forgets the device's channel locally (no request, as Capgo 8.51).
@@ -89,7 +113,7 @@ impl Updater {
         &self,
         method: Method,
         body: Option<&Value>,
-    ) -> Result<std::result::Result<Value, ServerError>> {
+    ) -> Result<std::result::Result<ChannelReply, ServerError>> {
         let url = self.config().channel_url.clone();
         if url.is_empty() {
             return Ok(Err(ServerError::missing_config()));
@@ -97,12 +121,14 @@ impl Updater {
         self.json_call(method, &url, body)
     }
 
+    /// One channel request: the answer's body (within [`BodyCap::CHANNEL`]) read as a
+    /// [`ChannelAnswer`], or Capgo's failure shape.
     fn json_call(
         &self,
         method: Method,
         url: &str,
         body: Option<&Value>,
-    ) -> Result<std::result::Result<Value, ServerError>> {
+    ) -> Result<std::result::Result<ChannelReply, ServerError>> {
         if let Some(UpdateOutcome::Failed { error, message }) = self.blocked_now()? {
             return Ok(Err(ServerError::new(&error, message, None)));
         }
@@ -112,6 +138,7 @@ impl Updater {
             body,
             self.request_deadline(),
             Some(&self.cancel),
+            BodyCap::CHANNEL,
         ) {
             Ok(r) => r,
             Err(e) => {
@@ -125,55 +152,48 @@ impl Updater {
         if r.status == 429 {
             self.note_rate_limit(r.retry_after.as_deref(), &r.body, None)?;
         }
-        if r.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Err(if (200..300).contains(&r.status) {
+        let ok = (200..300).contains(&r.status);
+        let server_error = || {
+            ServerError::new(
+                "response_error",
+                format!("Server error: {}", r.status),
+                Some(r.status),
+            )
+        };
+        if r.body.iter().all(u8::is_ascii_whitespace) && !r.truncated {
+            return Ok(Err(if ok {
                 ServerError::new("no_response_body", "Empty response body", Some(r.status))
             } else {
-                ServerError::new(
-                    "response_error",
-                    format!("Server error: {}", r.status),
-                    Some(r.status),
-                )
+                server_error()
             }));
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
-            return Ok(Err(if (200..300).contains(&r.status) {
+        let parsed = if r.truncated {
+            None
+        } else {
+            answer::read_channel_list(&r.body).ok()
+        };
+        let Some((list, a)) = parsed else {
+            return Ok(Err(if ok {
                 ServerError::new(
                     "parse_error",
                     "the server did not answer with JSON",
                     Some(r.status),
                 )
             } else {
-                ServerError::new(
-                    "response_error",
-                    format!("Server error: {}", r.status),
-                    Some(r.status),
-                )
+                server_error()
             }));
         };
-        if let Some(e) = v
-            .get("error")
-            .and_then(Value::as_str)
-            .filter(|e| !e.is_empty())
-        {
-            let msg = v
-                .get("message")
-                .and_then(Value::as_str)
+        if let Some(e) = a.error.non_empty() {
+            let msg = a
+                .message
+                .get()
                 .unwrap_or("server did not provide a message");
-            let mut err = ServerError::new(e, msg, Some(r.status));
-            err.body = Some(v.clone());
-            return Ok(Err(err));
+            return Ok(Err(ServerError::new(e, msg, Some(r.status))));
         }
-        if !(200..300).contains(&r.status) {
-            let mut err = ServerError::new(
-                "response_error",
-                format!("Server error: {}", r.status),
-                Some(r.status),
-            );
-            err.body = Some(v);
-            return Ok(Err(err));
+        if !ok {
+            return Ok(Err(server_error()));
         }
-        Ok(Ok(v))
+        Ok(Ok((a, list)))
     }
 }
 
@@ -186,8 +206,6 @@ pub struct ServerError {
     pub message: String,
     /// HTTP status, when a response arrived.
     pub status: Option<u16>,
-    /// The server's JSON body, when there was one.
-    pub body: Option<Value>,
 }
 
 impl ServerError {
@@ -197,7 +215,6 @@ impl ServerError {
             error: error.into(),
             message: message.into(),
             status,
-            body: None,
         }
     }
 

@@ -201,12 +201,10 @@ impl Updater {
     /// `{missing: [entries], total, missingCount, reusableCount}`. Blocks; disk reads.
     pub fn missing_bundle_files(
         &self,
-        manifest: &serde_json::Value,
+        entries: &[delta::ManifestEntry],
         session_key: Option<&str>,
     ) -> Result<serde_json::Value> {
-        let entries = delta::parse_manifest(Some(manifest))?.unwrap_or_default();
-        let raw = manifest.as_array().cloned().unwrap_or_default();
-        let available = match self.plan_manifest(&entries, session_key) {
+        let available = match self.plan_manifest(entries, session_key) {
             Ok(plan) => {
                 let sources = self.device.reuse_sources()?;
                 let refs = sources.dirs();
@@ -221,11 +219,11 @@ impl Updater {
                 vec![false; entries.len()]
             }
         };
-        let missing: Vec<serde_json::Value> = raw
-            .into_iter()
+        let missing: Vec<serde_json::Value> = entries
+            .iter()
             .zip(available.iter())
             .filter(|(_, have)| !**have)
-            .map(|(e, _)| e)
+            .map(|(e, _)| e.to_json())
             .collect();
         let total = entries.len();
         Ok(serde_json::json!({
@@ -235,13 +233,14 @@ impl Updater {
     }
 
     /// Capgo's `getBundleDownloadSize`: `POST <updateUrl>/manifest_size` (query dropped) with the
-    /// info object, `version` and `manifest`; the server's JSON object is passed through. Any
-    /// failure gives Capgo's unavailable answer (`totalSize` 0, every file `error:
-    /// "response_error"`); an empty manifest gives zeros without a request. Blocks; network I/O.
+    /// info object, `version` and `manifest`; the server's answer is read as Capgo's
+    /// `GetBundleDownloadSizeResult` (typed, capped: `answer.rs`). Any failure gives Capgo's
+    /// unavailable answer (`totalSize` 0, every file `error: "response_error"`); an empty
+    /// manifest gives zeros without a request. Blocks; network I/O.
     pub fn bundle_download_size(
         &self,
         version: Option<&str>,
-        manifest: &[serde_json::Value],
+        manifest: &[delta::ManifestEntry],
     ) -> Result<serde_json::Value> {
         use serde_json::json;
         if manifest.is_empty() {
@@ -251,10 +250,8 @@ impl Updater {
             let files: Vec<serde_json::Value> = manifest
                 .iter()
                 .map(|e| {
-                    let mut e = e.clone();
-                    if let Some(o) = e.as_object_mut() {
-                        o.insert("error".into(), json!("response_error"));
-                    }
+                    let mut e = e.to_json();
+                    e["error"] = json!("response_error");
                     e
                 })
                 .collect();
@@ -269,7 +266,10 @@ impl Updater {
         let (mut body, _) = self.info()?;
         if let Some(o) = body.as_object_mut() {
             o.insert("version".into(), json!(version.unwrap_or_default()));
-            o.insert("manifest".into(), json!(manifest));
+            o.insert(
+                "manifest".into(),
+                serde_json::Value::Array(manifest.iter().map(|e| e.to_json()).collect()),
+            );
         }
         let answer = self.http.json_until(
             crate::http::Method::Post,
@@ -277,12 +277,14 @@ impl Updater {
             Some(&body),
             self.request_deadline(),
             Some(&self.cancel),
+            crate::http::BodyCap::SIZE,
         );
         Ok(match answer {
-            Ok(r) if (200..300).contains(&r.status) => {
-                match serde_json::from_slice::<serde_json::Value>(&r.body) {
-                    Ok(v @ serde_json::Value::Object(_)) => v,
-                    _ => unavailable(),
+            Ok(r) if (200..300).contains(&r.status) && !r.truncated => {
+                match crate::registry::answer::read::<crate::registry::answer::SizeAnswer>(&r.body)
+                {
+                    Ok(a) => a.to_js(),
+                    Err(_) => unavailable(),
                 }
             }
             Ok(_) | Err(_) => unavailable(),
