@@ -656,3 +656,49 @@ fn unusable_version_labels_are_refused_before_any_transfer() {
         );
     }
 }
+
+#[test]
+fn a_rate_limit_stored_under_a_clock_that_ran_ahead_is_dropped() {
+    let env = Env::new();
+    env.server.answer_updates(
+        429,
+        &[("Retry-After", "60")],
+        r#"{"error":"too_many_requests","message":"slow down"}"#,
+    );
+    let u = env.updater();
+    assert_eq!(failed_code(&u.update(None).unwrap()), "too_many_requests");
+    assert_eq!(env.server.requests_to("/updates"), 1);
+    // The block was stored while the device clock was ten years ahead: its deadline is in 2036.
+    let state_file = env.data.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    state["rate_limited_until_ms"] = serde_json::json!(now + 10 * 365 * 24 * 3600 * 1000);
+    fs::write(&state_file, state.to_string()).unwrap();
+    // Back on the right clock: the block is more than 24 h ahead of now, so it is dropped and
+    // the next check reaches the server.
+    env.server.set_updates(
+        200,
+        r#"{"error":"no_new_version_available","kind":"up_to_date","message":"none"}"#,
+    );
+    let u2 = env.updater();
+    assert_eq!(u2.update(None).unwrap().kind(), "up_to_date");
+    assert_eq!(env.server.requests_to("/updates"), 2);
+    let state: serde_json::Value = serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap();
+    assert!(
+        state["rate_limited_until_ms"].is_null(),
+        "the stale block is forgotten: {state}"
+    );
+    // A block within 24 h still holds.
+    let mut state = state;
+    state["rate_limited_until_ms"] = serde_json::json!(now + 3600 * 1000);
+    fs::write(&state_file, state.to_string()).unwrap();
+    assert_eq!(
+        failed_code(&env.updater().update(None).unwrap()),
+        "too_many_requests"
+    );
+    assert_eq!(env.server.requests_to("/updates"), 2);
+}

@@ -459,9 +459,7 @@ fn within_depth(text: &[u8]) -> Result<(), Unreadable> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(Unreadable(format!(
-                        "nested deeper than {MAX_DEPTH} levels"
-                    )));
+                    return Err(Unreadable(format!("nested deeper than {MAX_DEPTH} levels")));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),

@@ -314,9 +314,9 @@ impl Updater {
         let mut delivered = 0;
         while Instant::now() < deadline {
             let (batch, blocked) = self.device.with_store(|store, state| {
-                Ok((stats::snapshot(store), state.rate_limited_until_ms))
+                Ok((stats::snapshot(store), state.rate_limit_in_force(now_ms())))
             })?;
-            if batch.is_empty() || blocked.is_some_and(|t| now_ms() < t) {
+            if batch.is_empty() || blocked.is_some() {
                 break;
             }
             let (outcome, limit) = stats::send(&self.http, &url, &batch, deadline);
@@ -362,8 +362,8 @@ impl Updater {
 
     fn blocked_now(&self) -> Result<Option<UpdateOutcome>> {
         self.device.with_store(|_, state| {
-            Ok(match state.rate_limited_until_ms {
-                Some(t) if now_ms() < t => {
+            Ok(match state.rate_limit_in_force(now_ms()) {
+                Some(_) => {
                     let (error, message) = state
                         .rate_limit_error
                         .clone()

@@ -338,6 +338,24 @@ impl State {
         id == BUILTIN || self.get(id).is_some_and(|b| b.status.is_servable())
     }
 
+    /// Until when (ms since the epoch) requests are blocked by a 429, as of `now_ms`. A stored
+    /// block that ends more than [`MAX_RATE_LIMIT_MS`](crate::check::MAX_RATE_LIMIT_MS) after
+    /// `now_ms` cannot have been set under the right clock (the cap is applied when it is
+    /// stored): it was recorded while the device clock ran ahead, and is dropped here, so a
+    /// clock that was years ahead never blocks updates for years.
+    pub fn rate_limit_in_force(&mut self, now_ms: u64) -> Option<u64> {
+        match self.rate_limited_until_ms {
+            Some(t) if t > now_ms.saturating_add(crate::check::MAX_RATE_LIMIT_MS) => {
+                log::warn!("a rate-limit block stored under a clock that ran ahead: dropped");
+                self.rate_limited_until_ms = None;
+                self.rate_limit_error = None;
+                None
+            }
+            Some(t) if t > now_ms => Some(t),
+            _ => None,
+        }
+    }
+
     /// True if this version + checksum failed before.
     pub fn is_known_bad(&self, version: &str, checksum: &str) -> bool {
         self.known_bad
