@@ -344,3 +344,209 @@ fn end_of_input_cancels_a_stalled_download_and_the_process_ends() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn bad_bytes_long_lines_and_inexact_ids_get_an_error_and_the_session_goes_on() {
+    let env = Env::new(json!({}));
+    let mut s = env.session();
+    s.until("load", |v| v["host"] == "load");
+    // Not UTF-8: an error line, not the end of the session.
+    {
+        let stdin = s.stdin.as_mut().unwrap();
+        stdin
+            .write_all(b"{\"id\": 1, \"method\": \"current\xff\"}\n")
+            .unwrap();
+        stdin.flush().unwrap();
+    }
+    let e = s.until("utf-8 error", |v| v.get("error").is_some());
+    assert!(e["error"].as_str().unwrap().contains("UTF-8"), "{e}");
+    // A line over the 4 MiB cap: an error, skipped to its newline.
+    s.send_raw(&format!(
+        r#"{{"id": 2, "method": "setCustomId", "options": {{"customId": "{}"}}}}"#,
+        "x".repeat(5 * 1024 * 1024)
+    ));
+    let e = s.until("long line error", |v| v.get("error").is_some());
+    assert!(e["error"].as_str().unwrap().contains("longer than"), "{e}");
+    // Ids: a number JSON cannot carry exactly is refused; strings and integers come back as sent.
+    s.send_raw(r#"{"id": 123456789012345678901234567890, "method": "current"}"#);
+    let e = s.until("inexact id error", |v| v.get("error").is_some());
+    assert!(e["error"].as_str().unwrap().contains("\"id\""), "{e}");
+    s.send_raw(r#"{"id": "call-7", "method": "getAppId"}"#);
+    assert_eq!(
+        s.until("string id", |v| v.get("id").is_some())["id"],
+        "call-7"
+    );
+    s.send_raw(r#"{"id": 18446744073709551615, "method": "getAppId"}"#);
+    let a = s.until("u64 id", |v| v.get("id").is_some());
+    assert_eq!(a["id"].to_string(), "18446744073709551615");
+    assert_eq!(
+        s.resolve(3, "current", json!({}))["bundle"]["id"],
+        "builtin"
+    );
+    assert_eq!(s.end(), 0);
+}
+
+#[test]
+fn huge_lines_cost_bounded_memory() {
+    let env = Env::new(json!({}));
+    let mut input = Vec::with_capacity(300 * 1024 * 1024);
+    input.extend_from_slice(
+        b"{\"id\": 1, \"method\": \"setCustomId\", \"options\": {\"customId\": \"",
+    );
+    input.resize(100 * 1024 * 1024, b'x');
+    input.extend_from_slice(b"\"}}\n{\"id\": 2, \"method\": \"current\"}\n");
+    // And a line without a newline up to the end of input.
+    input.resize(input.len() + 200 * 1024 * 1024, b'y');
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
+    cmd.args(["device", "--data-dir"])
+        .arg(&env.data)
+        .arg("--builtin")
+        .arg(&env.www)
+        .arg("--config")
+        .arg(&env.config)
+        .args(["--native-version", "1.0", "session"]);
+    let m = run_measured(&mut cmd, &input, Duration::from_secs(120));
+    drop(input);
+    let out: Vec<Value> = String::from_utf8_lossy(&m.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    eprintln!("peak RSS {:.1} MiB", m.peak_rss as f64 / 1048576.0);
+    assert_eq!(m.code, Some(0));
+    assert_eq!(
+        out.iter().filter(|v| v.get("error").is_some()).count(),
+        2,
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|v| v["id"] == 2 && v.get("resolve").is_some())
+    );
+    assert!(
+        m.peak_rss < 48 * 1024 * 1024,
+        "300 MB of input took {} B",
+        m.peak_rss
+    );
+}
+
+#[test]
+fn every_call_read_before_the_end_of_input_gets_one_answer() {
+    // A download that only the end of the process stops, with many calls queued behind it.
+    let env = Env::new(json!({"responseTimeout": 120}));
+    env.server.faults(vec![fault_server::Fault::StallAfter(
+        1000,
+        Duration::from_secs(90),
+    )]);
+    let mut s = env.session();
+    s.until("load", |v| v["host"] == "load");
+    let mut lines = vec![
+        json!({"id": 0, "method": "download", "options": {
+            "url": env.server.url("/bundle.zip"), "version": "1.1.0",
+            "sessionKey": env.set.session_key, "checksum": env.set.checksum}})
+        .to_string(),
+    ];
+    for i in 1..=2000u64 {
+        let call = if i % 2 == 0 {
+            json!({"id": i, "method": "setMultiDelay", "options": {"delayConditions": [{"kind": "kill"}]}})
+        } else {
+            json!({"id": i, "method": "cancelDelay"})
+        };
+        lines.push(call.to_string());
+    }
+    s.send_raw(&lines.join("\n"));
+    s.until("download started", |v| v["event"] == "download");
+    let started = Instant::now();
+    drop(s.stdin.take());
+    s.until("download answer", |v| v["id"] == 0);
+    s.until("last answer", |v| v["id"] == 2000);
+    let seen = s.seen.clone();
+    assert_eq!(s.end(), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    let s = Seen { seen };
+    let mut answered = vec![0u32; 2001];
+    for v in &s.seen {
+        if let Some(id) = v.get("id").and_then(Value::as_u64) {
+            answered[id as usize] += 1;
+            if id != 0 && v.get("reject").is_some() {
+                assert_eq!(v["reject"]["code"], "CANCELLED", "{v}");
+            }
+        }
+    }
+    assert!(answered.iter().all(|&n| n == 1), "every call answered once");
+    let order: Vec<u64> = s
+        .seen
+        .iter()
+        .filter_map(|v| v.get("id").and_then(Value::as_u64))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "answers in order");
+    let cancelled = s
+        .seen
+        .iter()
+        .filter(|v| v["reject"]["code"] == "CANCELLED")
+        .count();
+    assert!(cancelled > 0, "the queued calls were cancelled, not run");
+}
+
+struct Seen {
+    seen: Vec<Value>,
+}
+
+#[test]
+fn values_js_persists_are_bounded_and_the_state_stays_small() {
+    let env = Env::new(json!({"persistCustomId": true, "allowModifyUrl": true,
+                              "persistModifyUrl": true}));
+    let mut s = env.session();
+    s.until("load", |v| v["host"] == "load");
+    let reject = |s: &mut Session, id: u64, method: &str, options: Value| {
+        let a = s.call(id, method, options);
+        assert_eq!(a["reject"]["code"], "INVALID_ARGUMENT", "{method}: {a}");
+    };
+    reject(
+        &mut s,
+        1,
+        "setCustomId",
+        json!({"customId": "c".repeat(257)}),
+    );
+    let many: Vec<Value> = (0..17).map(|_| json!({"kind": "kill"})).collect();
+    reject(&mut s, 2, "setMultiDelay", json!({"delayConditions": many}));
+    reject(
+        &mut s,
+        3,
+        "setMultiDelay",
+        json!({"delayConditions": [{"kind": "date", "value": "d".repeat(257)}]}),
+    );
+    reject(
+        &mut s,
+        4,
+        "setUpdateUrl",
+        json!({"url": format!("https://x.test/{}", "u".repeat(2048))}),
+    );
+    reject(&mut s, 5, "setChannel", json!({"channel": "c".repeat(257)}));
+    // The largest accepted values, then many calls that queue stats.
+    s.resolve(6, "setCustomId", json!({"customId": "c".repeat(256)}));
+    let most: Vec<Value> = (0..16)
+        .map(|_| json!({"kind": "date", "value": "d".repeat(256)}))
+        .collect();
+    s.resolve(7, "setMultiDelay", json!({ "delayConditions": most }));
+    for (i, m) in ["setUpdateUrl", "setStatsUrl", "setChannelUrl"]
+        .iter()
+        .enumerate()
+    {
+        let url = format!("http://127.0.0.1:1/{}", "u".repeat(2000));
+        s.resolve(8 + i as u64, m, json!({ "url": url }));
+    }
+    for i in 0..400u64 {
+        s.call(100 + i, "set", json!({"id": "builtin"}));
+    }
+    assert_eq!(s.end(), 0);
+    let mut total = 0;
+    for f in ["state.json", "stats.json", "launch.json"] {
+        total += fs::metadata(env.data.join(f)).map(|m| m.len()).unwrap_or(0);
+    }
+    eprintln!("state + stats + launch record: {total} B");
+    assert!(total <= 1024 * 1024, "{total} B");
+}

@@ -18,34 +18,56 @@ pub enum Source {
     Check,
 }
 
-/// Parses `setMultiDelay`'s `delayConditions`: `None` when it is missing or not an array; unknown
-/// kinds are dropped (as Capgo does); `background` without a value becomes `"0"`.
-pub fn parse_conditions(options: &Value) -> Option<Vec<DelayCondition>> {
+/// Most delay conditions one `setMultiDelay` may set (they are persisted and read at every start).
+pub const MAX_CONDITIONS: usize = 16;
+/// Longest condition value kept, in bytes.
+pub const MAX_VALUE: usize = 256;
+
+/// Parses `setMultiDelay`'s `delayConditions`: `None` when it is missing or not an array; an
+/// error when it holds more than [`MAX_CONDITIONS`] entries or a value longer than
+/// [`MAX_VALUE`] bytes; unknown kinds are dropped (as Capgo does); `background` without a value
+/// becomes `"0"`.
+pub fn parse_conditions(options: &Value) -> Option<Result<Vec<DelayCondition>, String>> {
     let list = options.get("delayConditions")?.as_array()?;
-    Some(
-        list.iter()
-            .filter_map(|c| {
-                let kind = match c.get("kind")?.as_str()? {
-                    "background" => DelayKind::Background,
-                    "kill" => DelayKind::Kill,
-                    "date" => DelayKind::Date,
-                    "nativeVersion" => DelayKind::NativeVersion,
-                    _ => return None,
-                };
-                let value = match c.get("value") {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(Value::Number(n)) => Some(n.to_string()),
-                    _ => None,
-                };
-                let value = match (kind, value) {
-                    (DelayKind::Background, None) => Some("0".to_string()),
-                    (DelayKind::Background, Some(v)) if v.trim().is_empty() => Some("0".into()),
-                    (_, v) => v,
-                };
-                Some(DelayCondition { kind, value })
-            })
-            .collect(),
-    )
+    if list.len() > MAX_CONDITIONS {
+        return Some(Err(format!(
+            "setMultiDelay accepts at most {MAX_CONDITIONS} delay conditions ({} given)",
+            list.len()
+        )));
+    }
+    let too_long = list.iter().any(|c| match c.get("value") {
+        Some(Value::String(s)) => s.len() > MAX_VALUE,
+        Some(Value::Number(n)) => n.to_string().len() > MAX_VALUE,
+        _ => false,
+    });
+    if too_long {
+        return Some(Err(format!(
+            "a delay condition's value is longer than {MAX_VALUE} bytes"
+        )));
+    }
+    Some(Ok(list
+        .iter()
+        .filter_map(|c| {
+            let kind = match c.get("kind")?.as_str()? {
+                "background" => DelayKind::Background,
+                "kill" => DelayKind::Kill,
+                "date" => DelayKind::Date,
+                "nativeVersion" => DelayKind::NativeVersion,
+                _ => return None,
+            };
+            let value = match c.get("value") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            let value = match (kind, value) {
+                (DelayKind::Background, None) => Some("0".to_string()),
+                (DelayKind::Background, Some(v)) if v.trim().is_empty() => Some("0".into()),
+                (_, v) => v,
+            };
+            Some(DelayCondition { kind, value })
+        })
+        .collect()))
 }
 
 /// The facts a decision needs.
@@ -119,11 +141,20 @@ mod tests {
             {"kind": "background"}, {"kind": "weird", "value": "1"}, {"kind": "kill"},
             {"kind": "date", "value": "2030-01-01T00:00:00Z"}, {"kind": "nativeVersion", "value": "3.0.0"}
         ]}))
+        .unwrap()
         .unwrap();
         assert_eq!(c.len(), 4);
         assert_eq!(c[0].value.as_deref(), Some("0"));
         assert!(parse_conditions(&json!({})).is_none());
         assert!(parse_conditions(&json!({"delayConditions": "x"})).is_none());
+        let many: Vec<Value> = (0..17).map(|_| json!({"kind": "kill"})).collect();
+        assert!(
+            parse_conditions(&json!({ "delayConditions": many }))
+                .unwrap()
+                .is_err()
+        );
+        let long = json!({"delayConditions": [{"kind": "date", "value": "x".repeat(300)}]});
+        assert!(parse_conditions(&long).unwrap().is_err());
     }
 
     #[test]

@@ -15,6 +15,27 @@ use crate::update::UpdateOutcome;
 
 type Answer = Result<Value, Reject>;
 
+/// Longest `customId` kept (bytes): it is persisted and sent with every request and stat.
+pub const MAX_CUSTOM_ID: usize = 256;
+/// Longest `appId` accepted by `setAppId` (bytes).
+pub const MAX_APP_ID: usize = 256;
+/// Longest URL accepted by `setUpdateUrl`, `setStatsUrl`, `setChannelUrl` (bytes).
+pub const MAX_URL: usize = 2048;
+/// Longest channel name accepted by `setChannel` (bytes).
+pub const MAX_CHANNEL: usize = 256;
+
+/// Refuses a JS value longer than `max` bytes (every value a JS call persists is bounded, so no
+/// sequence of calls grows the data folder's state or a later start's memory).
+fn too_long(what: &str, value: &str, max: usize) -> Result<(), Reject> {
+    if value.len() > max {
+        return Err(Reject::code(
+            format!("{what} is longer than {max} bytes"),
+            "INVALID_ARGUMENT",
+        ));
+    }
+    Ok(())
+}
+
 /// Methods of Capgo's API this engine does not implement, and why. They reject as Capacitor's
 /// `unimplemented` does (code `UNIMPLEMENTED`).
 pub const UNIMPLEMENTED: &[(&str, &str)] = &[
@@ -137,8 +158,10 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
         }
         "reload" => reload(inner, fx),
         "setMultiDelay" => {
-            let Some(conds) = delay::parse_conditions(o) else {
-                return Err(Reject::msg("setMultiDelay called without delayCondition"));
+            let conds = match delay::parse_conditions(o) {
+                None => return Err(Reject::msg("setMultiDelay called without delayCondition")),
+                Some(Err(why)) => return Err(Reject::code(why, "INVALID_ARGUMENT")),
+                Some(Ok(c)) => c,
             };
             inner
                 .update_prefs(|p| p.delay_conditions = conds)
@@ -204,6 +227,7 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
             let Some(id) = s_or_empty(o, "customId") else {
                 return Err(Reject::msg("setCustomId called without customId"));
             };
+            too_long("customId", &id, MAX_CUSTOM_ID)?;
             inner
                 .change_settings(|st| st.custom_id = id.clone())
                 .map_err(|e| Reject::internal("setCustomId failed", &e))?;
@@ -244,6 +268,7 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
             let Some(id) = s(o, "appId") else {
                 return Err(Reject::msg("setAppId called without appId"));
             };
+            too_long("appId", &id, MAX_APP_ID)?;
             inner
                 .change_settings(|st| st.app_id = id)
                 .map_err(|e| Reject::internal("setAppId failed", &e))?;
@@ -571,6 +596,7 @@ fn set_channel(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         )
         .with_data(json!({"error": "missing_parameter"})));
     };
+    too_long("channel", &channel, MAX_CHANNEL)?;
     if !inner.plugin.allow_set_default_channel {
         let message = "setChannel is disabled by configuration";
         return Err(Reject::code(message, "SETCHANNEL_FAILED")
@@ -654,6 +680,7 @@ fn set_url(inner: &Arc<Inner>, method: &str, o: &Value) -> Answer {
     let Some(url) = s_or_empty(o, "url") else {
         return Err(Reject::msg(format!("{method} called without url")));
     };
+    too_long("url", &url, MAX_URL)?;
     let url = url.trim().to_string();
     inner
         .change_settings(|st| match method {

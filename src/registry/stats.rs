@@ -16,6 +16,8 @@ use crate::store::Store;
 
 /// Events kept at most; the oldest are dropped first.
 pub const MAX_QUEUED: usize = 200;
+/// Longest metadata value kept in a queued event (bytes).
+pub const MAX_META: usize = 1024;
 const QUEUE_FILE: &str = "stats.json";
 /// Internal id used to remove exactly the events that were delivered.
 const QID: &str = "_qid";
@@ -156,9 +158,17 @@ impl Event {
         self
     }
 
-    /// Adds a metadata field.
+    /// Adds a metadata field (at most [`MAX_META`] bytes of it: server messages end up here).
     pub fn meta(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.metadata.push((k.into(), v.into()));
+        let mut v: String = v.into();
+        if v.len() > MAX_META {
+            let mut end = MAX_META;
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            v.truncate(end);
+        }
+        self.metadata.push((k.into(), v));
         self
     }
 
