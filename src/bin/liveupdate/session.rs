@@ -233,7 +233,7 @@ pub fn run(options: EngineOptions) -> Result<(), liveupdate::Error> {
                             }
                             g = cv
                                 .wait(g)
-                                .map_or_else(std::sync::PoisonError::into_inner, |g| g);
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
                         }
                     };
                     let Some(input) = input else { break };
