@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v g++ >/dev/null || need_apt+=(g++)      # the C header is checked as C++ too
 command -v unzip >/dev/null || need_apt+=(unzip)
 command -v zip >/dev/null || need_apt+=(zip)       # packs the example app's update bundle   # the benchmark's side-by-side baseline and CLI tests
 command -v jq >/dev/null || need_apt+=(jq)

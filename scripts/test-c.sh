@@ -8,6 +8,12 @@ work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh
 mkdir -p "$work/www" && echo '<html>builtin</html>' > "$work/www/index.html"
+# The header on its own, first in a translation unit: C99 (pedantic) and C++.
+printf '#include "liveupdate.h"\nint main(void) { LiveUpdate *h = NULL; size_t n = 0; (void)h; (void)n; return LIVEUPDATE_OK; }\n' \
+  > "$work/header_only.c"
+gcc -std=c99 -pedantic -Wall -Wextra -Werror -I bindings/c -c "$work/header_only.c" -o "$work/h_c.o"
+g++ -std=c++11 -pedantic -Wall -Wextra -Werror -I bindings/c -x c++ -c "$work/header_only.c" -o "$work/h_cpp.o"
+echo "ok   header compiles on its own (C99, C++11)"
 gcc -std=c11 -Wall -Wextra -Werror -I bindings/c tests/bindings/c/test_liveupdate.c \
   -L target/debug -lliveupdate -lpthread -o "$work/test_liveupdate"
 pem_json=$(jq -Rs . < tests/fixtures/capgo/set-a-small/capgo_key_v2.pub)

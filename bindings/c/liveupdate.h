@@ -40,6 +40,8 @@
 #ifndef LIVEUPDATE_H
 #define LIVEUPDATE_H
 
+/* Self-contained: compiles first in a translation unit, as C99 and later or as C++. */
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus

@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 /* C against the real cdylib and bindings/c/liveupdate.h: the update flow over loopback and error
- * paths. Run by scripts/test-c.sh; prints "N passed, N failed". */
+ * paths. Run by scripts/test-c.sh; prints "N passed, N failed". The header comes first: it must
+ * compile on its own. */
+#include "liveupdate.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,7 +13,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include "liveupdate.h"
 
 static int passed = 0, failed = 0;
 static void check(const char *name, int ok, const char *detail) {
