@@ -444,7 +444,7 @@ impl Http {
                     body,
                     timeout: self.config.timeout.min(left),
                 };
-                let head = transport::send(t, request).map_err(|why| {
+                let (head, body) = transport::exchange(t, request, deadline).map_err(|why| {
                     Error::Network(format!(
                         "request to {} failed: {why}",
                         uri.host().unwrap_or("?")
@@ -453,7 +453,7 @@ impl Http {
                 Ok(Head {
                     status: head.status,
                     headers: head.headers,
-                    body: Body::Host(TransportBody::new(t.clone(), head.id, deadline)),
+                    body: Body::Host(body),
                 })
             }
             #[cfg(feature = "builtin-http")]

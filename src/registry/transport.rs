@@ -85,37 +85,120 @@ pub(crate) fn http_transport() -> Option<Arc<dyn HttpTransport>> {
         .clone()
 }
 
-/// Sends through the transport; a panic in a Rust-implemented transport becomes an error.
-pub(crate) fn send(
-    transport: &Arc<dyn HttpTransport>,
-    request: TransportRequest,
-) -> Result<TransportHead, String> {
-    catch_unwind(AssertUnwindSafe(|| transport.send(request)))
-        .unwrap_or_else(|_| Err("the app's HTTP transport failed".to_string()))
+/// What the exchange thread hands over: the answer's head, then body chunks on demand, and the
+/// acknowledgment that the answer was closed.
+enum Part {
+    Head(Result<TransportHead, String>),
+    Chunk(Result<Vec<u8>, String>),
+    Closed,
 }
 
-/// A body read through the transport: bounded chunks, the request's deadline checked before each
-/// read, the answer closed when dropped.
+/// What the reader asks of the exchange thread.
+enum Demand {
+    Read,
+    Close,
+}
+
+/// Longest a dropped body waits for the transport's `close` when no call of the transport is
+/// running on it.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// Longest a dropped body waits when the transport is still in a `read` of it (a transport
+/// honouring its timeouts returns within a chunk's time): the most any deadline is overrun.
+const BUSY_CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Sends `request` through the transport and returns the head, by `deadline` whatever the
+/// transport does. The exchange runs on its own thread — `send`, then one `read` per chunk the
+/// reader asks for, then `close` — and the caller never waits for it past the deadline: a
+/// transport that blocks beyond its timeouts keeps only that thread, which closes the answer
+/// when the blocked call returns. `close` is never called while a `read` of the same answer
+/// runs, and an answer is closed before its last chunk (end, error) is handed over. A panic in a
+/// Rust-implemented transport becomes an error.
+pub(crate) fn exchange(
+    transport: &Arc<dyn HttpTransport>,
+    request: TransportRequest,
+    deadline: Instant,
+) -> Result<(TransportHead, TransportBody), String> {
+    let (tx, rx) = std::sync::mpsc::channel::<Part>();
+    let (demand_tx, demand_rx) = std::sync::mpsc::channel::<Demand>();
+    let t = transport.clone();
+    let close = move |t: &Arc<dyn HttpTransport>, id: u64| {
+        let _ = catch_unwind(AssertUnwindSafe(|| t.close(id)));
+    };
+    let spawned = std::thread::Builder::new()
+        .name("liveupdate-transport".into())
+        .spawn(move || {
+            let head = catch_unwind(AssertUnwindSafe(|| t.send(request)))
+                .unwrap_or_else(|_| Err("the app's HTTP transport failed".to_string()));
+            let id = head.as_ref().ok().map(|h| h.id);
+            if tx.send(Part::Head(head)).is_err() {
+                // Nobody waits any more (the deadline passed): release the answer.
+                if let Some(id) = id {
+                    close(&t, id);
+                }
+                return;
+            }
+            let Some(id) = id else { return };
+            // A reader gone (dropped) counts as a close.
+            while let Ok(Demand::Read) = demand_rx.recv() {
+                let got = catch_unwind(AssertUnwindSafe(|| t.read(id, READ_CHUNK)))
+                    .unwrap_or_else(|_| Err("the app's HTTP transport failed".to_string()));
+                let last = match &got {
+                    Ok(b) => b.is_empty() || b.len() > READ_CHUNK as usize,
+                    Err(_) => true,
+                };
+                if last {
+                    close(&t, id);
+                    let _ = tx.send(Part::Chunk(got));
+                    return;
+                }
+                if tx.send(Part::Chunk(got)).is_err() {
+                    break;
+                }
+            }
+            close(&t, id);
+            let _ = tx.send(Part::Closed);
+        });
+    if spawned.is_err() {
+        return Err("cannot start a thread for the app's HTTP transport".into());
+    }
+    match wait(&rx, deadline) {
+        Some(Part::Head(Ok(head))) => Ok((
+            head,
+            TransportBody {
+                rx,
+                demand: demand_tx,
+                deadline,
+                chunk: Vec::new(),
+                pos: 0,
+                done: false,
+                busy: false,
+            },
+        )),
+        Some(Part::Head(Err(e))) => Err(e),
+        Some(_) => Err("the app's HTTP transport answered out of order".into()),
+        None => Err("the app's HTTP transport did not answer within the time limit".into()),
+    }
+}
+
+/// The next part, or `None` when the deadline passed or the exchange thread ended.
+fn wait(rx: &std::sync::mpsc::Receiver<Part>, deadline: Instant) -> Option<Part> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    rx.recv_timeout(left).ok()
+}
+
+/// A body read through the transport: bounded chunks, each waited for only until the request's
+/// deadline; dropping it closes the answer (waiting for that only when no transport call is
+/// still running).
 pub(crate) struct TransportBody {
-    transport: Arc<dyn HttpTransport>,
-    id: u64,
+    rx: std::sync::mpsc::Receiver<Part>,
+    demand: std::sync::mpsc::Sender<Demand>,
     deadline: Instant,
     chunk: Vec<u8>,
     pos: usize,
+    /// The last chunk was handed over (the answer is closed).
     done: bool,
-}
-
-impl TransportBody {
-    pub(crate) fn new(transport: Arc<dyn HttpTransport>, id: u64, deadline: Instant) -> Self {
-        Self {
-            transport,
-            id,
-            deadline,
-            chunk: Vec::new(),
-            pos: 0,
-            done: false,
-        }
-    }
+    /// A `read` was asked for and its chunk has not arrived (the transport may be stuck in it).
+    busy: bool,
 }
 
 impl Read for TransportBody {
@@ -127,17 +210,45 @@ impl Read for TransportBody {
             if self.done {
                 return Ok(0);
             }
-            if Instant::now() >= self.deadline {
-                return Err(io::Error::new(
+            let timed_out = || {
+                io::Error::new(
                     io::ErrorKind::TimedOut,
                     "the time limit for this request ran out",
-                ));
+                )
+            };
+            if Instant::now() >= self.deadline {
+                return Err(timed_out());
             }
-            let (transport, id) = (&self.transport, self.id);
-            let got = catch_unwind(AssertUnwindSafe(|| transport.read(id, READ_CHUNK)))
-                .unwrap_or_else(|_| Err("the app's HTTP transport failed".to_string()))
-                .map_err(io::Error::other)?;
+            if !self.busy {
+                if self.demand.send(Demand::Read).is_err() {
+                    return Err(io::Error::other("the app's HTTP transport stopped"));
+                }
+                self.busy = true;
+            }
+            let got = match wait(&self.rx, self.deadline) {
+                Some(Part::Chunk(c)) => {
+                    self.busy = false;
+                    c
+                }
+                Some(_) => {
+                    self.busy = false;
+                    self.done = true;
+                    return Err(io::Error::other(
+                        "the app's HTTP transport answered out of order",
+                    ));
+                }
+                None if Instant::now() >= self.deadline => return Err(timed_out()),
+                None => return Err(io::Error::other("the app's HTTP transport stopped")),
+            };
+            let got = match got {
+                Ok(b) => b,
+                Err(e) => {
+                    self.done = true;
+                    return Err(io::Error::other(e));
+                }
+            };
             if got.len() > READ_CHUNK as usize {
+                self.done = true;
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "the app's HTTP transport returned more bytes than asked",
@@ -159,7 +270,22 @@ impl Read for TransportBody {
 
 impl Drop for TransportBody {
     fn drop(&mut self) {
-        let (transport, id) = (&self.transport, self.id);
-        let _ = catch_unwind(AssertUnwindSafe(|| transport.close(id)));
+        if self.done {
+            return;
+        }
+        let _ = self.demand.send(Demand::Close);
+        // While the transport is still in a `read`, the exchange thread closes the answer when
+        // it returns: wait for that only briefly, never for a transport that may not return.
+        let until = Instant::now()
+            + if self.busy {
+                BUSY_CLOSE_WAIT
+            } else {
+                CLOSE_WAIT
+            };
+        while let Some(p) = wait(&self.rx, until) {
+            if matches!(p, Part::Closed) {
+                break;
+            }
+        }
     }
 }

@@ -326,6 +326,72 @@ static void hostile_transports(const char *work, const char *pem_json) {
     liveupdate_set_http_transport(NULL);
 }
 
+/* A transport whose send never returns in time: calls that promise a time bound keep it. */
+static int b_sends = 0;
+static int32_t b_send(void *ud, const char *req, const uint8_t *body, size_t body_len, uint64_t *id,
+                      uint16_t *status, char *head, size_t cap) {
+    (void)ud; (void)req; (void)body; (void)body_len; (void)id; (void)status; (void)head; (void)cap;
+    __sync_fetch_and_add(&b_sends, 1);
+    sleep(120);
+    return 0;
+}
+static int64_t b_read(void *ud, uint64_t id, uint8_t *buf, size_t cap) { (void)ud; (void)id; (void)buf; (void)cap; return 0; }
+static void b_close(void *ud, uint64_t id) { (void)ud; (void)id; }
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void blocking_transport(const char *work, const char *pem_json) {
+    LiveUpdateHttpTransport t = { NULL, b_send, b_read, b_close };
+    liveupdate_set_http_transport(&t);
+    char cfg[8192], *out = NULL, detail[64];
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/blocking\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"http://127.0.0.1:9/updates\",\"statsUrl\":\"http://127.0.0.1:9/stats\","
+        "\"responseTimeout\":30}}}}",
+        work, work, pem_json);
+    LiveUpdate *h = NULL;
+    check("create with a blocking transport", liveupdate_create(cfg, &h) == LIVEUPDATE_OK, liveupdate_last_error());
+    if (!h) return;
+    liveupdate_launch(h, &out); /* queues stats */
+    liveupdate_string_free(out); out = NULL;
+    double t0 = now_s();
+    int rc = liveupdate_flush_stats(h, 1000, &out);
+    double took = now_s() - t0;
+    snprintf(detail, sizeof detail, "took %.1f s", took);
+    check("flush_stats(1000 ms) returns in time though send blocks", rc == LIVEUPDATE_OK && took < 3.0, detail);
+    liveupdate_string_free(out); out = NULL;
+    liveupdate_free(h);
+
+    static Seen seen;
+    pthread_mutex_init(&seen.lock, NULL);
+    seen.main_thread = pthread_self();
+    LiveUpdateHostCallbacks host = { &seen, on_event, on_host_action };
+    LiveUpdateEngine *e = NULL;
+    snprintf(cfg, sizeof cfg,
+        "{\"data_dir\":\"%s/blocking-engine\",\"builtin_dir\":\"%s/www\",\"native_version\":\"1.0\","
+        "\"capacitor_config\":{\"appId\":\"com.example.liveupdate\",\"plugins\":{\"CapacitorUpdater\":"
+        "{\"publicKey\":%s,\"updateUrl\":\"http://127.0.0.1:9/updates\",\"statsUrl\":\"http://127.0.0.1:9/stats\","
+        "\"responseTimeout\":30}}}}",
+        work, work, pem_json);
+    check("engine with a blocking transport", liveupdate_engine_start(cfg, &host, &e) == LIVEUPDATE_OK, liveupdate_last_error());
+    if (!e) return;
+    liveupdate_engine_foreground(e);
+    struct timespec pause = { 0, 300 * 1000 * 1000 };
+    nanosleep(&pause, NULL); /* the check and a stats flush are now blocked in send */
+    t0 = now_s();
+    rc = liveupdate_engine_shutdown(e);
+    took = now_s() - t0;
+    snprintf(detail, sizeof detail, "took %.1f s", took);
+    check("engine_shutdown returns in time though send blocks", rc == LIVEUPDATE_OK && took < 10.0, detail);
+    check("... and the transport was really blocked", b_sends >= 2, NULL);
+    liveupdate_engine_free(e);
+    liveupdate_set_http_transport(NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s REGISTRY_URL WORK_DIR PUBLIC_KEY_JSON_STRING\n", argv[0]); return 2; }
     const char *url = argv[1], *work = argv[2], *pem_json = argv[3];
@@ -427,6 +493,7 @@ int main(int argc, char **argv) {
     engine_bridge(work, url, pem_json);
     http_transport(work, url, pem_json);
     hostile_transports(work, pem_json);
+    blocking_transport(work, pem_json);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
