@@ -148,6 +148,39 @@ fn hostile_manifests_are_refused_before_any_transfer() {
         v[1].file_name = "lib/x.js".into();
     });
     assert!(e.contains("also a file"), "{e}");
+    // A file and a folder whose names differ only in case or normalisation (the zip path refuses
+    // the same pair): one of them would land inside the other on iOS and macOS.
+    for (file, inside) in [
+        ("Css", "css/a.js"),
+        ("css/a.js", "Css"),
+        ("lib", "LIB/x.js"),
+        ("caf\u{e9}", "cafe\u{301}/x.js"),
+        ("a/B", "a/b/c.js"),
+    ] {
+        let e = with(&|v| {
+            v[0].file_name = file.into();
+            v[1].file_name = inside.into();
+        });
+        assert!(e.contains("case-insensitive"), "{file} / {inside}: {e}");
+    }
+    // The same folder under the same name is fine.
+    let mut ok = es.clone();
+    ok[0].file_name = "css/a.js".into();
+    ok[1].file_name = "css/b.js".into();
+    assert!(
+        plan(
+            &ok,
+            &DeltaTrust {
+                public_key: Some(&key()),
+                older_keys: &[],
+                known: None,
+                session_key: Some(&session()),
+            },
+            &Limits::default(),
+            false
+        )
+        .is_ok()
+    );
     // A signature that does not verify; a plain hash where the app has a key; a validly signed
     // hash moved to another file is caught later, by the hash of the downloaded file.
     for i in [0, 3] {

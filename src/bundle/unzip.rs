@@ -179,8 +179,13 @@ pub(crate) const COLLIDES: &str =
 
 /// A path as a case-insensitive, normalisation-insensitive file system compares it.
 pub(crate) fn fold(p: &EntryPath) -> String {
+    fold_str(&p.parts.join("/"))
+}
+
+/// [`fold`] of a `/`-joined path.
+pub(crate) fn fold_str(p: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    p.parts.join("/").to_lowercase().nfd().collect()
+    p.to_lowercase().nfd().collect()
 }
 
 /// Reads the central directory and decides the output tree: checks every name and type, refuses

@@ -1,13 +1,13 @@
 //! Plan: a delta manifest parsed strictly and checked before any transfer — session key, per-file signed hashes, safe targets, URLs, limits, bundle identity.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::checksum::{ExpectedChecksum, to_hex};
 use crate::crypto::{PublicKey, SessionKey, WrappedSessionKey};
 use crate::error::{Error, Result};
-use crate::unzip::{COLLIDES, EntryPath, Limits, fold};
+use crate::unzip::{COLLIDES, EntryPath, Limits, fold_str};
 
 use crate::registry::answer::Manifest;
 pub use crate::registry::answer::ManifestEntry;
@@ -85,9 +85,8 @@ pub fn plan(
     let (session_key, key) = choose_key(entries, trust)?;
     let mut files = Vec::with_capacity(entries.len());
     let mut named = Vec::with_capacity(entries.len());
-    let mut targets: BTreeMap<EntryPath, usize> = BTreeMap::new();
-    let mut folded: HashSet<String> = HashSet::new();
-    for (i, e) in entries.iter().enumerate() {
+    let mut names = Names::default();
+    for e in entries.iter() {
         let refuse = |reason: &'static str| Error::UnsafeEntry {
             name: e.file_name.chars().take(200).collect(),
             reason,
@@ -100,15 +99,11 @@ pub fn plan(
         if target.is_empty() {
             return Err(refuse("names no file"));
         }
-        if targets.insert(target.clone(), i).is_some() {
-            return Err(refuse("duplicates another entry of the manifest"));
-        }
-        if !folded.insert(fold(&target)) {
-            return Err(refuse(COLLIDES));
-        }
+        names.add(&target).map_err(refuse)?;
         crate::http::check_url(&e.download_url, allow_insecure)?;
         named.push((target, brotli));
     }
+    drop(names);
     // Every name is safe: now the signatures (one RSA public operation each, on every core).
     let fingerprint = key.map(PublicKey::fingerprint);
     let ids: Vec<Option<[u8; 32]>> = entries
@@ -129,25 +124,47 @@ pub fn plan(
             url: e.download_url.clone(),
         });
     }
-    // A file that is also a folder: some target is a strict prefix of another.
-    for t in targets.keys() {
-        for depth in 1..t.parts().len() {
-            let prefix = EntryPath::parse(&t.parts()[..depth].join("/"))
-                .map_err(|reason| Error::Manifest(reason.into()))?;
-            if targets.contains_key(&prefix) {
-                return Err(Error::UnsafeEntry {
-                    name: t.parts().join("/"),
-                    reason: "is inside a path that is also a file",
-                });
-            }
-        }
-    }
     Ok(Plan {
         digest: digest(&files),
         files,
         session_key,
         verified,
     })
+}
+
+/// Every planned name and the folders it implies, as case-insensitive, normalising file systems
+/// (iOS, macOS) compare them: two names may not land on one file or folder there, and no name
+/// may be a file and a folder at once — exactly the zip path's rules.
+#[derive(Default)]
+struct Names {
+    /// Folded path → (the exact path first seen, whether it is a folder).
+    seen: HashMap<String, (String, bool)>,
+}
+
+impl Names {
+    fn add(&mut self, target: &EntryPath) -> std::result::Result<(), &'static str> {
+        let parts = target.parts();
+        for depth in 1..parts.len() {
+            self.claim(parts[..depth].join("/"), true)?;
+        }
+        self.claim(parts.join("/"), false)
+    }
+
+    fn claim(&mut self, exact: String, dir: bool) -> std::result::Result<(), &'static str> {
+        let key = fold_str(&exact);
+        match self.seen.get(&key) {
+            None => {
+                self.seen.insert(key, (exact, dir));
+                Ok(())
+            }
+            Some((e, d)) if *e == exact => match (*d, dir) {
+                (true, true) => Ok(()),
+                (false, false) => Err("duplicates another entry of the manifest"),
+                _ => Err("is inside a path that is also a file"),
+            },
+            Some(_) => Err(COLLIDES),
+        }
+    }
 }
 
 /// The SHA-256 each entry's `file_hash` stands for, verified under `key` (V3; plain hex without a
