@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use common::sha256_hex;
 use liveupdate::checksum::to_hex;
-use liveupdate::delta::{DeltaTrust, ManifestEntry, parse_manifest, plan};
+use liveupdate::delta::{DeltaTrust, ManifestEntry, Source, parse_manifest, plan};
 use liveupdate::{Limits, PublicKey};
 use serde_json::{Value, json};
 
@@ -300,7 +300,7 @@ fn a_device_on_2_0_0_reuses_exactly_the_unchanged_files_verified_in_place() {
     let staging = tmp.path().join("staging");
     fs::create_dir(&staging).unwrap();
     let old = dir().join("v2.0.0/original");
-    let r = liveupdate::delta::reuse_local(&p, &[old.as_path()], None, &staging).unwrap();
+    let r = liveupdate::delta::reuse_local(&p, &[Source::store(&old)], None, &staging).unwrap();
     // The CLI's own diff of the two versions says which files changed.
     let diff: Vec<Value> =
         serde_json::from_str(&fs::read_to_string(dir().join("diff-2.0.0-to-2.0.1.json")).unwrap())
@@ -350,7 +350,7 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
         local.join("index.html"),
     )
     .unwrap();
-    let r = liveupdate::delta::reuse_local(&p, &[local.as_path()], None, &staging).unwrap();
+    let r = liveupdate::delta::reuse_local(&p, &[Source::store(&local)], None, &staging).unwrap();
     let missing = names(&p, &r.missing);
     assert!(missing.contains(&"theme.css".to_string()), "{missing:?}");
     assert!(
@@ -363,8 +363,13 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
     );
     // The untouched 2.0.0 originals then provide what they can.
     let old = dir().join("v2.0.0/original");
-    let r2 = liveupdate::delta::reuse_local(&p, &[local.as_path(), old.as_path()], None, &staging)
-        .unwrap();
+    let r2 = liveupdate::delta::reuse_local(
+        &p,
+        &[Source::store(&local), Source::store(&old)],
+        None,
+        &staging,
+    )
+    .unwrap();
     assert!(names(&p, &r2.reused).contains(&"theme.css".to_string()));
 }
 

@@ -1079,3 +1079,70 @@ fn a_file_moved_between_releases_is_reused_from_its_old_path() {
         js
     );
 }
+
+fn inode(p: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(p).unwrap();
+    (m.dev(), m.ino())
+}
+
+#[test]
+fn reuse_never_follows_a_linked_folder_nor_shares_a_file_linked_outside_the_store() {
+    let env = Env::new(None);
+    let u = env.updater();
+    env.offer_zip_200();
+    let (b200, _) = env.update_and_apply(&u);
+    let old = env.bundle_dir(&b200.id);
+    let outside = env.data.parent().unwrap().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    // A folder of the installed bundle replaced by a link to a copy of it elsewhere.
+    copy_tree(&old.join("media"), &outside.join("media"));
+    fs::remove_dir_all(old.join("media")).unwrap();
+    std::os::unix::fs::symlink(outside.join("media"), old.join("media")).unwrap();
+    // A file of the installed bundle that is also a name outside the data folder.
+    fs::rename(old.join("theme.css"), outside.join("theme.css")).unwrap();
+    fs::hard_link(outside.join("theme.css"), old.join("theme.css")).unwrap();
+
+    env.offer_delta("2.0.1", &env.manifest("2.0.1"));
+    let (b, download) = env.update_and_apply(&u);
+    let d = download.delta.unwrap();
+    assert_eq!(
+        (d.reused, d.fetched),
+        (6, 5),
+        "the two files under the linked folder are fetched, not read through the link"
+    );
+    let new = env.bundle_dir(&b.id);
+    assert_eq!(tree(&new), expected_201());
+    // The shared file's bytes were taken by copy: what happens outside stays outside.
+    assert_ne!(
+        inode(&new.join("theme.css")),
+        inode(&outside.join("theme.css"))
+    );
+    fs::write(outside.join("theme.css"), "body { display: none }").unwrap();
+    assert_eq!(
+        fs::read(new.join("theme.css")).unwrap(),
+        fs::read(delta_dir().join("v2.0.1/original/theme.css")).unwrap()
+    );
+    // A file only this store holds is still shared by a hard link (no copy, no extra disk).
+    assert_eq!(
+        inode(&new.join("index.html")),
+        inode(&old.join("index.html"))
+    );
+}
+
+#[test]
+fn files_reused_from_the_builtin_folder_are_copied_never_linked() {
+    let env = Env::new(Some(&delta_dir().join("v2.0.0/original")));
+    let u = env.updater();
+    env.offer_delta("2.0.1", &env.manifest("2.0.1"));
+    let (b, download) = env.update_and_apply(&u);
+    assert_eq!(download.delta.unwrap().reused, 8);
+    let new = env.bundle_dir(&b.id);
+    for name in ["theme.css", "index.html", "media/blob/entropy.dat"] {
+        assert_ne!(inode(&new.join(name)), inode(&env.www.join(name)), "{name}");
+    }
+    // A later change to the app's builtin files (a developer's copy over them) leaves the
+    // installed, verified bundle as it was.
+    fs::write(env.www.join("theme.css"), "changed").unwrap();
+    assert_eq!(tree(&new), expected_201());
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::fetch::{FetchReport, FileFailure, Pool};
 use super::plan::{Plan, PlannedFile};
-use super::reuse::{place, reuse_local};
+use super::reuse::{Source, place, reuse_local};
 use crate::error::{Error, Result};
 use crate::fs_atomic::{Staging, durable};
 
@@ -45,7 +45,7 @@ fn whole(error: Error) -> FileFailure {
 /// staging folder is removed; files verified into the pool stay. Blocks; disk and network I/O.
 pub fn assemble(
     plan: &Plan,
-    sources: &[&Path],
+    sources: &[Source<'_>],
     pool: &Pool,
     dest: &Path,
     max_bytes: u64,
@@ -70,7 +70,7 @@ pub fn assemble(
     let mut bytes = reuse.bytes;
     for f in &missing {
         let dest_file = tree.join(f.target.to_path());
-        match place(f, &[pool.path_of(&f.sha256)], &dest_file).map_err(whole)? {
+        match place(f, &[pool.candidate(&f.sha256)], &dest_file).map_err(whole)? {
             Some(len) => bytes += len,
             None => {
                 return Err(FileFailure {

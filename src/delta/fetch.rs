@@ -28,8 +28,9 @@ use crate::http::Http;
 #[derive(Debug, Clone)]
 pub struct Pool {
     dir: PathBuf,
-    /// Files of installed bundles by SHA-256 (`index.rs`): more places a file may be found.
-    elsewhere: std::collections::HashMap<[u8; 32], PathBuf>,
+    /// Files of installed bundles by SHA-256 (`index.rs`): more places a file may be found, as
+    /// (bundle folder, path in it).
+    elsewhere: std::collections::HashMap<[u8; 32], (PathBuf, PathBuf)>,
 }
 
 /// How long an unused pool file is kept (a release that keeps failing is not retried forever).
@@ -48,7 +49,7 @@ impl Pool {
     /// Adds installed bundles' files, by SHA-256, as places to look (see `index.rs`).
     pub fn with_elsewhere(
         mut self,
-        elsewhere: std::collections::HashMap<[u8; 32], PathBuf>,
+        elsewhere: std::collections::HashMap<[u8; 32], (PathBuf, PathBuf)>,
     ) -> Self {
         self.elsewhere = elsewhere;
         self
@@ -56,10 +57,27 @@ impl Pool {
 
     /// Where a file with this SHA-256 may be: the pool, then an installed bundle that holds it
     /// under another path. Every candidate is re-hashed before use.
-    pub fn candidates(&self, sha256: &[u8; 32]) -> Vec<PathBuf> {
-        std::iter::once(self.path_of(sha256))
-            .chain(self.elsewhere.get(sha256).cloned())
+    pub fn candidates(&self, sha256: &[u8; 32]) -> Vec<super::reuse::Candidate> {
+        std::iter::once(self.candidate(sha256))
+            .chain(
+                self.elsewhere
+                    .get(sha256)
+                    .map(|(root, rel)| super::reuse::Candidate {
+                        root: root.clone(),
+                        rel: rel.clone(),
+                        link: true,
+                    }),
+            )
             .collect()
+    }
+
+    /// The pool's own file with this SHA-256, as a place to take it from.
+    pub fn candidate(&self, sha256: &[u8; 32]) -> super::reuse::Candidate {
+        super::reuse::Candidate {
+            root: self.dir.clone(),
+            rel: PathBuf::from(to_hex(sha256)),
+            link: true,
+        }
     }
 
     /// Where the file with this SHA-256 is (or would be).

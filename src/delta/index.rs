@@ -33,9 +33,12 @@ pub fn write(data_dir: &Path, id: &str, plan: &Plan) {
     }
 }
 
-/// SHA-256 → a path holding it, over the indexes of `bundles` (id and folder; servable bundles
+/// SHA-256 → (bundle folder, path in it) holding it, over the indexes of `bundles` (id and folder; servable bundles
 /// with files only), the first bundle first. Only safe relative paths are taken. Does I/O.
-pub fn load(data_dir: &Path, bundles: &[(String, PathBuf)]) -> HashMap<[u8; 32], PathBuf> {
+pub fn load(
+    data_dir: &Path,
+    bundles: &[(String, PathBuf)],
+) -> HashMap<[u8; 32], (PathBuf, PathBuf)> {
     let mut out = HashMap::new();
     for (id, folder) in bundles {
         let Ok(text) = fs::read_to_string(data_dir.join(DIR).join(id)) else {
@@ -53,7 +56,7 @@ pub fn load(data_dir: &Path, bundles: &[(String, PathBuf)]) -> HashMap<[u8; 32],
                 continue;
             }
             out.entry(sha)
-                .or_insert_with(|| folder.join(entry.to_path()));
+                .or_insert_with(|| (folder.clone(), entry.to_path()));
         }
     }
     out

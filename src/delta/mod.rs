@@ -19,4 +19,4 @@ pub use assemble::{Assembly, assemble};
 pub use fetch::{FetchJob, FetchReport, FileFailure, Pool, fetch_into_pool};
 pub use known::KnownHashes;
 pub use plan::{DeltaTrust, ManifestEntry, Plan, PlannedFile, parse_manifest, plan};
-pub use reuse::{BuiltinReader, Reuse, locate, reuse_local, set_builtin_reader};
+pub use reuse::{BuiltinReader, Candidate, Reuse, Source, locate, reuse_local, set_builtin_reader};

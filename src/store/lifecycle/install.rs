@@ -300,12 +300,15 @@ pub struct ReuseSources {
 }
 
 impl ReuseSources {
-    /// Every folder, in order: the bundles, then the builtin folder.
-    pub fn dirs(&self) -> Vec<&Path> {
+    /// Every folder, in order: the bundles (the store's: linkable), then the builtin folder
+    /// (copied from, never linked).
+    pub fn dirs(&self) -> Vec<crate::delta::Source<'_>> {
         self.bundles
             .iter()
-            .map(|(_, d)| d.as_path())
-            .chain(std::iter::once(self.builtin.as_path()))
+            .map(|(_, d)| crate::delta::Source::store(d))
+            .chain(std::iter::once(crate::delta::Source::foreign(
+                &self.builtin,
+            )))
             .collect()
     }
 }
