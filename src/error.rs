@@ -127,6 +127,12 @@ pub enum Refusal {
 }
 
 impl Error {
+    /// True when the data folder (or its file system) cannot be written: the app must still
+    /// start, on its builtin bundle.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if crate::store::is_unwritable(source))
+    }
+
     /// A refusal of `kind`, with a human `detail`.
     pub fn refused(kind: Refusal, detail: impl Into<String>) -> Self {
         Error::Refused {

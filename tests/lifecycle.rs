@@ -621,3 +621,136 @@ fn a_confirmed_launch_writes_nothing_durable() {
     fs::write(app.data.join("launch.json"), b"{\"launch_id\":").unwrap();
     assert_eq!(d.launch().unwrap().bundle.id, id);
 }
+
+#[test]
+fn a_state_file_that_is_a_folder_a_pipe_or_huge_is_moved_aside_and_the_app_starts_on_builtin() {
+    for kind in ["folder", "pipe", "huge"] {
+        let app = App::new();
+        let d = app.device(cfg(), "1");
+        let id = app.install(&d, "1.0.1");
+        confirm(&d, &id);
+        let state = app.data.join("state.json");
+        fs::remove_file(&state).unwrap();
+        match kind {
+            "folder" => fs::create_dir(&state).unwrap(),
+            "pipe" => assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(&state)
+                    .status()
+                    .unwrap()
+                    .success()
+            ),
+            // 200 MB, sparse: reading it would cost 200 MB; it is not read at all.
+            _ => fs::File::create(&state)
+                .unwrap()
+                .set_len(200 * 1024 * 1024)
+                .unwrap(),
+        }
+        let started = std::time::Instant::now();
+        let l = d.launch().unwrap();
+        assert_eq!(l.bundle.id, "builtin", "{kind}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{kind}"
+        );
+        let aside: Vec<String> = names_in(&app.data)
+            .into_iter()
+            .filter(|n| n.starts_with("state.json.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{kind}: moved aside once");
+        // The next start reads the fresh state it wrote.
+        assert_eq!(d.launch().unwrap().bundle.id, "builtin");
+        assert!(fs::symlink_metadata(&state).unwrap().is_file(), "{kind}");
+    }
+}
+
+/// A tmpfs mounted by the test and then made read-only (root cannot write through a read-only
+/// mount, whatever the permission bits say). `None` where mounting is not possible.
+struct ReadOnlyMount(PathBuf);
+
+impl ReadOnlyMount {
+    fn mount(at: &std::path::Path) -> Option<Self> {
+        fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(at.to_path_buf()))
+    }
+
+    fn read_only(&self) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_read_only_data_folder_still_starts_the_app_on_builtin() {
+    let app = App::new();
+    let Some(mount) = ReadOnlyMount::mount(&app.data) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root, as on CI)");
+        return;
+    };
+    let d = app.device(cfg(), "1");
+    let id = app.install(&d, "1.0.1");
+    d.next(&id).unwrap();
+    mount.read_only();
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, "builtin");
+    assert_eq!(l.web_root, fs::canonicalize(&app.www).unwrap());
+    assert_eq!(d.status().unwrap().current.id, "builtin");
+    // An empty read-only folder (no lock file, no state) as well.
+    let app2 = App::new();
+    let Some(m2) = ReadOnlyMount::mount(&app2.data) else {
+        return;
+    };
+    m2.read_only();
+    let d2 = app2.device(cfg(), "1");
+    assert_eq!(d2.launch().unwrap().bundle.id, "builtin");
+    // The command line: status, launch and a whole session.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+            .args(["device", "--data-dir"])
+            .arg(&app.data)
+            .arg("--builtin")
+            .arg(&app.www)
+            .args(["--native-version", "1"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for cmd in ["status", "launch", "session"] {
+        let out = cli(&[cmd]);
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first: serde_json::Value = serde_json::from_slice(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        let bundle = if cmd == "status" {
+            &first["current"]
+        } else {
+            &first["bundle"]
+        };
+        assert_eq!(bundle["id"], "builtin", "{cmd}: {first}");
+    }
+}

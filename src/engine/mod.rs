@@ -203,7 +203,12 @@ impl Engine {
             base.clone(),
             options.native_version.clone(),
         )?;
-        let prefs: PluginPrefs = probe.with_store(|_, s| Ok(s.plugin.clone()))?;
+        let prefs: PluginPrefs = probe
+            .with_store(|_, s| Ok(s.plugin.clone()))
+            .unwrap_or_else(|e| {
+                log::warn!("the plugin's stored settings are not readable: {e}");
+                PluginPrefs::default()
+            });
         let settings = Settings {
             app_id: base.app_id.clone(),
             custom_id: prefs
@@ -487,17 +492,28 @@ impl Inner {
     }
 
     /// Plugin load: the launch decision and the first page.
+    ///
+    /// Only the launch decision itself can fail it; the bookkeeping around it (delay conditions,
+    /// the failed-update record, version-change stats) is logged and skipped when the data
+    /// folder cannot be written, so the app always gets a page.
     fn load(&self, fx: &mut Effects) -> Result<()> {
-        let delays = self.check_cancel_delay(delay::Source::Killed)?;
+        let delays = self
+            .check_cancel_delay(delay::Source::Killed)
+            .unwrap_or_else(|e| {
+                log::warn!("delay conditions not read: {e}");
+                Vec::new()
+            });
         let core = self.core();
         let l = core.device().launch_with(delays.is_empty())?;
         self.arm_page(&l);
         fx.action(HostAction::Load(page_of(&l)));
         fx.stat(stats::Event::new(Action::AppLaunchStart, &l.bundle.version));
         if let Some(r) = &l.rolled_back {
-            let failed = core.device().record_of(&r.failed)?;
+            let failed = core.device().record_of(&r.failed).unwrap_or(None);
             if let Some(b) = &failed {
-                self.update_prefs(|p| p.last_failed = Some(b.clone()))?;
+                if let Err(e) = self.update_prefs(|p| p.last_failed = Some(b.clone())) {
+                    log::warn!("the failed update is not recorded: {e}");
+                }
                 fx.event("updateFailed", json!({"bundle": bundle_json(b)}));
                 fx.stat(stats::Event::new(Action::UpdateFail, &b.version));
             }
@@ -505,7 +521,9 @@ impl Inner {
         if l.applied_next {
             fx.stat(stats::Event::new(Action::Set, &l.bundle.version));
         }
-        self.version_change_stats(&l.bundle.version, fx)?;
+        if let Err(e) = self.version_change_stats(&l.bundle.version, fx) {
+            log::warn!("version changes not recorded: {e}");
+        }
         let period = self.plugin.period_check_delay_s;
         if period > 0 {
             lock(&self.rt).next_periodic = Some(crate::time::after(Duration::from_secs(period)));

@@ -108,12 +108,15 @@ impl Store {
     /// so the app falls back to builtin and the orphaned bundles are swept. Does I/O.
     pub fn load(&self) -> Result<(State, LoadOutcome)> {
         let path = self.root.join(STATE_FILE);
-        let bytes = match fs::read(&path) {
+        let bytes = match read_state_file(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((State::default(), LoadOutcome::Fresh));
             }
-            Err(e) => return Err(Error::io("reading", &path)(e)),
+            Err(e) => {
+                log::warn!("state file unusable ({e})");
+                return self.set_aside(&path);
+            }
         };
         #[derive(serde::Deserialize)]
         struct Probe {
@@ -130,15 +133,29 @@ impl Store {
         }
         match parse_state(&bytes) {
             Some(state) => Ok((state, LoadOutcome::Read)),
-            None => {
-                let aside = self.root.join(format!(
-                    "state.json.corrupt-{}",
-                    fs_atomic::random_alnum(6)?
-                ));
-                fs::rename(&path, &aside).map_err(Error::io("moving aside", &path))?;
-                sync_dir(&self.root)?;
+            None => self.set_aside(&path),
+        }
+    }
+
+    /// Moves an unusable state file (unreadable, not a regular file, too large) aside and starts
+    /// afresh: the app falls back to builtin and the orphaned bundles are swept. When it cannot
+    /// even be moved (a read-only folder), the fresh state is used without it.
+    fn set_aside(&self, path: &Path) -> Result<(State, LoadOutcome)> {
+        let aside = self.root.join(format!(
+            "state.json.corrupt-{}",
+            fs_atomic::random_alnum(6)?
+        ));
+        match fs::rename(path, &aside) {
+            Ok(()) => {
+                let _ = sync_dir(&self.root);
                 log::warn!("state file unreadable; moved to {}", aside.display());
                 Ok((State::default(), LoadOutcome::Recovered(aside)))
+            }
+            Err(e) => {
+                log::warn!(
+                    "state file unreadable and cannot be moved aside ({e}): starting afresh"
+                );
+                Ok((State::default(), LoadOutcome::Recovered(path.to_path_buf())))
             }
         }
     }
@@ -275,14 +292,60 @@ fn set_aside_if_foreign(root: &Path, name: &str) -> Result<()> {
     }
 }
 
-/// Opens (creating) a lock file; the lock itself is taken by the caller.
+/// Opens (creating) a lock file; the lock itself is taken by the caller. An existing lock file
+/// in a folder that cannot be written is opened for reading (a lock needs no write access), so a
+/// read-only data folder can still be read under the lock.
 fn open_lock_file(path: &Path) -> Result<File> {
-    File::options()
+    match File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(Error::io("opening lock file", path))
+    {
+        Ok(f) => Ok(f),
+        Err(e) if is_unwritable(&e) && path.is_file() => {
+            File::open(path).map_err(Error::io("opening lock file", path))
+        }
+        Err(e) => Err(Error::io("opening lock file", path)(e)),
+    }
+}
+
+/// True for the errors of a folder or file system that cannot be written.
+pub fn is_unwritable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Largest state file read (bytes). What the JS API can persist is bounded so that a state file
+/// stays well under 1 MiB; anything larger is not a state this build wrote, and is moved aside
+/// unread.
+pub const MAX_STATE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Reads the state file: only a regular file (never through a link, never a folder, a pipe or a
+/// device, which would block or never end), at most [`MAX_STATE_BYTES`].
+fn read_state_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = fs::symlink_metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_STATE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_STATE_BYTES} bytes"
+        )));
+    }
+    let mut out = Vec::new();
+    File::open(path)?
+        .take(MAX_STATE_BYTES + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_STATE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_STATE_BYTES} bytes"
+        )));
+    }
+    Ok(out)
 }
 
 /// Parses state-file bytes: `None` if they are not a coherent state of a format this build reads

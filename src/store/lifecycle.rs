@@ -417,6 +417,24 @@ impl Device {
     /// [`Device::launch`], applying a pending `next` only when `apply_next` (the engine passes
     /// false while a delay condition holds).
     pub fn launch_with(&self, apply_next: bool) -> Result<LaunchResult> {
+        match self.launch_inner(apply_next) {
+            Err(e) if e.is_unwritable() => {
+                log::warn!(
+                    "the data folder cannot be written ({e}): starting on the builtin bundle"
+                );
+                Ok(LaunchResult {
+                    launch_id: random_alnum(16)?,
+                    web_root: self.builtin_dir.clone(),
+                    bundle: self.builtin_info(),
+                    rolled_back: None,
+                    applied_next: false,
+                })
+            }
+            other => other,
+        }
+    }
+
+    fn launch_inner(&self, apply_next: bool) -> Result<LaunchResult> {
         let mut s = self.session()?;
         let loaded = s.state.clone();
         let mut rolled_back = None;
@@ -532,9 +550,22 @@ impl Device {
         Ok(self.info(&s.state, &current))
     }
 
-    /// Current, next, fallback and every downloaded bundle (tombstones excluded).
+    /// Current, next, fallback and every downloaded bundle (tombstones excluded). A data folder
+    /// that cannot be written reports what the app then serves: builtin only.
     pub fn status(&self) -> Result<Status> {
-        let s = self.session()?;
+        let s = match self.session() {
+            Ok(s) => s,
+            Err(e) if e.is_unwritable() => {
+                let b = self.builtin_info();
+                return Ok(Status {
+                    current: b.clone(),
+                    next: None,
+                    fallback: b,
+                    bundles: Vec::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Status {
             current: self.info(&s.state, &s.state.current),
             next: s.state.next.as_deref().map(|id| self.info(&s.state, id)),
