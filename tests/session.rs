@@ -550,3 +550,82 @@ fn values_js_persists_are_bounded_and_the_state_stays_small() {
     eprintln!("state + stats + launch record: {total} B");
     assert!(total <= 1024 * 1024, "{total} B");
 }
+
+#[test]
+fn a_second_process_never_rolls_back_the_first_ones_live_launch() {
+    let env = Env::new(json!({}));
+    let cli = |args: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+            .args(["device", "--data-dir"])
+            .arg(&env.data)
+            .arg("--builtin")
+            .arg(&env.www)
+            .arg("--config")
+            .arg(&env.config)
+            .args(["--native-version", "1.0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let installed = cli(&[
+        "install",
+        "--in",
+        env.set.encrypted_zip.to_str().unwrap(),
+        "--version",
+        "1.1.0",
+        "--checksum",
+        &env.set.checksum,
+        "--session-key",
+        &env.set.session_key,
+    ]);
+    let id = installed["bundle"]["id"].as_str().unwrap().to_string();
+    cli(&["next", &id]);
+    // The app's process starts and loads the new bundle (unconfirmed: booting).
+    let mut first = env.session();
+    let load = first.until("first load", |v| v["host"] == "load");
+    assert_eq!(load["bundle"]["id"], id.as_str());
+    // A second process on the same data folder (another process of the app, a tool) starts
+    // while the first page is alive: it must not take the live launch for a crash.
+    let mut second = env.session();
+    let load2 = second.until("second load", |v| v["host"] == "load");
+    assert_eq!(load2["bundle"]["id"], id.as_str(), "{load2}");
+    assert_eq!(
+        second.resolve(1, "current", json!({}))["bundle"]["status"],
+        "pending"
+    );
+    assert_eq!(second.end(), 0);
+    // The first page confirms later: its bundle becomes success, never known-bad.
+    let ready = first.resolve(1, "notifyAppReady", json!({"launchId": load["launchId"]}));
+    assert_eq!(ready["bundle"]["status"], "success", "{ready}");
+    assert_eq!(first.end(), 0);
+    let status = cli(&["status"]);
+    assert_eq!(status["current"]["id"], id.as_str());
+    assert_eq!(status["current"]["status"], "success");
+    let state: Value =
+        serde_json::from_slice(&fs::read(env.data.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["known_bad"], json!([]), "{state}");
+    // And once the first process is gone, a start after an unconfirmed launch still rolls back.
+    let again = cli(&[
+        "install",
+        "--in",
+        env.set.encrypted_zip.to_str().unwrap(),
+        "--version",
+        "1.2.0",
+        "--checksum",
+        &env.set.checksum,
+        "--session-key",
+        &env.set.session_key,
+    ]);
+    let id2 = again["bundle"]["id"].as_str().unwrap().to_string();
+    cli(&["next", &id2]);
+    let l = cli(&["launch"]);
+    assert_eq!(l["bundle"]["id"], id2.as_str());
+    let l2 = cli(&["launch"]);
+    assert_eq!(l2["rolled_back"]["failed"], id2.as_str(), "{l2}");
+}

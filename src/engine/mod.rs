@@ -145,6 +145,9 @@ pub(crate) struct Inner {
     rt: Mutex<Runtime>,
     wake: Condvar,
     cancel: Arc<AtomicBool>,
+    /// This process owns the data folder's launches (`None`: another live process does, and
+    /// this one never rolls back or applies anything at a launch).
+    launch_lock: Option<crate::store::LaunchLock>,
 }
 
 /// The plugin engine: one per app process and data folder. Thread-safe; calls block the calling
@@ -234,7 +237,19 @@ impl Engine {
                 .unwrap_or_else(|| base.channel_url.clone()),
         };
         let cancel = Arc::new(AtomicBool::new(false));
-        let core = build_core(&options, &base, &settings, cancel.clone())?;
+        let launch_lock = crate::store::Store::try_launch_lock(&options.data_dir)?;
+        if launch_lock.is_none() {
+            log::warn!(
+                "another live process owns this data folder's launches: this one serves the current bundle and decides nothing at launch"
+            );
+        }
+        let core = build_core(
+            &options,
+            &base,
+            &settings,
+            cancel.clone(),
+            launch_lock.is_some(),
+        )?;
         let inner = Arc::new(Inner {
             options,
             plugin,
@@ -253,6 +268,7 @@ impl Engine {
             }),
             wake: Condvar::new(),
             cancel,
+            launch_lock,
         });
         Ok(Engine {
             inner,
@@ -364,6 +380,7 @@ fn build_core(
     base: &UpdaterConfig,
     settings: &Settings,
     cancel: Arc<AtomicBool>,
+    launch_owner: bool,
 ) -> Result<Arc<Updater>> {
     let mut config = base.clone();
     config.app_id = settings.app_id.clone();
@@ -380,6 +397,7 @@ fn build_core(
     let mut updater = Updater::new(device, host, options.allow_insecure);
     updater.set_retry_backoff(Duration::from_millis(options.retry_backoff_ms));
     updater.set_cancel_handle(cancel);
+    updater.set_launch_owner(launch_owner);
     Ok(Arc::new(updater))
 }
 
@@ -401,7 +419,13 @@ impl Inner {
     fn change_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<()> {
         let mut s = lock(&self.settings);
         f(&mut s);
-        let core = build_core(&self.options, &self.base, &s, self.cancel.clone())?;
+        let core = build_core(
+            &self.options,
+            &self.base,
+            &s,
+            self.cancel.clone(),
+            self.launch_lock.is_some(),
+        )?;
         *self
             .core
             .write()
@@ -504,7 +528,11 @@ impl Inner {
                 Vec::new()
             });
         let core = self.core();
-        let l = core.device().launch_with(delays.is_empty())?;
+        let l = if self.launch_lock.is_some() {
+            core.device().launch_with(delays.is_empty())?
+        } else {
+            core.device().launch_secondary()?
+        };
         self.arm_page(&l);
         fx.action(HostAction::Load(page_of(&l)));
         fx.stat(stats::Event::new(Action::AppLaunchStart, &l.bundle.version));
@@ -569,7 +597,11 @@ impl Inner {
     /// A new page in this process: optionally applies `next`, records the launch, tells the host
     /// to reload, arms the watchdog. Returns the launch.
     fn reload_page(&self, apply_next: bool, fx: &mut Effects) -> Result<LaunchResult> {
-        let l = self.core().device().relaunch(apply_next)?;
+        let l = if self.launch_lock.is_some() {
+            self.core().device().relaunch(apply_next)?
+        } else {
+            self.core().device().launch_secondary()?
+        };
         self.arm_page(&l);
         fx.action(HostAction::Reload(page_of(&l)));
         fx.event("appReloaded", json!({}));

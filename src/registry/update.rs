@@ -140,6 +140,8 @@ pub struct Updater {
     backoff: Duration,
     /// The deadline of the running `update()`, which its requests must also meet.
     deadline: std::sync::Mutex<Option<Instant>>,
+    /// This process owns the data folder's launches (see `Store::try_launch_lock`).
+    launch_owner: bool,
 }
 
 fn failed(error: &str, message: impl Into<String>) -> UpdateOutcome {
@@ -199,6 +201,7 @@ impl Updater {
             direct_used: AtomicBool::new(false),
             backoff: Duration::from_millis(500),
             deadline: std::sync::Mutex::new(None),
+            launch_owner: true,
         }
     }
 
@@ -220,6 +223,12 @@ impl Updater {
             Some(d) => d.min(own),
             None => own,
         }
+    }
+
+    /// Whether this process owns the data folder's launches (default true; the engine sets it
+    /// from the launch lock). A non-owner's [`Updater::launch`] decides nothing.
+    pub fn set_launch_owner(&mut self, owner: bool) {
+        self.launch_owner = owner;
     }
 
     /// Sets the first retry delay of downloads (default 500 ms; tests use less).
@@ -718,7 +727,11 @@ impl Updater {
     /// [`Device::launch`] plus the stats a Capgo server expects (`app_moved_to_foreground`, and
     /// `update_fail` when an unconfirmed bundle was rolled back). No network: events are queued.
     pub fn launch(&self) -> Result<crate::lifecycle::LaunchResult> {
-        let l = self.device.launch()?;
+        let l = if self.launch_owner {
+            self.device.launch()?
+        } else {
+            self.device.launch_secondary()?
+        };
         let mut events = Vec::new();
         if let Some(r) = &l.rolled_back {
             let failed_version = self

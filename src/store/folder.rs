@@ -22,6 +22,8 @@ const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = ".lock";
 const BUNDLES: &str = "bundles";
 const INSTALL_LOCK: &str = ".install.lock";
+/// Held for its whole life by the process that owns the data folder's launches.
+const LAUNCH_LOCK: &str = ".launch.lock";
 const DOWNLOADS: &str = "downloads";
 /// The volatile record of the latest launch of a confirmed bundle (never flushed).
 const LAUNCH_FILE: &str = "launch.json";
@@ -36,6 +38,12 @@ pub const POOL: &str = "delta-pool";
 pub struct Store {
     root: PathBuf,
     _lock: File,
+}
+
+/// Proof that this process owns the data folder's launches (see [`Store::try_launch_lock`]).
+#[derive(Debug)]
+pub struct LaunchLock {
+    _file: Option<File>,
 }
 
 /// Proof that this thread holds the install lock (see [`Store::install_guard`]).
@@ -243,6 +251,37 @@ impl Store {
         let f = open_lock_file(&path)?;
         f.lock().map_err(Error::io("locking", &path))?;
         Ok(InstallGuard { _file: f })
+    }
+
+    /// Takes the launch lock if no other live process holds it: `Some(lock)` makes this process
+    /// the owner of the data folder's launches for as long as it keeps the lock (an app process
+    /// keeps it for its lifetime; it is released when the process ends, however it ends).
+    /// `None` means another live process owns them: its unconfirmed launch is not a crash and
+    /// must not be rolled back (see [`Device::launch_secondary`](crate::store::lifecycle::Device::launch_secondary)).
+    /// A folder where no lock file can be made (read-only) has no other owner either. Does I/O.
+    pub fn try_launch_lock(root: &Path) -> Result<Option<LaunchLock>> {
+        let path = root.join(LAUNCH_LOCK);
+        let opened = fs::create_dir_all(root).and_then(|()| {
+            File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        });
+        let file = match opened {
+            Ok(f) => f,
+            Err(e) if is_unwritable(&e) => match File::open(&path) {
+                Ok(f) => f,
+                // A read-only folder without a lock file: no other process can own it either.
+                Err(_) => return Ok(Some(LaunchLock { _file: None })),
+            },
+            Err(e) => return Err(Error::io("opening lock file", &path)(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LaunchLock { _file: Some(file) })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking", &path)(e)),
+        }
     }
 
     /// True if some thread or process holds the install lock right now.

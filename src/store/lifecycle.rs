@@ -414,6 +414,44 @@ impl Device {
         self.launch_with(true)
     }
 
+    /// A launch by a process that does not own the data folder's launches (another live
+    /// process holds the launch lock, see [`Store::try_launch_lock`]): it serves the current
+    /// bundle and changes nothing durable — no rollback of the owner's unconfirmed launch, no
+    /// `next` applied, no sweep. Its token confirms nothing unless the current bundle is already
+    /// confirmed (then it is recorded like any launch of a confirmed bundle, without a flush).
+    pub fn launch_secondary(&self) -> Result<LaunchResult> {
+        let r = (|| -> Result<LaunchResult> {
+            let s = self.session()?;
+            let current = s.state.current.clone();
+            let servable = current == BUILTIN
+                || (s.state.is_servable(&current) && s.store.has_files(&current));
+            let bundle = if servable { current } else { BUILTIN.into() };
+            let launch = Launch {
+                launch_id: random_alnum(16)?,
+                bundle: bundle.clone(),
+                started_ms: now_ms(),
+            };
+            let confirmed = bundle == BUILTIN
+                || s.state
+                    .get(&bundle)
+                    .is_some_and(|b| b.status == BundleStatus::Success);
+            if confirmed && s.state.booting.is_none() {
+                s.store.write_volatile_launch(&launch)?;
+            }
+            Ok(LaunchResult {
+                web_root: self.web_root(&s.store, &bundle),
+                bundle: self.info(&s.state, &bundle),
+                launch_id: launch.launch_id,
+                rolled_back: None,
+                applied_next: false,
+            })
+        })();
+        match r {
+            Err(e) if e.is_unwritable() => self.launch_with(false),
+            other => other,
+        }
+    }
+
     /// [`Device::launch`], applying a pending `next` only when `apply_next` (the engine passes
     /// false while a delay condition holds).
     pub fn launch_with(&self, apply_next: bool) -> Result<LaunchResult> {
