@@ -4,7 +4,7 @@
 //! unpacking a bundle with a 1 GiB entry. Prints figures; asserts nothing about time.
 //!
 //! Run: `cargo bench --bench unpack` (env `BENCH_RUNS=N`, default 5; `BENCH_SKIP_RSS=1` skips the 1 GiB case;
-//! `BENCH_ONLY=large`, `delta`, `update`, `launch` or `rss` runs only that part).
+//! `BENCH_ONLY=large`, `delta`, `update`, `launch`, `launch-stale` or `rss` runs only that part).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -500,6 +500,51 @@ fn launch_latency(work: &Path) {
     );
 }
 
+/// A launch over 7,000 stale entries (orphan bundle folders, partial downloads, delta
+/// temporaries, orphan indexes): the launch itself, and the whole clean-up it defers to the
+/// engine's background maintenance, each on a fresh data folder.
+fn launch_stale(work: &Path, runs: usize) {
+    use liveupdate::{Device, UpdaterConfig};
+    let www = work.join("stale-www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("index.html"), "<html>").unwrap();
+    let zip = common::writer_zip(
+        &[("index.html", b"<html>v1</html>".as_slice())],
+        common::ZipStyle::CapgoLike,
+    );
+    let sha = common::sha256_hex(&zip);
+    let (mut launches, mut cleanups) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let data = work.join(format!("stale-data-{run}"));
+        let d = Device::new(&data, &www, UpdaterConfig::default(), Some("1".into())).unwrap();
+        let b = d
+            .install_from(zip.as_slice(), zip.len() as u64, "1.0.1", &sha, None)
+            .unwrap();
+        d.set(&b.id).unwrap();
+        let l = d.launch().unwrap();
+        d.notify_app_ready(&l.launch_id).unwrap();
+        common::leave_stale_entries(&data, 7_000);
+        let _ = Command::new("sync").status();
+        let t = Instant::now();
+        let l = d.launch().unwrap();
+        launches.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(l.bundle.id, b.id);
+        let t = Instant::now();
+        while !d.maintain(Duration::from_millis(50)).unwrap() {}
+        cleanups.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(common::stale_entries_left(&data), 0);
+        let _ = fs::remove_dir_all(&data);
+    }
+    launches.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    cleanups.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "launch-stale  7,000 stale entries, {runs} fresh folders: launch median {:.1} ms, max {:.1} ms; deferred clean-up median {:.0} ms",
+        launches[runs / 2],
+        launches[runs - 1],
+        cleanups[runs / 2]
+    );
+}
+
 /// The 1 GiB entry, unpacked in a child process whose peak RSS is reported.
 fn rss_case(work: &Path, exe: &str) {
     let args = [exe.to_string()];
@@ -699,6 +744,7 @@ fn main() {
     match only.as_deref() {
         Some("delta") => return compare_delta(&work, runs),
         Some("launch") => return launch_latency(&work),
+        Some("launch-stale") => return launch_stale(&work, runs),
         Some("rss") => return rss_case(&work, &args[0]),
         _ => {}
     }
@@ -738,6 +784,7 @@ fn main() {
     compare_update(&work, &enc, runs);
     compare_delta(&work, runs);
     launch_latency(&work);
+    launch_stale(&work, runs);
 
     if std::env::var("BENCH_SKIP_RSS").is_err() {
         rss_case(&work, &args[0]);

@@ -904,3 +904,24 @@ fn os_and_native_version_changes_are_reported_once() {
     assert_eq!(named("os_version_changed").len(), 1);
     assert_eq!(named("native_app_version_changed").len(), 1);
 }
+
+#[test]
+fn the_engine_finishes_the_clean_up_its_start_deferred_in_the_background() {
+    let env = Env::new();
+    leave_stale_entries(&env.data, 4_000);
+    let (e, rec) = env.start(json!({}));
+    assert_eq!(rec.actions()[0]["bundle"]["id"], "builtin");
+    let deadline = Instant::now() + T;
+    while stale_entries_left(&env.data) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the background clean-up did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The engine answered calls meanwhile.
+    assert_eq!(
+        e.call("current", &json!({})).unwrap()["bundle"]["id"],
+        "builtin"
+    );
+}

@@ -754,3 +754,39 @@ fn a_read_only_data_folder_still_starts_the_app_on_builtin() {
         assert_eq!(bundle["id"], "builtin", "{cmd}: {first}");
     }
 }
+
+#[test]
+fn a_launch_over_thousands_of_stale_entries_defers_the_clean_up() {
+    let app = App::new();
+    let d = app.device(cfg(), "1");
+    let id = app.install(&d, "1.0.1");
+    confirm(&d, &id);
+    let made = leave_stale_entries(&app.data, 7_000);
+    // The launch does a few milliseconds of clean-up and serves the confirmed bundle; the
+    // rest is left for later (figures: `BENCH_ONLY=launch-stale cargo bench --bench unpack`).
+    let l = d.launch().unwrap();
+    assert_eq!(l.bundle.id, id);
+    let left = stale_entries_left(&app.data);
+    assert!(
+        left > 0,
+        "a launch does a bounded part of the clean-up, not all: {left} of {made} left"
+    );
+    // Background maintenance finishes it in short locked steps.
+    let mut steps = 0;
+    while !d.maintain(std::time::Duration::from_millis(50)).unwrap() {
+        steps += 1;
+        assert!(steps < 10_000);
+    }
+    assert_eq!(stale_entries_left(&app.data), 0);
+    assert!(steps > 0, "it took more than one step");
+    // The confirmed bundle and its files were never touched.
+    assert_eq!(d.status().unwrap().current.id, id);
+    assert!(
+        app.data
+            .join("bundles")
+            .join(&id)
+            .join("index.html")
+            .is_file()
+    );
+    assert_eq!(d.launch().unwrap().bundle.id, id);
+}

@@ -294,6 +294,38 @@ pub fn remove_tree(path: &Path) -> Result<()> {
     }
 }
 
+/// Removes a folder tree (or a file, or a link: never followed) until `deadline`, checking the
+/// clock between entries. Returns whether it is gone (`false`: partly removed; call again).
+pub fn remove_tree_until(path: &Path, deadline: std::time::Instant) -> Result<bool> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(Error::io("reading", path)(e)),
+    };
+    if !meta.is_dir() {
+        return match fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(Error::io("removing", path)(e)),
+        };
+    }
+    let entries = fs::read_dir(path).map_err(Error::io("listing", path))?;
+    for e in entries {
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        let e = e.map_err(Error::io("listing", path))?;
+        if !remove_tree_until(&e.path(), deadline)? {
+            return Ok(false);
+        }
+    }
+    match fs::remove_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::io("removing", path)(e)),
+    }
+}
+
 /// Reads at `offset` without moving any shared cursor (so threads can share one open file).
 pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     #[cfg(unix)]

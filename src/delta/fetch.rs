@@ -90,15 +90,18 @@ impl Pool {
         let _ = fs::remove_file(self.path_of(sha256));
     }
 
-    /// Removes temporary files (interrupted fetches) and files older than `max_age`. Call only
-    /// when no install runs. Returns how many files were removed. Does I/O.
-    pub fn sweep(dir: &Path, max_age: Duration) -> usize {
+    /// Removes temporary files (interrupted fetches) and files older than `max_age`, until
+    /// `deadline`. Call only when no install runs. Returns whether the folder was gone through.
+    /// Does I/O.
+    pub fn sweep(dir: &Path, max_age: Duration, deadline: Instant) -> bool {
         let Ok(entries) = fs::read_dir(dir) else {
-            return 0;
+            return true;
         };
         let now = SystemTime::now();
-        let mut removed = 0;
         for e in entries.flatten() {
+            if Instant::now() >= deadline {
+                return false;
+            }
             let name = e.file_name().to_string_lossy().into_owned();
             let old = e
                 .metadata()
@@ -107,11 +110,11 @@ impl Pool {
                 .and_then(|t| now.duration_since(t).ok())
                 .is_some_and(|age| age > max_age);
             let verified_name = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-            if (old || !verified_name) && fs::remove_file(e.path()).is_ok() {
-                removed += 1;
+            if old || !verified_name {
+                let _ = fs::remove_file(e.path());
             }
         }
-        removed
+        true
     }
 }
 

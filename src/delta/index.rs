@@ -62,17 +62,22 @@ pub fn load(
     out
 }
 
-/// Removes the indexes of bundles not in `keep` (and temp files). Call when no install runs.
-pub fn sweep(data_dir: &Path, keep: &[String]) {
+/// Removes the indexes of bundles not in `keep` (and temp files), until `deadline`. Call when
+/// no install runs. Returns whether the folder was gone through.
+pub fn sweep(data_dir: &Path, keep: &[String], deadline: std::time::Instant) -> bool {
     let Ok(entries) = fs::read_dir(data_dir.join(DIR)) else {
-        return;
+        return true;
     };
     for e in entries.flatten() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
         let name = e.file_name().to_string_lossy().into_owned();
         if !keep.contains(&name) {
             let _ = fs::remove_file(e.path());
         }
     }
+    true
 }
 
 fn parse_hex(s: &str) -> Option<[u8; 32]> {

@@ -45,6 +45,9 @@ const CHECK_STUCK_AFTER: Duration = Duration::from_secs(600);
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// Longest stats flush at process end (clarifications: about 2 s).
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
+/// One step of background clean-up (the store lock is held for it), and the pause between steps.
+const MAINTENANCE_STEP: Duration = Duration::from_millis(50);
+const MAINTENANCE_PAUSE: Duration = Duration::from_millis(20);
 
 /// A rejected JS call: Capgo's message, and the code and data Capacitor's `reject` carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +194,12 @@ impl Engine {
         threads.push(spawn("liveupdate-timer", move || i.timer_loop())?);
         let i = inner.clone();
         threads.push(spawn("liveupdate-stats", move || i.stats_loop())?);
+        if inner.launch_lock.is_some() {
+            let i = inner.clone();
+            threads.push(spawn("liveupdate-maintenance", move || {
+                i.maintenance_loop()
+            })?);
+        }
         *lock(&engine.threads) = threads;
         Ok(engine)
     }
@@ -878,6 +887,34 @@ impl Inner {
             if periodic && self.auto_enabled() {
                 self.spawn_cycle();
             }
+        }
+    }
+
+    /// The maintenance thread: finishes the clean-up the launch left (a launch sweeps for a few
+    /// milliseconds only), one short locked step at a time, then ends.
+    fn maintenance_loop(self: Arc<Self>) {
+        for _ in 0..100_000 {
+            if lock(&self.rt).stopping {
+                return;
+            }
+            match self.core().device().maintain(MAINTENANCE_STEP) {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    log::warn!("background clean-up: {e}");
+                    return;
+                }
+            }
+            let rt = lock(&self.rt);
+            if rt.stopping {
+                return;
+            }
+            drop(
+                self.wake
+                    .wait_timeout(rt, MAINTENANCE_PAUSE)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0),
+            );
         }
     }
 

@@ -29,6 +29,8 @@ const DOWNLOADS: &str = "downloads";
 const LAUNCH_FILE: &str = "launch.json";
 /// The folder of verified delta files (`delta::Pool`), which sweeps keep across restarts.
 pub const POOL: &str = "delta-pool";
+/// Where sweeps move what they remove (one rename each), to be deleted in the background.
+const TRASH: &str = "trash";
 
 /// The data folder, locked for the lifetime of this value.
 ///
@@ -83,7 +85,7 @@ impl Store {
         let root = fs::canonicalize(root).map_err(Error::io("resolving", root))?;
         // The folders the store deletes in must be its own: a link (or a file) in their place
         // would make sweeps delete whatever it points to. Move it aside, never follow it.
-        for name in [BUNDLES, DOWNLOADS, POOL] {
+        for name in [BUNDLES, DOWNLOADS, POOL, TRASH] {
             set_aside_if_foreign(&root, name)?;
         }
         fs::create_dir_all(root.join(BUNDLES))
@@ -212,6 +214,48 @@ impl Store {
         fs_atomic::crash_point();
         remove_tree(&self.bundle_dir(id))?;
         sync_dir(&self.bundles_dir())
+    }
+
+    /// The folder sweeps move removed trees into (may not exist yet).
+    pub fn trash_path(&self) -> PathBuf {
+        self.root.join(TRASH)
+    }
+
+    /// Takes `path` (a tree inside the data folder) out of the way with one rename into the
+    /// trash, from where [`Store::empty_trash`] deletes it; removed on the spot if it cannot be
+    /// moved. Not flushed: a move a crash undoes leaves the tree where it was, for the next
+    /// sweep. Does I/O.
+    pub fn move_to_trash(&self, path: &Path) -> Result<()> {
+        let trash = self.trash_path();
+        fs::create_dir_all(&trash).map_err(Error::io("creating", &trash))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dest = trash.join(format!(
+            "{}-{}",
+            name.trim_start_matches('.'),
+            fs_atomic::random_alnum(8)?
+        ));
+        match fs::rename(path, &dest) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(_) => remove_tree(path),
+        }
+    }
+
+    /// Deletes the trash's contents until `deadline`. Returns whether it is empty.
+    pub fn empty_trash(&self, deadline: std::time::Instant) -> Result<bool> {
+        let trash = self.trash_path();
+        let Ok(entries) = fs::read_dir(&trash) else {
+            return Ok(true);
+        };
+        for e in entries.flatten() {
+            if !fs_atomic::remove_tree_until(&e.path(), deadline)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Names in the bundles folder (bundle folders, staging folders, stray files).

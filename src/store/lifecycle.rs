@@ -263,7 +263,7 @@ impl Device {
                     }
                 }
                 s.save()?;
-                self.sweep(&mut s)?;
+                self.sweep(&mut s, std::time::Instant::now() + sweep::LAUNCH_SWEEP)?;
             }
             s.save()?;
         }
@@ -495,7 +495,7 @@ impl Device {
         if s.state != loaded {
             s.save()?;
         }
-        self.sweep(&mut s)?;
+        self.sweep(&mut s, std::time::Instant::now() + sweep::LAUNCH_SWEEP)?;
         s.record_launch(self, rolled_back, applied_next)
     }
 
@@ -565,7 +565,7 @@ impl Device {
         }
         let r = s.state.rollback(&bundle);
         s.save()?;
-        self.sweep(&mut s)?;
+        self.sweep(&mut s, std::time::Instant::now() + sweep::LAUNCH_SWEEP)?;
         Ok(Some(r))
     }
 

@@ -508,3 +508,50 @@ fn measure_launcher() {
     let report = serde_json::json!({"code": code, "peak_rss": (usage.ru_maxrss as u64) * 1024});
     fs::write(s("rss"), report.to_string()).unwrap();
 }
+
+/// Leaves `n` stale entries in a data folder, as killed installs, deletes and downloads would
+/// over a long time: orphan bundle folders (with files), staging folders, partial downloads,
+/// delta pool temporaries and orphan file indexes. Returns how many entries were made.
+pub fn leave_stale_entries(data: &Path, n: usize) -> usize {
+    let dirs = [
+        data.join("bundles"),
+        data.join("downloads"),
+        data.join("delta-pool"),
+        data.join("delta-index"),
+    ];
+    for d in &dirs {
+        fs::create_dir_all(d).unwrap();
+    }
+    for i in 0..n {
+        match i % 4 {
+            0 => {
+                let b = dirs[0].join(format!("orphan{i:06}"));
+                fs::create_dir_all(b.join("js")).unwrap();
+                fs::write(b.join("index.html"), b"<html>").unwrap();
+                fs::write(b.join("js/app.js"), b"x").unwrap();
+            }
+            1 => fs::write(dirs[1].join(format!("stale-{i}.part")), b"partial").unwrap(),
+            2 => fs::write(dirs[2].join(format!(".tmp-{i:06}-abcdefgh")), b"t").unwrap(),
+            _ => fs::write(dirs[3].join(format!("gone{i:06}")), b"h\tp\n").unwrap(),
+        }
+    }
+    n
+}
+
+/// The stale entries [`leave_stale_entries`] made that are still there.
+pub fn stale_entries_left(data: &Path) -> usize {
+    let count = |d: &str, pick: &dyn Fn(&str) -> bool| {
+        fs::read_dir(data.join(d))
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| pick(&e.file_name().to_string_lossy()))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    count("bundles", &|n| n.starts_with("orphan"))
+        + count("downloads", &|n| n.starts_with("stale-"))
+        + count("delta-pool", &|n| n.starts_with(".tmp-"))
+        + count("delta-index", &|n| n.starts_with("gone"))
+        + count("trash", &|_| true)
+}
