@@ -259,3 +259,56 @@ fn a_session_survives_hostile_answers_and_keeps_answering() {
     );
     assert_eq!(answer(3)["resolve"]["bundle"]["id"], "builtin");
 }
+
+/// The bound SECURITY.md states for a delta install, whatever its bodies are.
+const DELTA_RSS_BOUND: u64 = 64 * 1024 * 1024;
+
+#[test]
+fn parallel_brotli_bodies_share_one_window_budget() {
+    let bomb = fs::read(fixtures().join("delta/bomb-64MiB-zeros.br")).unwrap();
+    let zeros_hash = sha256_hex(&vec![0u8; 64 << 20]);
+    for (what, hash) in [
+        (
+            "six valid 16 MiB-window bodies (64 MiB each)",
+            zeros_hash.clone(),
+        ),
+        ("six brotli bombs", "ab".repeat(32)),
+    ] {
+        let server = FaultServer::start(Vec::new());
+        let mut manifest = vec![json!({"file_name": "index.html",
+            "file_hash": sha256_hex(b"<html>x</html>"),
+            "download_url": server.add_file("index", b"<html>x</html>".to_vec())})];
+        for i in 0..6 {
+            manifest.push(
+                json!({"file_name": format!("big/{i}.bin.br"), "file_hash": hash,
+                "download_url": server.add_file(&format!("bomb{i}"), bomb.clone())}),
+            );
+        }
+        server.set_updates(
+            200,
+            &json!({"version": "2.0.0", "url": server.url("/bundle.zip"), "manifest": manifest})
+                .to_string(),
+        );
+        let app = App::new(&server);
+        let m = app.update();
+        eprintln!(
+            "{what}: exit {:?}, peak RSS {:.1} MiB, {}",
+            m.code,
+            m.peak_rss as f64 / 1048576.0,
+            String::from_utf8_lossy(&m.stdout)
+        );
+        assert!(m.code.is_some(), "{what}: killed");
+        let out = m.json();
+        let want = if hash == zeros_hash {
+            "installed"
+        } else {
+            "failed"
+        };
+        assert_eq!(out["result"], want, "{what}: {out}");
+        assert!(
+            m.peak_rss <= DELTA_RSS_BOUND,
+            "{what}: peak RSS {} B over {DELTA_RSS_BOUND} B",
+            m.peak_rss
+        );
+    }
+}
