@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::crypto::PublicKey;
@@ -126,6 +125,9 @@ pub struct UpdaterConfig {
     /// Refuse bundles older (semver) than the highest version that ever reached `success`
     /// (`downgradePolicy: "refuse"`); default `"allow"`, so servers can revert a bad release.
     pub refuse_downgrade: bool,
+    /// Why a configured public key is unusable, if one is: every update is then refused (a
+    /// broken key never means "no key").
+    pub key_problem: Option<String>,
 }
 
 impl Default for UpdaterConfig {
@@ -151,51 +153,12 @@ impl Default for UpdaterConfig {
             download_attempts: 5,
             update_timeout_s: 300,
             refuse_downgrade: false,
+            key_problem: None,
         }
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRoot {
-    app_id: Option<String>,
-    #[serde(default)]
-    plugins: RawPlugins,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RawPlugins {
-    #[serde(rename = "CapacitorUpdater", default)]
-    updater: RawUpdater,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawUpdater {
-    app_id: Option<String>,
-    public_key: Option<String>,
-    public_keys: Option<Vec<String>>,
-    app_ready_timeout: Option<u64>,
-    auto_delete_failed: Option<bool>,
-    auto_delete_previous: Option<bool>,
-    reset_when_update: Option<bool>,
-    version: Option<String>,
-    max_stored_bundles: Option<usize>,
-    max_bundle_bytes: Option<u64>,
-    max_bundle_files: Option<u64>,
-    update_url: Option<String>,
-    stats_url: Option<String>,
-    channel_url: Option<String>,
-    default_channel: Option<String>,
-    response_timeout: Option<i64>,
-    direct_update: Option<Value>,
-    auto_update: Option<Value>,
-    max_download_bytes: Option<u64>,
-    download_attempts: Option<u32>,
-    update_timeout: Option<u64>,
-    downgrade_policy: Option<String>,
-}
-
+/// Reads `autoUpdate` and `directUpdate` as Capgo does into how a downloaded update is applied.
 fn direct_update_mode(auto_update: Option<&Value>, direct: Option<&Value>) -> DirectUpdate {
     let from_direct = |v: Option<&Value>| match v {
         Some(Value::Bool(true)) => DirectUpdate::Always,
@@ -215,6 +178,279 @@ fn direct_update_mode(auto_update: Option<&Value>, direct: Option<&Value>) -> Di
             _ => DirectUpdate::Never,
         },
         _ => from_direct(direct),
+    }
+}
+
+/// Reads the keys of one JSON object with their types checked: a key of the wrong type or out
+/// of range reads as absent (its default applies) and is reported in `warnings`, so a typo in a
+/// config never leaves an app without its updater.
+struct Keys<'a> {
+    map: Option<&'a serde_json::Map<String, Value>>,
+    prefix: &'static str,
+    warnings: Vec<String>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(map: Option<&'a Value>, prefix: &'static str) -> Self {
+        let mut warnings = Vec::new();
+        let map = match map {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(_) => {
+                warnings.push(format!("{prefix} is not an object: ignored"));
+                None
+            }
+        };
+        Self {
+            map,
+            prefix,
+            warnings,
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        self.map?.get(k).filter(|v| !v.is_null())
+    }
+
+    fn has(&self, k: &str) -> bool {
+        self.map.is_some_and(|m| m.contains_key(k))
+    }
+
+    fn wrong(&mut self, k: &str, want: &str, v: &Value) {
+        let mut shown = v.to_string();
+        if shown.len() > 40 {
+            shown.truncate(40);
+            shown.push('…');
+        }
+        self.warnings.push(format!(
+            "{}.{k} must be {want}, not {shown}: its default is used",
+            self.prefix
+        ));
+    }
+
+    fn bool(&mut self, k: &str) -> Option<bool> {
+        match self.get(k)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.wrong(k, "true or false", other);
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, k: &str) -> Option<String> {
+        match self.get(k)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.wrong(k, "a string", other);
+                None
+            }
+        }
+    }
+
+    /// A whole number from 0 to 2^53 (a fraction is dropped); anything else reads as absent.
+    fn number(&mut self, k: &str) -> Option<u64> {
+        let v = self.get(k)?;
+        let n = match v {
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| (0.0..=9.0e15).contains(f))
+                    .map(|f| f as u64)
+            }),
+            _ => None,
+        };
+        if n.is_none() {
+            self.wrong(k, "a whole number from 0 to 2^53", v);
+        }
+        n
+    }
+
+    /// Like [`Keys::number`], but a negative number reads as 0 (keys where Capgo treats 0 and
+    /// less alike).
+    fn number_or_zero(&mut self, k: &str) -> Option<u64> {
+        match self.get(k)? {
+            Value::Number(n) if n.as_i64().is_some_and(|i| i < 0) => Some(0),
+            _ => self.number(k),
+        }
+    }
+
+    fn strings(&mut self, k: &str) -> Vec<String> {
+        match self.get(k) {
+            None => Vec::new(),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(other) => {
+                self.wrong(k, "a list of strings", other);
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// `capacitor.config.json` read once: the core's keys, the plugin's keys, and what was wrong in
+/// it (each wrong key is named and its default used).
+#[derive(Debug, Clone)]
+pub struct CapacitorConfig {
+    /// The core's configuration.
+    pub updater: UpdaterConfig,
+    /// The plugin-level keys.
+    pub plugin: crate::engine::PluginConfig,
+    /// One line per key that was ignored, for the log.
+    pub warnings: Vec<String>,
+    /// Which of `updateUrl`, `statsUrl`, `channelUrl` the config names (even as `""`).
+    pub names_update_url: bool,
+    /// See `names_update_url`.
+    pub names_stats_url: bool,
+    /// See `names_update_url`.
+    pub names_channel_url: bool,
+}
+
+impl CapacitorConfig {
+    /// Parses the text of a `capacitor.config.json`: unknown keys are ignored, a key of the wrong
+    /// type or out of range is reported in `warnings` and its default used, and an unusable
+    /// public key makes every update fail (never "no key"). Only text that is not a JSON object
+    /// is an error. Pure computation.
+    pub fn parse(text: &str) -> Result<Self> {
+        let root: Value = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("capacitor config: {e}")))?;
+        if !root.is_object() {
+            return Err(Error::Config(
+                "capacitor config: the file is not a JSON object".into(),
+            ));
+        }
+        let mut top = Keys::new(Some(&root), "capacitor config");
+        let root_app_id = top.string("appId");
+        let mut server = Keys::new(root.get("server"), "server");
+        let server_url = server.string("url").filter(|s| !s.trim().is_empty());
+        let plugins = root.get("plugins");
+        let mut u = Keys::new(
+            plugins.and_then(|p| p.get("CapacitorUpdater")),
+            "plugins.CapacitorUpdater",
+        );
+        let d = UpdaterConfig::default();
+        let mut key_problem = None;
+        let mut keys = Vec::new();
+        let first = u.string("publicKey");
+        for pem in first.iter().cloned().chain(u.strings("publicKeys")) {
+            if pem.trim().is_empty() {
+                continue;
+            }
+            match PublicKey::from_pem(&pem) {
+                Ok(k) => keys.push(k),
+                Err(e) => {
+                    u.warnings.push(format!(
+                        "plugins.CapacitorUpdater: {e}: every update is refused until it is fixed"
+                    ));
+                    key_problem.get_or_insert(e.to_string());
+                }
+            }
+        }
+        let mut keys = keys.into_iter();
+        let public_key = keys.next();
+        let extra_public_keys = keys.collect();
+        let downgrade = u.string("downgradePolicy");
+        let refuse_downgrade = match downgrade.as_deref() {
+            None | Some("allow") => false,
+            Some("refuse") => true,
+            Some(other) => {
+                u.warnings.push(format!(
+                    "plugins.CapacitorUpdater.downgradePolicy must be \"allow\" or \"refuse\", not {other:?}: \"allow\" is used"
+                ));
+                false
+            }
+        };
+        let auto_update = u.get("autoUpdate");
+        let direct = u.get("directUpdate");
+        let mut updater = UpdaterConfig {
+            app_id: u.string("appId").or(root_app_id).unwrap_or_default(),
+            public_key,
+            extra_public_keys,
+            key_problem,
+            app_ready_timeout_ms: u
+                .number("appReadyTimeout")
+                .unwrap_or(d.app_ready_timeout_ms)
+                .clamp(1000, MAX_APP_READY_TIMEOUT_MS),
+            auto_delete_failed: u.bool("autoDeleteFailed").unwrap_or(d.auto_delete_failed),
+            auto_delete_previous: u
+                .bool("autoDeletePrevious")
+                .unwrap_or(d.auto_delete_previous),
+            reset_when_update: u.bool("resetWhenUpdate").unwrap_or(d.reset_when_update),
+            version: u.string("version").filter(|v| !v.is_empty()),
+            max_stored_bundles: u
+                .number("maxStoredBundles")
+                .map_or(d.max_stored_bundles, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                })
+                .max(1),
+            limits: Limits {
+                max_bytes: u.number("maxBundleBytes").unwrap_or(d.limits.max_bytes),
+                max_files: u.number("maxBundleFiles").unwrap_or(d.limits.max_files),
+            },
+            update_url: d.update_url,
+            stats_url: u.string("statsUrl").unwrap_or(d.stats_url),
+            channel_url: u.string("channelUrl").unwrap_or(d.channel_url),
+            default_channel: u.string("defaultChannel").unwrap_or(d.default_channel),
+            response_timeout_s: match u.number_or_zero("responseTimeout") {
+                Some(v) if v > 0 => v.min(MAX_RESPONSE_TIMEOUT_S),
+                _ => d.response_timeout_s,
+            },
+            direct_update: direct_update_mode(auto_update, direct),
+            max_download_bytes: u.number("maxDownloadBytes").unwrap_or(d.max_download_bytes),
+            download_attempts: u
+                .number("downloadAttempts")
+                .map_or(d.download_attempts, |n| u32::try_from(n).unwrap_or(20))
+                .clamp(1, 20),
+            update_timeout_s: u
+                .number("updateTimeout")
+                .unwrap_or(d.update_timeout_s)
+                .clamp(1, MAX_UPDATE_TIMEOUT_S),
+            refuse_downgrade,
+        };
+        if let Some(url) = u.string("updateUrl") {
+            updater.set_update_url(url);
+        }
+        let dp = crate::engine::PluginConfig::default();
+        let plugin = crate::engine::PluginConfig {
+            auto_update: crate::engine::AutoUpdateMode::from_config(auto_update, direct),
+            period_check_delay_s: match u.number_or_zero("periodCheckDelay") {
+                // At least 600 s (Capgo), at most 30 days.
+                Some(v) if v > 0 => v.clamp(600, 30 * 86_400),
+                _ => 0,
+            },
+            auto_splashscreen: u.bool("autoSplashscreen").unwrap_or(dp.auto_splashscreen),
+            auto_splashscreen_timeout_ms: u
+                .number_or_zero("autoSplashscreenTimeout")
+                .map_or(dp.auto_splashscreen_timeout_ms, |v| v.min(3_600_000)),
+            allow_modify_url: u.bool("allowModifyUrl").unwrap_or(dp.allow_modify_url),
+            persist_modify_url: u.bool("persistModifyUrl").unwrap_or(dp.persist_modify_url),
+            allow_modify_app_id: u.bool("allowModifyAppId").unwrap_or(dp.allow_modify_app_id),
+            allow_manual_bundle_error: u
+                .bool("allowManualBundleError")
+                .unwrap_or(dp.allow_manual_bundle_error),
+            allow_preview: u.bool("allowPreview").unwrap_or(dp.allow_preview),
+            persist_custom_id: u.bool("persistCustomId").unwrap_or(dp.persist_custom_id),
+            allow_set_default_channel: u
+                .bool("allowSetDefaultChannel")
+                .unwrap_or(dp.allow_set_default_channel),
+            keep_url_path_after_reload: u
+                .bool("keepUrlPathAfterReload")
+                .unwrap_or(dp.keep_url_path_after_reload),
+            server_url,
+        };
+        let mut warnings = top.warnings;
+        warnings.extend(server.warnings);
+        warnings.extend(u.warnings.iter().cloned());
+        Ok(Self {
+            updater,
+            plugin,
+            warnings,
+            names_update_url: u.has("updateUrl"),
+            names_stats_url: u.has("statsUrl"),
+            names_channel_url: u.has("channelUrl"),
+        })
     }
 }
 
@@ -247,71 +483,13 @@ impl UpdaterConfig {
         self.update_url = url;
     }
 
-    /// Parses the text of a `capacitor.config.json`. Unknown keys are ignored; a key of the wrong
-    /// type or an unusable public key is an error naming it. Pure computation.
+    /// The core's part of [`CapacitorConfig::parse`] (warnings logged). Pure computation.
     pub fn from_capacitor_json(text: &str) -> Result<Self> {
-        let raw: RawRoot = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("capacitor config: {e}")))?;
-        let u = raw.plugins.updater;
-        let d = Self::default();
-        let mut keys = Vec::new();
-        for pem in u.public_key.iter().chain(u.public_keys.iter().flatten()) {
-            if !pem.trim().is_empty() {
-                keys.push(PublicKey::from_pem(pem)?);
-            }
+        let c = CapacitorConfig::parse(text)?;
+        for w in &c.warnings {
+            log::warn!("{w}");
         }
-        let mut keys = keys.into_iter();
-        let public_key = keys.next();
-        let extra_public_keys = keys.collect();
-        let mut config = Self {
-            app_id: u.app_id.or(raw.app_id).unwrap_or_default(),
-            public_key,
-            extra_public_keys,
-            app_ready_timeout_ms: u
-                .app_ready_timeout
-                .unwrap_or(d.app_ready_timeout_ms)
-                .clamp(1000, MAX_APP_READY_TIMEOUT_MS),
-            auto_delete_failed: u.auto_delete_failed.unwrap_or(d.auto_delete_failed),
-            auto_delete_previous: u.auto_delete_previous.unwrap_or(d.auto_delete_previous),
-            reset_when_update: u.reset_when_update.unwrap_or(d.reset_when_update),
-            version: u.version.filter(|v| !v.is_empty()),
-            max_stored_bundles: u.max_stored_bundles.unwrap_or(d.max_stored_bundles).max(1),
-            limits: Limits {
-                max_bytes: u.max_bundle_bytes.unwrap_or(d.limits.max_bytes),
-                max_files: u.max_bundle_files.unwrap_or(d.limits.max_files),
-            },
-            update_url: d.update_url,
-            stats_url: u.stats_url.unwrap_or(d.stats_url),
-            channel_url: u.channel_url.unwrap_or(d.channel_url),
-            default_channel: u.default_channel.unwrap_or(d.default_channel),
-            response_timeout_s: match u.response_timeout {
-                Some(v) if v > 0 => (v as u64).min(MAX_RESPONSE_TIMEOUT_S),
-                _ => d.response_timeout_s,
-            },
-            direct_update: direct_update_mode(u.auto_update.as_ref(), u.direct_update.as_ref()),
-            max_download_bytes: u.max_download_bytes.unwrap_or(d.max_download_bytes),
-            download_attempts: u
-                .download_attempts
-                .unwrap_or(d.download_attempts)
-                .clamp(1, 20),
-            update_timeout_s: u
-                .update_timeout
-                .unwrap_or(d.update_timeout_s)
-                .clamp(1, MAX_UPDATE_TIMEOUT_S),
-            refuse_downgrade: match u.downgrade_policy.as_deref() {
-                None | Some("allow") => false,
-                Some("refuse") => true,
-                Some(other) => {
-                    return Err(Error::Config(format!(
-                        "downgradePolicy must be \"allow\" or \"refuse\", not {other:?}"
-                    )));
-                }
-            },
-        };
-        if let Some(url) = u.update_url {
-            config.set_update_url(url);
-        }
-        Ok(config)
+        Ok(c.updater)
     }
 
     /// Reads and parses a `capacitor.config.json` file. Does file I/O.
@@ -363,16 +541,44 @@ mod tests {
     }
 
     #[test]
-    fn wrong_types_and_bad_keys_are_errors() {
-        let e = UpdaterConfig::from_capacitor_json(
-            r#"{"plugins":{"CapacitorUpdater":{"appReadyTimeout":"soon"}}}"#,
+    fn wrong_types_and_out_of_range_values_use_the_default_with_a_warning() {
+        let c = CapacitorConfig::parse(
+            r#"{"plugins":{"CapacitorUpdater":{"appReadyTimeout":"soon","responseTimeout":"20",
+                "updateTimeout":1e308,"autoDeleteFailed":"yes","maxStoredBundles":-3,
+                "downgradePolicy":"refuze","periodCheckDelay":[1],"allowModifyUrl":1,
+                "publicKeys":"x"}}}"#,
         )
-        .unwrap_err();
-        assert!(e.to_string().contains("capacitor config"), "{e}");
-        let e = UpdaterConfig::from_capacitor_json(
-            r#"{"plugins":{"CapacitorUpdater":{"publicKey":"nope"}}}"#,
+        .unwrap();
+        let d = UpdaterConfig::default();
+        assert_eq!(c.updater.app_ready_timeout_ms, d.app_ready_timeout_ms);
+        assert_eq!(c.updater.response_timeout_s, 20);
+        assert_eq!(c.updater.update_timeout_s, d.update_timeout_s);
+        assert!(c.updater.auto_delete_failed);
+        assert_eq!(c.updater.max_stored_bundles, d.max_stored_bundles);
+        assert!(!c.updater.refuse_downgrade);
+        assert_eq!(c.plugin.period_check_delay_s, 0);
+        assert!(!c.plugin.allow_modify_url);
+        assert_eq!(c.warnings.len(), 9, "{:#?}", c.warnings);
+        assert!(c.warnings.iter().any(|w| w.contains("responseTimeout")));
+        // Numbers that are whole and in range are taken, fractions dropped.
+        let c = CapacitorConfig::parse(
+            r#"{"plugins":{"CapacitorUpdater":{"responseTimeout":5.0,"appReadyTimeout":2500.7}}}"#,
         )
-        .unwrap_err();
-        assert!(e.to_string().contains("bad public key"), "{e}");
+        .unwrap();
+        assert_eq!(c.updater.response_timeout_s, 5);
+        assert_eq!(c.updater.app_ready_timeout_ms, 2500);
+        assert!(c.warnings.is_empty());
+        // Text that is not a JSON object is the one error.
+        assert!(CapacitorConfig::parse("{nope").is_err());
+        assert!(CapacitorConfig::parse("[1]").is_err());
+    }
+
+    #[test]
+    fn an_unusable_public_key_refuses_updates_instead_of_meaning_no_key() {
+        let c = CapacitorConfig::parse(r#"{"plugins":{"CapacitorUpdater":{"publicKey":"nope"}}}"#)
+            .unwrap();
+        assert!(c.updater.public_key.is_none());
+        let problem = c.updater.key_problem.unwrap();
+        assert!(problem.contains("bad public key"), "{problem}");
     }
 }

@@ -925,3 +925,29 @@ fn the_engine_finishes_the_clean_up_its_start_deferred_in_the_background() {
         "builtin"
     );
 }
+
+#[test]
+fn a_config_typo_never_leaves_the_app_without_its_updater() {
+    let env = Env::new();
+    // Wrongly typed and out-of-range values: each key's default is used (and logged).
+    let (e, rec) = env.start(json!({"responseTimeout": "20", "updateTimeout": 1e308,
+        "appReadyTimeout": "soon", "autoDeleteFailed": "yes", "periodCheckDelay": -1}));
+    assert_eq!(rec.actions()[0]["host"], "load");
+    env.offer("1.1.0");
+    let latest = ok(&e, "getLatest", json!({}));
+    assert_eq!(latest["version"], "1.1.0");
+    drop(e);
+    // An unusable public key: the app starts, and every update is refused (never "no key").
+    let env = Env::new();
+    let (e, rec) = env.start(json!({"publicKey": "-----BEGIN RSA PUBLIC KEY-----\nbroken\n-----END RSA PUBLIC KEY-----"}));
+    assert_eq!(rec.actions()[0]["bundle"]["id"], "builtin");
+    env.offer("1.1.0");
+    let r = reject(
+        &e,
+        "download",
+        json!({"url": env.server.url("/bundle.zip"), "version": "1.1.0",
+        "sessionKey": env.set.session_key, "checksum": env.set.checksum}),
+    );
+    assert_eq!(r.data.unwrap()["error"], "bad_public_key");
+    assert_eq!(env.server.requests_to("/bundle.zip"), 0);
+}

@@ -522,11 +522,17 @@ fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
     // The default policy allows the server to revert a release.
     let allow = app.device(UpdaterConfig::default(), "1");
     app.install(&allow, "1.0.0");
+    // A value it does not know is a typo: the default ("allow") is used and the key is named
+    // in a warning — a config typo never leaves the app without its updater.
+    let typo = liveupdate::config::CapacitorConfig::parse(
+        r#"{"plugins":{"CapacitorUpdater":{"downgradePolicy":"never"}}}"#,
+    )
+    .unwrap();
+    assert!(!typo.updater.refuse_downgrade);
     assert!(
-        UpdaterConfig::from_capacitor_json(
-            r#"{"plugins":{"CapacitorUpdater":{"downgradePolicy":"never"}}}"#
-        )
-        .is_err()
+        typo.warnings[0].contains("downgradePolicy"),
+        "{:?}",
+        typo.warnings
     );
 }
 

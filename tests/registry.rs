@@ -631,7 +631,14 @@ fn huge_timeouts_are_clamped_not_a_panic() {
 #[test]
 fn unusable_version_labels_are_refused_before_any_transfer() {
     let long = "9".repeat(300);
-    for label in ["builtin ", "   ", long.as_str()] {
+    for label in [
+        "builtin ",
+        "   ",
+        long.as_str(),
+        "1.0.1\u{0}",
+        "1.0.1\nforged log line",
+        "1.0\u{1b}[31m.1",
+    ] {
         let env = Env::new();
         env.server
             .offer(label, &env.set.session_key, &env.set.checksum);

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{DEFAULT_CHANNEL_URL, DEFAULT_STATS_URL, HostInfo, UpdaterConfig};
-use crate::error::{Error, Result};
+use crate::config::{
+    CapacitorConfig, DEFAULT_CHANNEL_URL, DEFAULT_STATS_URL, HostInfo, UpdaterConfig,
+};
+use crate::error::Result;
 
 /// Capgo's `autoUpdate` modes (spec §6.2), with the legacy `directUpdate` folded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,82 +111,10 @@ impl Default for PluginConfig {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RawRoot {
-    #[serde(default)]
-    server: RawServer,
-    #[serde(default)]
-    plugins: RawPlugins,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RawServer {
-    url: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RawPlugins {
-    #[serde(rename = "CapacitorUpdater", default)]
-    updater: RawPlugin,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawPlugin {
-    auto_update: Option<Value>,
-    direct_update: Option<Value>,
-    period_check_delay: Option<i64>,
-    auto_splashscreen: Option<bool>,
-    auto_splashscreen_timeout: Option<i64>,
-    allow_modify_url: Option<bool>,
-    persist_modify_url: Option<bool>,
-    allow_modify_app_id: Option<bool>,
-    allow_manual_bundle_error: Option<bool>,
-    allow_preview: Option<bool>,
-    persist_custom_id: Option<bool>,
-    allow_set_default_channel: Option<bool>,
-    keep_url_path_after_reload: Option<bool>,
-}
-
 impl PluginConfig {
-    /// Parses the plugin-level keys from a `capacitor.config.json` text. Pure.
+    /// The plugin's part of [`CapacitorConfig::parse`]. Pure.
     pub fn from_capacitor_json(text: &str) -> Result<Self> {
-        let raw: RawRoot = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("capacitor config: {e}")))?;
-        let u = raw.plugins.updater;
-        let d = Self::default();
-        Ok(Self {
-            auto_update: AutoUpdateMode::from_config(
-                u.auto_update.as_ref(),
-                u.direct_update.as_ref(),
-            ),
-            period_check_delay_s: match u.period_check_delay {
-                // At least 600 s (Capgo), at most 30 days.
-                Some(v) if v > 0 => (v as u64).clamp(600, 30 * 86_400),
-                _ => 0,
-            },
-            auto_splashscreen: u.auto_splashscreen.unwrap_or(d.auto_splashscreen),
-            auto_splashscreen_timeout_ms: u
-                .auto_splashscreen_timeout
-                .map_or(d.auto_splashscreen_timeout_ms, |v| {
-                    v.clamp(0, 3_600_000) as u64
-                }),
-            allow_modify_url: u.allow_modify_url.unwrap_or(d.allow_modify_url),
-            persist_modify_url: u.persist_modify_url.unwrap_or(d.persist_modify_url),
-            allow_modify_app_id: u.allow_modify_app_id.unwrap_or(d.allow_modify_app_id),
-            allow_manual_bundle_error: u
-                .allow_manual_bundle_error
-                .unwrap_or(d.allow_manual_bundle_error),
-            allow_preview: u.allow_preview.unwrap_or(d.allow_preview),
-            persist_custom_id: u.persist_custom_id.unwrap_or(d.persist_custom_id),
-            allow_set_default_channel: u
-                .allow_set_default_channel
-                .unwrap_or(d.allow_set_default_channel),
-            keep_url_path_after_reload: u
-                .keep_url_path_after_reload
-                .unwrap_or(d.keep_url_path_after_reload),
-            server_url: raw.server.url.filter(|s| !s.trim().is_empty()),
-        })
+        Ok(CapacitorConfig::parse(text)?.plugin)
     }
 }
 
@@ -263,19 +192,23 @@ impl EngineOptions {
     /// The core and plugin configurations these options describe. Pure.
     pub fn configs(&self) -> Result<(UpdaterConfig, PluginConfig)> {
         let text = self.capacitor_config_json.as_deref().unwrap_or("{}");
-        let mut core = UpdaterConfig::from_capacitor_json(text)?;
-        let plugin = PluginConfig::from_capacitor_json(text)?;
+        let parsed = CapacitorConfig::parse(text)?;
+        for w in &parsed.warnings {
+            log::warn!("{w}");
+        }
+        let mut core = parsed.updater;
+        let plugin = parsed.plugin;
         if let Some(u) = &self.update_url {
             core.set_update_url(u.clone());
         }
         if !self.capgo_cloud_defaults {
-            if self.update_url.is_none() && !names_key(text, "updateUrl") {
+            if self.update_url.is_none() && !parsed.names_update_url {
                 core.update_url.clear();
             }
-            if !names_key(text, "statsUrl") && core.stats_url == DEFAULT_STATS_URL {
+            if !parsed.names_stats_url && core.stats_url == DEFAULT_STATS_URL {
                 core.stats_url.clear();
             }
-            if !names_key(text, "channelUrl") && core.channel_url == DEFAULT_CHANNEL_URL {
+            if !parsed.names_channel_url && core.channel_url == DEFAULT_CHANNEL_URL {
                 core.channel_url.clear();
             }
         }
@@ -310,19 +243,6 @@ impl EngineOptions {
             .or_else(|| self.native_version.clone())
             .unwrap_or_default()
     }
-}
-
-fn plugin_keys(text: &str) -> Option<serde_json::Map<String, Value>> {
-    serde_json::from_str::<Value>(text)
-        .ok()?
-        .get("plugins")?
-        .get("CapacitorUpdater")?
-        .as_object()
-        .cloned()
-}
-
-fn names_key(text: &str, key: &str) -> bool {
-    plugin_keys(text).is_some_and(|m| m.contains_key(key))
 }
 
 #[cfg(test)]

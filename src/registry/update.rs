@@ -570,6 +570,16 @@ impl Updater {
         listener: Option<Arc<dyn DownloadListener>>,
     ) -> Result<std::result::Result<Fetched, UpdateOutcome>> {
         let v = release.version.as_str();
+        // A configured public key that does not parse refuses every update (never "no key").
+        if let Some(problem) = &self.config().key_problem {
+            self.record(&[Event::new(Action::DownloadFail, v).meta("error", "bad_public_key")]);
+            return Ok(Err(failed(
+                "bad_public_key",
+                format!(
+                    "the app's public key is unusable ({problem}): fix publicKey in capacitor.config.json"
+                ),
+            )));
+        }
         // An unusable label ("builtin ", blank, 300 characters) is refused before any transfer.
         if let Err(e) = crate::lifecycle::parse_version(v) {
             self.record(&[Event::new(Action::DownloadFail, v).meta("error", "invalid_version")]);

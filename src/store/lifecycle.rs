@@ -33,10 +33,15 @@ const MAX_KNOWN_BAD: usize = 100;
 const SPACE_MARGIN: u64 = 16 * 1024 * 1024;
 
 /// A bundle version name as given by the server or the host: trimmed, not empty, not `builtin`,
-/// at most 256 characters.
+/// at most 256 bytes, no control characters (NUL, newlines: a label ends up in logs, stats and
+/// JSON lines).
 pub(crate) fn parse_version(version: &str) -> Result<&str> {
     let version = version.trim();
-    if version.is_empty() || version == BUILTIN || version.len() > 256 {
+    if version.is_empty()
+        || version == BUILTIN
+        || version.len() > 256
+        || version.chars().any(char::is_control)
+    {
         return Err(Error::refused(
             Refusal::InvalidVersion,
             format!("invalid bundle version {version:?}"),

@@ -48,6 +48,11 @@ impl Device {
         checksum: &str,
         session_key: Option<&str>,
     ) -> Result<crate::unpack::ParsedTrust> {
+        if let Some(problem) = &self.config.key_problem {
+            return Err(Error::PublicKey(format!(
+                "the configured key is unusable ({problem})"
+            )));
+        }
         BundleTrust {
             public_key: self.config.public_key.as_ref(),
             session_key: session_key.filter(|s| !s.trim().is_empty()),
