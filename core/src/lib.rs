@@ -29,6 +29,10 @@ mod config;
 mod delta;
 mod effects;
 mod engine;
+/// The fuzz targets' bodies (feature `fuzzing`), for `cargo fuzz`; not an API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 mod error;
 mod hooks;
 mod logging;

@@ -1,6 +1,4 @@
 #![no_main]
-//! Fuzz target `state_file`: see fuzz/targets.rs.
-#[path = "../targets.rs"]
-mod targets;
+//! Fuzz target `state_file`: the body is `liveupdate::fuzz::state_file` (core/src/fuzz.rs), also replayed over the corpus by the regular tests.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::state_file(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| liveupdate::fuzz::state_file(data));

@@ -1,6 +1,4 @@
 #![no_main]
-//! Fuzz target `update_response`: see fuzz/targets.rs.
-#[path = "../targets.rs"]
-mod targets;
+//! Fuzz target `update_response`: the body is `liveupdate::fuzz::update_response` (core/src/fuzz.rs), also replayed over the corpus by the regular tests.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::update_response(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| liveupdate::fuzz::update_response(data));

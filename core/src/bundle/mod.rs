@@ -8,3 +8,5 @@ pub mod crypto;
 pub mod fs_atomic;
 pub mod unpack;
 pub mod unzip;
+#[cfg(test)]
+mod prop_tests;

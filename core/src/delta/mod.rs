@@ -10,6 +10,8 @@
 pub(crate) mod assemble;
 pub(crate) mod plan;
 pub(crate) mod reuse;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use assemble::assemble;
 pub(crate) use plan::{DeltaTrust, ManifestEntry, Plan, PlannedFile, parse_manifest, plan};

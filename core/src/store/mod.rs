@@ -11,3 +11,6 @@ pub(crate) use bundles::{BundleStore, ReuseSources};
 pub use bundles::{LaunchResult, ReadyResult, Status};
 pub(crate) use folder::*;
 pub(crate) use pool::{Candidate, POOL_MAX_AGE, Pool};
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 //! an error naming the host and the problem (also in the `download_fail` stat), accepted when `SSL_CERT_FILE` points at the CA.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::FaultServer;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! binary, whose own peak RSS is measured (`wait4`) against the bound SECURITY.md states.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::FaultServer;
 use serde_json::{Value, json};
 

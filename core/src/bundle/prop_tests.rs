@@ -1,14 +1,15 @@
 //! Property tests of the parsers that face untrusted strings: session keys, checksums, zip entry names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use base64ct::{Base64, Encoding};
-use liveupdate::{EntryPath, ExpectedChecksum, PublicKey, WrappedSessionKey};
+use crate::bundle::checksum::ExpectedChecksum;
+use crate::bundle::crypto::{PublicKey, WrappedSessionKey};
+use crate::bundle::unzip::EntryPath;
 use proptest::prelude::*;
 
 fn key_a() -> PublicKey {
-    PublicKey::from_pem(&common::key_a().0).unwrap()
+    PublicKey::from_pem(&liveupdate_test_support::key_a().0).unwrap()
 }
 
 proptest! {

@@ -2,7 +2,7 @@
 //! the real binary, against a loopback Capgo-protocol server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -13,7 +13,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::FaultServer;
 use serde_json::{Value, json};
 

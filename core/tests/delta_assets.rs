@@ -3,7 +3,7 @@
 //! (Its own test binary: the reader is process-wide.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::FaultServer;
 use liveupdate::{Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig};
 use serde_json::{Value, json};

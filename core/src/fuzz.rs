@@ -1,20 +1,21 @@
-//! The fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs) and the corpus replay
-//! test (tests/fuzz_corpus.rs). Each must never panic, whatever the bytes.
+//! Fuzz: the fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs, feature `fuzzing`) and the corpus replay test below. Each must never panic, whatever the bytes.
 #![allow(
-    dead_code,
+    missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     clippy::type_complexity
 )]
 
 use std::sync::OnceLock;
 
-use liveupdate::{
-    BundleTrust, EntryPath, ExpectedChecksum, ExtractOptions, PublicKey, WrappedSessionKey,
-};
+use crate::bundle::checksum::ExpectedChecksum;
+use crate::bundle::crypto::{PublicKey, WrappedSessionKey};
+use crate::bundle::unzip::{EntryPath, ExtractOptions};
+use crate::BundleTrust;
 
 /// Key pair A of the Capgo fixtures (public half).
-const KEY_A: &str = include_str!("../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
+const KEY_A: &str = include_str!("../../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
 
 fn key() -> &'static PublicKey {
     static K: OnceLock<PublicKey> = OnceLock::new();
@@ -39,18 +40,18 @@ pub fn delta_manifest(data: &[u8]) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let Ok(Some(entries)) = liveupdate::delta::parse_manifest(Some(&v)) else {
+    let Ok(Some(entries)) = crate::delta::parse_manifest(Some(&v)) else {
         return;
     };
     for k in [None, Some(key())] {
-        let trust = liveupdate::delta::DeltaTrust {
+        let trust = crate::delta::DeltaTrust {
             public_key: k,
             older_keys: &[],
             session_key: None,
             known: None,
         };
         if let Ok(plan) =
-            liveupdate::delta::plan(&entries, &trust, &liveupdate::Limits::default(), false)
+            crate::delta::plan(&entries, &trust, &crate::Limits::default(), false)
         {
             for f in &plan.files {
                 assert!(f.target.to_path().is_relative());
@@ -114,7 +115,7 @@ pub fn unzip(data: &[u8]) {
     };
     options.limits.max_bytes = 8 << 20;
     options.limits.max_files = 2000;
-    if liveupdate::unpack(data, &trust, &dest, &options).is_ok() {
+    if crate::unpack(data, &trust, &dest, &options).is_ok() {
         // Whatever was accepted is a plain tree inside dest, with an index.html.
         assert!(dest.join("index.html").is_file());
     }
@@ -128,15 +129,38 @@ pub fn unzip(data: &[u8]) {
 
 pub fn update_response(data: &[u8]) {
     for status in [200, 429, 500] {
-        let _ = liveupdate::check::parse_response(status, data, "1.0.0");
+        let _ = crate::net::check::parse_response(status, data, "1.0.0");
     }
     let text = String::from_utf8_lossy(data);
-    let _ = liveupdate::check::rate_limit_until(Some(&text), data, 1);
+    let _ = crate::net::check::rate_limit_until(Some(&text), data, 1);
 }
 
 pub fn state_file(data: &[u8]) {
-    if let Some(s) = liveupdate::store::parse_state(data) {
+    if let Some(s) = crate::store::parse_state(data) {
         // A coherent state only names bundles it knows.
         assert!(s.current == "builtin" || s.bundles.contains_key(&s.current));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Replays every committed fuzz corpus input (fuzz/corpus/TARGET/*) through its target's
+    /// body, so what the fuzzers found interesting stays covered by the regular tests.
+    #[test]
+    fn every_corpus_input_replays_without_panic() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+        let mut total = 0;
+        for (name, run) in super::ALL {
+            let dir = root.join(name);
+            let mut n = 0;
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                run(&std::fs::read(&path).unwrap());
+                n += 1;
+            }
+            assert!(n > 0, "no corpus for {name}");
+            total += n;
+        }
+        println!("replayed {total} corpus inputs");
     }
 }

@@ -2,12 +2,12 @@
 //! vector is reproduced byte for byte; V2 checksums, SPKI keys, nested roots and other key sizes work.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 
 use std::fs;
 use std::path::Path;
 
-use common::*;
+use liveupdate_test_support::*;
 use liveupdate::{BundleTrust, ChecksumFormat, ExtractOptions, PublicKey, UnpackReport, unpack};
 
 fn unpack_bytes(

@@ -3,7 +3,7 @@
 //! background install, watchdog rollback, stale tokens, delay conditions, channels and stats.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::FaultServer;
 use liveupdate::engine::{Engine, EngineOptions, Host, HostAction};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The app's HTTP transport: with one installed, every request of an update goes through it (a real HTTP client on 127.0.0.1 here) while the core keeps the decisions — URL policy and redirects, resume ranges, limits — and a lying, failing or panicking transport fails the update with a clear error and leaves the device as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::{Fault, FaultServer};
 use liveupdate::transport::{HttpTransport, TransportHead, TransportRequest, set_http_transport};
 use liveupdate::{

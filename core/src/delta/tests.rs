@@ -2,19 +2,18 @@
 //! app's key equals the SHA-256 of the original file), and hostile or broken manifests refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::fs;
 use std::path::PathBuf;
 
-use common::sha256_hex;
-use liveupdate::checksum::to_hex;
-use liveupdate::delta::{DeltaTrust, ManifestEntry, Source, parse_manifest, plan};
-use liveupdate::{Limits, PublicKey};
+use liveupdate_test_support::sha256_hex;
+use crate::bundle::checksum::to_hex;
+use crate::delta::{DeltaTrust, ManifestEntry, Source, parse_manifest, plan};
+use crate::{Limits, PublicKey};
 use serde_json::{Value, json};
 
 fn dir() -> PathBuf {
-    common::fixtures().join("capgo/delta")
+    liveupdate_test_support::fixtures().join("capgo/delta")
 }
 
 fn key() -> PublicKey {
@@ -42,7 +41,7 @@ fn entries() -> Vec<ManifestEntry> {
 }
 
 /// The real manifest's URLs point at the CLI's loopback stand-in over http: allowed (loopback).
-fn try_plan(entries: &[ManifestEntry]) -> liveupdate::Result<liveupdate::delta::Plan> {
+fn try_plan(entries: &[ManifestEntry]) -> crate::error::Result<crate::delta::Plan> {
     let k = key();
     let s = session();
     plan(
@@ -251,7 +250,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
     .unwrap_err();
     assert!(e.to_string().contains("no public key"), "{e}");
     // Signed with another key: refused; accepted when that key is among the rotated ones.
-    let (other_pem, _) = common::key_a();
+    let (other_pem, _) = liveupdate_test_support::key_a();
     let other = PublicKey::from_pem(&other_pem).unwrap();
     let e = plan(
         &es,
@@ -284,7 +283,7 @@ fn hostile_manifests_are_refused_before_any_transfer() {
 }
 
 /// Paths of the planned files at these indexes.
-fn names(p: &liveupdate::delta::Plan, idx: &[usize]) -> Vec<String> {
+fn names(p: &crate::delta::Plan, idx: &[usize]) -> Vec<String> {
     let mut v: Vec<String> = idx
         .iter()
         .map(|&i| p.files[i].target.parts().join("/"))
@@ -300,7 +299,7 @@ fn a_device_on_2_0_0_reuses_exactly_the_unchanged_files_verified_in_place() {
     let staging = tmp.path().join("staging");
     fs::create_dir(&staging).unwrap();
     let old = dir().join("v2.0.0/original");
-    let r = liveupdate::delta::reuse_local(&p, &[Source::store(&old)], None, &staging).unwrap();
+    let r = crate::delta::reuse::reuse_local(&p, &[Source::store(&old)], None, None, &staging).unwrap();
     // The CLI's own diff of the two versions says which files changed.
     let diff: Vec<Value> =
         serde_json::from_str(&fs::read_to_string(dir().join("diff-2.0.0-to-2.0.1.json")).unwrap())
@@ -350,7 +349,7 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
         local.join("index.html"),
     )
     .unwrap();
-    let r = liveupdate::delta::reuse_local(&p, &[Source::store(&local)], None, &staging).unwrap();
+    let r = crate::delta::reuse::reuse_local(&p, &[Source::store(&local)], None, None, &staging).unwrap();
     let missing = names(&p, &r.missing);
     assert!(missing.contains(&"theme.css".to_string()), "{missing:?}");
     assert!(
@@ -363,10 +362,10 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
     );
     // The untouched 2.0.0 originals then provide what they can.
     let old = dir().join("v2.0.0/original");
-    let r2 = liveupdate::delta::reuse_local(
+    let r2 = crate::delta::reuse::reuse_local(
         &p,
         &[Source::store(&local), Source::store(&old)],
-        None,
+        None, None,
         &staging,
     )
     .unwrap();

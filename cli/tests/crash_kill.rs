@@ -5,7 +5,7 @@
 //! Default: 120 iterations (about 50 kills inside an operation). Long mode: `LIVEUPDATE_KILL_ITERATIONS=1000 cargo test --release --test crash_kill`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use liveupdate_test_support::*;
 
 struct Rng(u64);
 impl Rng {

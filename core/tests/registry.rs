@@ -7,7 +7,7 @@
     clippy::double_ended_iterator_last
 )]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -15,7 +15,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::{Fault, FaultServer};
 use liveupdate::{
     BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,

@@ -1,11 +1,11 @@
 //! Hostile and damaged bundles: each is refused with a clear error, the destination absent and nothing left next to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 
 use std::path::Path;
 
-use common::*;
+use liveupdate_test_support::*;
 use liveupdate::{BundleTrust, Error, ExtractOptions, Limits, PublicKey, unpack};
 
 /// Encrypts `zip` with key A (V3) and unpacks it with `options`; returns the error text.

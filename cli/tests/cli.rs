@@ -1,11 +1,11 @@
 //! The `liveupdate` command line, run as a real process: exact interface, JSON output, `error:` lines, exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 
 use std::process::{Command, Output};
 
-use common::*;
+use liveupdate_test_support::*;
 
 fn liveupdate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_liveupdate"))

@@ -1,13 +1,17 @@
-//! Store and lifecycle transitions through the public `Device` API, on a real filesystem in temp folders.
+//! The store's transitions (install, next, set, launch, ready, rollback, delete, reset, sweeps) on a real filesystem in temp folders.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 
 use std::fs;
 use std::path::PathBuf;
 
-use common::*;
-use liveupdate::{BundleStatus, Device, Error, PublicKey, UpdaterConfig};
+use liveupdate_test_support::*;
+use crate::bundle::crypto::PublicKey;
+use crate::config::Config as UpdaterConfig;
+use crate::error::Error;
+use crate::store::BundleStore as Device;
+use crate::store::state::BundleStatus;
 
 struct App {
     _tmp: tempfile::TempDir,
@@ -60,7 +64,7 @@ fn cfg() -> UpdaterConfig {
 /// Queues `id`, launches it and confirms it (the healthy-app path).
 fn confirm(d: &Device, id: &str) {
     d.next(id).unwrap();
-    d.notify_app_ready(&d.launch().unwrap().launch_id).unwrap();
+    d.notify_app_ready(&d.launch_with(true).unwrap().launch_id).unwrap();
 }
 
 fn status_of(d: &Device, id: &str) -> BundleStatus {
@@ -80,7 +84,7 @@ fn unconfirmed_launch_then_relaunch_rolls_back_and_remembers_bad() {
     let id = app.install(&d, "1.0.1");
     assert_eq!(status_of(&d, &id), BundleStatus::Pending);
     d.next(&id).unwrap();
-    let l1 = d.launch().unwrap();
+    let l1 = d.launch_with(true).unwrap();
     assert!(l1.applied_next);
     assert_eq!(l1.bundle.id, id);
     assert_eq!(
@@ -92,7 +96,7 @@ fn unconfirmed_launch_then_relaunch_rolls_back_and_remembers_bad() {
     );
     assert!(l1.web_root.join("index.html").is_file());
     // The process dies without notify_app_ready; the next start rolls back.
-    let l2 = d.launch().unwrap();
+    let l2 = d.launch_with(true).unwrap();
     assert_eq!(l2.bundle.id, "builtin");
     assert_eq!(l2.web_root, fs::canonicalize(&app.www).unwrap());
     let rb = l2.rolled_back.unwrap();
@@ -118,12 +122,12 @@ fn confirmed_launch_stays_and_becomes_fallback() {
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1.0.1");
     d.next(&a).unwrap();
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     let r = d.notify_app_ready(&l.launch_id).unwrap();
     assert!(r.accepted);
     assert_eq!(r.bundle.status, BundleStatus::Success);
     for _ in 0..3 {
-        let l = d.launch().unwrap();
+        let l = d.launch_with(true).unwrap();
         assert_eq!(l.bundle.id, a);
         assert!(l.rolled_back.is_none());
     }
@@ -136,8 +140,8 @@ fn confirmed_launch_stays_and_becomes_fallback() {
     // A second bundle that never confirms goes back to the first, not to builtin.
     let b = app.install(&d, "1.0.2");
     d.next(&b).unwrap();
-    assert_eq!(d.launch().unwrap().bundle.id, b);
-    let l = d.launch().unwrap();
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, b);
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, a);
     assert_eq!(status_of(&d, &b), BundleStatus::Error);
 }
@@ -169,8 +173,8 @@ fn auto_delete_previous_and_failed_can_be_turned_off() {
     assert_eq!(status_of(&d, &a), BundleStatus::Success);
     let x = app.install(&d, "3");
     d.next(&x).unwrap();
-    d.launch().unwrap();
-    assert_eq!(d.launch().unwrap().bundle.id, b);
+    d.launch_with(true).unwrap();
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, b);
     assert_eq!(status_of(&d, &x), BundleStatus::Error);
     let mut dirs = app.bundle_dirs();
     dirs.sort();
@@ -186,9 +190,9 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     let a = app.install(&d, "1");
     confirm(&d, &a);
     // Same version: nothing happens.
-    assert_eq!(app.device(cfg(), "1").launch().unwrap().bundle.id, a);
+    assert_eq!(app.device(cfg(), "1").launch_with(true).unwrap().bundle.id, a);
     let d2 = app.device(cfg(), "2");
-    let l = d2.launch().unwrap();
+    let l = d2.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, "builtin");
     assert!(app.bundle_dirs().is_empty());
     assert!(d2.status().unwrap().bundles.is_empty());
@@ -199,7 +203,7 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     let d = app.device(keep.clone(), "1");
     let a = app.install(&d, "1");
     confirm(&d, &a);
-    assert_eq!(app.device(keep, "2").launch().unwrap().bundle.id, a);
+    assert_eq!(app.device(keep, "2").launch_with(true).unwrap().bundle.id, a);
 }
 
 #[test]
@@ -208,11 +212,11 @@ fn stale_launch_id_does_not_credit_a_newer_bundle() {
     let d = app.device(cfg(), "1");
     let a = app.install(&d, "1");
     d.next(&a).unwrap();
-    let old = d.launch().unwrap();
+    let old = d.launch_with(true).unwrap();
     let b = app.install(&d, "2");
     d.next(&b).unwrap();
     assert_eq!(d.on_background().unwrap().id, b);
-    let new = d.launch().unwrap();
+    let new = d.launch_with(true).unwrap();
     assert_eq!(new.bundle.id, b);
     // The old page's late notifyAppReady (Capgo #907) is ignored.
     assert!(!d.notify_app_ready(&old.launch_id).unwrap().accepted);
@@ -279,7 +283,7 @@ fn app_ready_timeout_rolls_back_in_process() {
     let d = app.device(c, "1");
     let a = app.install(&d, "1");
     d.next(&a).unwrap();
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(
         d.check_app_ready_timeout(&l.launch_id).unwrap(),
         None,
@@ -322,7 +326,7 @@ fn failed_install_leaves_no_record_and_no_folder() {
     assert!(app.bundle_dirs().is_empty());
     // Encrypted app: a missing session key is refused before anything is written.
     let mut c = cfg();
-    c.public_key = Some(liveupdate::PublicKey::from_pem(&key_a().0).unwrap());
+    c.public_key = Some(PublicKey::from_pem(&key_a().0).unwrap());
     let d = app.device(c, "1");
     let e = d
         .install_from(
@@ -356,7 +360,7 @@ fn leftovers_of_interrupted_steps_are_swept_at_launch() {
     fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
     fs::remove_file(bundles.join(&b).join("index.html")).unwrap();
 
-    d.launch().unwrap();
+    d.launch_with(true).unwrap();
     assert_eq!(app.bundle_dirs(), vec![a.clone()]);
     assert_eq!(status_of(&d, &b), BundleStatus::Deleted);
     assert!(!app.data.join(".state.json.tmp-zzzz").exists());
@@ -369,7 +373,7 @@ fn unreadable_state_falls_back_to_builtin_and_newer_state_is_refused() {
     let a = app.install(&d, "1");
     confirm(&d, &a);
     fs::write(app.data.join("state.json"), b"\0\0garbage").unwrap();
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, "builtin");
     assert!(app.bundle_dirs().is_empty(), "orphaned bundle swept");
     assert!(
@@ -383,7 +387,7 @@ fn unreadable_state_falls_back_to_builtin_and_newer_state_is_refused() {
         br#"{"format": 7, "future": true}"#,
     )
     .unwrap();
-    let e = d.launch().unwrap_err();
+    let e = d.launch_with(true).unwrap_err();
     assert!(matches!(e, Error::StateFormat(_)), "{e}");
     assert!(
         fs::read_to_string(app.data.join("state.json"))
@@ -401,7 +405,7 @@ fn concurrent_processes_serialise_on_the_lock() {
             let (d, app) = (&d, &app);
             s.spawn(move || {
                 app.install(d, &format!("2.0.{i}"));
-                d.launch().unwrap();
+                d.launch_with(true).unwrap();
             });
         }
     });
@@ -524,11 +528,11 @@ fn downgrade_policy_refuses_older_than_highest_success_and_survives_restarts() {
     app.install(&allow, "1.0.0");
     // A value it does not know is a typo: the default ("allow") is used and the key is named
     // in a warning — a config typo never leaves the app without its updater.
-    let typo = liveupdate::config::CapacitorConfig::parse(
+    let typo = crate::config::CapacitorConfig::parse(
         r#"{"plugins":{"CapacitorUpdater":{"downgradePolicy":"never"}}}"#,
     )
     .unwrap();
-    assert!(!typo.updater.refuse_downgrade);
+    assert!(!typo.config.refuse_downgrade);
     assert!(
         typo.warnings[0].contains("downgradePolicy"),
         "{:?}",
@@ -555,7 +559,7 @@ fn symlinked_data_folders_are_moved_aside_never_deleted_through() {
     std::os::unix::fs::symlink(&victim_downloads, app.data.join("downloads")).unwrap();
     let d = app.device(UpdaterConfig::default(), "1");
     // A launch sweeps bundles/ and downloads/: through a link it would delete the targets.
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, "builtin");
     assert!(victim.join("orphan-looking-folder/keep.txt").is_file());
     assert!(victim_downloads.join("precious.part").is_file());
@@ -571,13 +575,13 @@ fn symlinked_data_folders_are_moved_aside_never_deleted_through() {
     assert_eq!(aside.len(), 2, "{aside:?}");
     // A link inside bundles/ (no record claims it) is removed as a link: its target survives.
     std::os::unix::fs::symlink(&victim_bundle, app.data.join("bundles/AbCdEfGhIj")).unwrap();
-    d.launch().unwrap();
+    d.launch_with(true).unwrap();
     assert!(!app.data.join("bundles/AbCdEfGhIj").exists());
     assert!(victim_bundle.join("index.html").is_file());
     // The store still works.
     let id = app.install(&d, "1.0.1");
     d.set(&id).unwrap();
-    assert_eq!(d.launch().unwrap().bundle.id, id);
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, id);
 }
 
 /// A launch of a confirmed bundle writes nothing durable (the state file is not rewritten): its
@@ -590,7 +594,7 @@ fn a_confirmed_launch_writes_nothing_durable() {
     let d = app.device(cfg(), "1");
     let id = app.install(&d, "1.0.1");
     d.set(&id).unwrap();
-    let trial = d.launch().unwrap();
+    let trial = d.launch_with(true).unwrap();
     let state = app.data.join("state.json");
     let booting: serde_json::Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
     assert_eq!(
@@ -602,7 +606,7 @@ fn a_confirmed_launch_writes_nothing_durable() {
 
     let before = fs::read(&state).unwrap();
     let modified = fs::metadata(&state).unwrap().modified().unwrap();
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, id);
     // A new process (a new Device on the same folder) accepts the token; a stale one is refused.
     let other = app.device(cfg(), "1");
@@ -616,16 +620,16 @@ fn a_confirmed_launch_writes_nothing_durable() {
     assert_eq!(fs::metadata(&state).unwrap().modified().unwrap(), modified);
 
     // Power loss: the volatile record is gone. The token is forgotten, nothing else.
-    let l2 = d.launch().unwrap();
+    let l2 = d.launch_with(true).unwrap();
     fs::remove_file(app.data.join("launch.json")).unwrap();
     let r = d.notify_app_ready(&l2.launch_id).unwrap();
     assert!(!r.accepted);
     assert_eq!(r.bundle.id, id);
     assert_eq!(status_of(&d, &id), BundleStatus::Success);
-    assert_eq!(d.launch().unwrap().bundle.id, id);
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, id);
     // A torn record is ignored the same way.
     fs::write(app.data.join("launch.json"), b"{\"launch_id\":").unwrap();
-    assert_eq!(d.launch().unwrap().bundle.id, id);
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, id);
 }
 
 #[test]
@@ -653,7 +657,7 @@ fn a_state_file_that_is_a_folder_a_pipe_or_huge_is_moved_aside_and_the_app_start
                 .unwrap(),
         }
         let started = std::time::Instant::now();
-        let l = d.launch().unwrap();
+        let l = d.launch_with(true).unwrap();
         assert_eq!(l.bundle.id, "builtin", "{kind}");
         assert!(
             started.elapsed() < std::time::Duration::from_secs(2),
@@ -665,7 +669,7 @@ fn a_state_file_that_is_a_folder_a_pipe_or_huge_is_moved_aside_and_the_app_start
             .collect();
         assert_eq!(aside.len(), 1, "{kind}: moved aside once");
         // The next start reads the fresh state it wrote.
-        assert_eq!(d.launch().unwrap().bundle.id, "builtin");
+        assert_eq!(d.launch_with(true).unwrap().bundle.id, "builtin");
         assert!(fs::symlink_metadata(&state).unwrap().is_file(), "{kind}");
     }
 }
@@ -712,7 +716,7 @@ fn a_read_only_data_folder_still_starts_the_app_on_builtin() {
     let id = app.install(&d, "1.0.1");
     d.next(&id).unwrap();
     mount.read_only();
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, "builtin");
     assert_eq!(l.web_root, fs::canonicalize(&app.www).unwrap());
     assert_eq!(d.status().unwrap().current.id, "builtin");
@@ -723,42 +727,7 @@ fn a_read_only_data_folder_still_starts_the_app_on_builtin() {
     };
     m2.read_only();
     let d2 = app2.device(cfg(), "1");
-    assert_eq!(d2.launch().unwrap().bundle.id, "builtin");
-    // The command line: status, launch and a whole session.
-    let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_liveupdate"))
-            .args(["device", "--data-dir"])
-            .arg(&app.data)
-            .arg("--builtin")
-            .arg(&app.www)
-            .args(["--native-version", "1"])
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    };
-    for cmd in ["status", "launch", "session"] {
-        let out = cli(&[cmd]);
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let first: serde_json::Value = serde_json::from_slice(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .unwrap()
-                .as_bytes(),
-        )
-        .unwrap();
-        let bundle = if cmd == "status" {
-            &first["current"]
-        } else {
-            &first["bundle"]
-        };
-        assert_eq!(bundle["id"], "builtin", "{cmd}: {first}");
-    }
+    assert_eq!(d2.launch_with(true).unwrap().bundle.id, "builtin");
 }
 
 #[test]
@@ -770,7 +739,7 @@ fn a_launch_over_thousands_of_stale_entries_defers_the_clean_up() {
     let made = leave_stale_entries(&app.data, 7_000);
     // The launch does a few milliseconds of clean-up and serves the confirmed bundle; the
     // rest is left for later (figures: `BENCH_ONLY=launch-stale cargo bench --bench unpack`).
-    let l = d.launch().unwrap();
+    let l = d.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, id);
     let left = stale_entries_left(&app.data);
     assert!(
@@ -794,5 +763,5 @@ fn a_launch_over_thousands_of_stale_entries_defers_the_clean_up() {
             .join("index.html")
             .is_file()
     );
-    assert_eq!(d.launch().unwrap().bundle.id, id);
+    assert_eq!(d.launch_with(true).unwrap().bundle.id, id);
 }

@@ -2,7 +2,7 @@
 //! serves them: only changed files fetched, each verified; hostile manifests and bodies fail with nothing activated and no folder left.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+
 #[path = "common/fault_server.rs"]
 mod fault_server;
 
@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use liveupdate_test_support::*;
 use fault_server::{Fault, FaultServer};
 use liveupdate::{
     BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
