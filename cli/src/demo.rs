@@ -44,10 +44,7 @@ pub fn run(out: Option<PathBuf>) -> Result<(), Failure> {
     use std::time::{Duration, Instant};
     let root = match out {
         Some(o) => o,
-        None => std::env::temp_dir().join(format!(
-            "liveupdate-demo-{}",
-            std::process::id()
-        )),
+        None => std::env::temp_dir().join(format!("liveupdate-demo-{}", std::process::id())),
     };
     let (registry_dir, www, data) = (
         root.join("registry"),

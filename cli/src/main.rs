@@ -448,7 +448,9 @@ fn device_command(
                 version,
                 checksum,
                 session_key,
-            } => bundle(engine.install_file(&input, &version, &checksum, session_key.as_deref())?),
+            } => {
+                bundle(engine.install_file(&input, &version, &checksum, session_key.as_deref())?)
+            }
             DeviceCommand::Next { id } => bundle(engine.next(&id)?),
             DeviceCommand::Set { id } => bundle(engine.set(&id)?),
             DeviceCommand::Delete { id } => bundle(engine.delete(&id)?),

@@ -33,7 +33,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
-
 /// Requests handled at once (a fixed pool; further requests wait in the queue).
 pub const HANDLERS: usize = 16;
 

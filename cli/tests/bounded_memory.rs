@@ -3,17 +3,13 @@
 //! binary, whose own peak RSS is measured (`wait4`) against the bound SECURITY.md states.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
-use fault_server::FaultServer;
 use serde_json::{Value, json};
 
 /// The bound SECURITY.md promises for a whole `device update` or `session` process, whatever the

@@ -1,8 +1,6 @@
 //! The `liveupdate` command line, run as a real process: exact interface, JSON output, `error:` lines, exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::process::{Command, Output};
 
 use liveupdate_test_support::*;

@@ -5,8 +5,6 @@
 //! Default: 120 iterations (about 50 kills inside an operation). Long mode: `LIVEUPDATE_KILL_ITERATIONS=1000 cargo test --release --test crash_kill`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

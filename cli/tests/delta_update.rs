@@ -2,20 +2,16 @@
 //! serves them: only changed files fetched, each verified; hostile manifests and bodies fail with nothing activated and no folder left.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use liveupdate_test_support::*;
-use fault_server::{Fault, FaultServer};
 use liveupdate::{
     BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
 };
+use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
 fn delta_dir() -> PathBuf {

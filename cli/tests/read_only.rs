@@ -83,10 +83,21 @@ fn a_read_only_data_folder_starts_the_app_on_builtin_from_the_command_line() {
             &sha,
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = first_json(&out)["bundle"]["id"].as_str().unwrap().to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = first_json(&out)["bundle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let out = device(&data, &www, &["next", &id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     mount.read_only();
     for cmd in ["status", "launch", "session"] {
         let out = device(&data, &www, &[cmd]);

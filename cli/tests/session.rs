@@ -2,10 +2,6 @@
 //! the real binary, against a loopback Capgo-protocol server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -13,8 +9,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
-use fault_server::FaultServer;
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);

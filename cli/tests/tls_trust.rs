@@ -2,10 +2,6 @@
 //! an error naming the host and the problem (also in the `download_fail` stat), accepted when `SSL_CERT_FILE` points at the CA.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,8 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
-use fault_server::FaultServer;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{Value, json};
 

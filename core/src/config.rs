@@ -5,8 +5,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::bundle::crypto::PublicKey;
-use crate::error::{Error, Result};
 use crate::bundle::unzip::Limits;
+use crate::error::{Error, Result};
 
 /// Capgo's default update endpoint.
 pub const DEFAULT_UPDATE_URL: &str = "https://plugin.capgo.app/updates";

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::store::state::BundleInfo;
 use crate::net::stats;
+use crate::store::state::BundleInfo;
 
 /// A web-view action the shell must carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,6 @@ impl Effects {
         self.0.push(Effect::Action(a));
         self
     }
-
 }
 
 /// A host that wants no events or actions: for one-shot hosts (the CLI's `device` commands) and

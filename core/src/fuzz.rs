@@ -9,10 +9,10 @@
 
 use std::sync::OnceLock;
 
+use crate::BundleTrust;
 use crate::bundle::checksum::ExpectedChecksum;
 use crate::bundle::crypto::{PublicKey, WrappedSessionKey};
 use crate::bundle::unzip::{EntryPath, ExtractOptions};
-use crate::BundleTrust;
 
 /// Key pair A of the Capgo fixtures (public half).
 const KEY_A: &str = include_str!("../../tests/fixtures/capgo/set-a-small/capgo_key_v2.pub");
@@ -50,9 +50,7 @@ pub fn delta_manifest(data: &[u8]) {
             session_key: None,
             known: None,
         };
-        if let Ok(plan) =
-            crate::delta::plan(&entries, &trust, &crate::Limits::default(), false)
-        {
+        if let Ok(plan) = crate::delta::plan(&entries, &trust, &crate::Limits::default(), false) {
             for f in &plan.files {
                 assert!(f.target.to_path().is_relative());
                 assert!(f.target.parts().iter().all(|p| p != ".." && !p.is_empty()));

@@ -117,10 +117,7 @@ impl Hooks {
     pub(crate) fn with_process_defaults(&self) -> Hooks {
         Hooks {
             transport: self.transport.clone().or_else(|| TRANSPORT.get()),
-            certificate_verifier: self
-                .certificate_verifier
-                .clone()
-                .or_else(|| VERIFIER.get()),
+            certificate_verifier: self.certificate_verifier.clone().or_else(|| VERIFIER.get()),
             builtin_assets: self.builtin_assets.clone().or_else(|| ASSETS.get()),
             clock: self.clock.clone(),
         }

@@ -29,11 +29,11 @@ mod config;
 mod delta;
 mod effects;
 mod engine;
+mod error;
 /// The fuzz targets' bodies (feature `fuzzing`), for `cargo fuzz`; not an API.
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
-mod error;
 mod hooks;
 mod logging;
 mod net;
@@ -44,18 +44,20 @@ mod update;
 pub use api::{c_api, ffi};
 pub use bundle::checksum::ChecksumFormat;
 pub use bundle::crypto::PublicKey;
-pub use bundle::unpack::{BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_file, unpack_parsed};
+pub use bundle::unpack::{
+    BundleTrust, ParsedTrust, UnpackReport, unpack, unpack_file, unpack_parsed,
+};
 pub use bundle::unzip::{ExtractOptions, Limits};
 pub use config::{AppIdentity, AutoUpdateMode, CapacitorConfig, Config};
 pub use effects::{Host, HostAction, NoHost, Page};
 pub use engine::{Engine, EngineOptions, HostOptions, Reject};
 pub use error::{Error, LiveUpdateError, Refusal};
-pub use net::ServerError;
-pub use net::download::{DeltaFigures, DownloadListener, DownloadStats};
 pub use hooks::{
     BuiltinReader, CertificateVerifier, Clock, Hooks, HttpTransport, SystemClock, TransportHead,
     TransportRequest, set_builtin_reader, set_certificate_verifier, set_http_transport,
 };
+pub use net::ServerError;
+pub use net::download::{DeltaFigures, DownloadListener, DownloadStats};
 pub use store::state::{BundleInfo, BundleStatus, Rollback};
 pub use store::{LaunchResult, ReadyResult, Status};
 pub use update::UpdateOutcome;

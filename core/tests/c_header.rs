@@ -1,10 +1,10 @@
 //! The hand-written C header declares exactly the functions, prototypes, callback struct and status
-//! codes that src/api/c_api.rs exports: every parameter type and return type is compared.
+//! codes that core/src/api/c_api.rs exports: every parameter type and return type is compared.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 
-/// The C ABI's source: `src/api/c_api.rs` and its step files.
+/// The C ABI's source: `core/src/api/c_api.rs` and its step files.
 fn c_api_source() -> String {
     [
         "src/api/c_api.rs",
@@ -154,7 +154,7 @@ fn header_prototypes(h: &str) -> BTreeMap<String, (String, Vec<String>)> {
 #[test]
 fn header_prototypes_match_the_exported_functions() {
     let rust = rust_prototypes(&c_api_source());
-    let header = header_prototypes(&read("bindings/c/liveupdate.h"));
+    let header = header_prototypes(&read("../bindings/c/liveupdate.h"));
     assert!(rust.len() >= 25, "{rust:?}");
     let names = |m: &BTreeMap<String, _>| m.keys().cloned().collect::<Vec<String>>();
     assert_eq!(
@@ -213,7 +213,7 @@ fn header_prototypes_match_the_exported_functions() {
 #[test]
 fn callback_struct_and_status_codes_match() {
     let rust = c_api_source();
-    let header = read("bindings/c/liveupdate.h");
+    let header = read("../bindings/c/liveupdate.h");
     for field in [
         "void *user_data;",
         "void (*on_event)(void *user_data, const char *name, const char *data_json);",

@@ -2,13 +2,13 @@
 //! vector is reproduced byte for byte; V2 checksums, SPKI keys, nested roots and other key sizes work.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::fs;
 use std::path::Path;
 
+use liveupdate::{
+    BundleTrust, ChecksumFormat, ExtractOptions, LiveUpdateError, PublicKey, UnpackReport, unpack,
+};
 use liveupdate_test_support::*;
-use liveupdate::{BundleTrust, ChecksumFormat, ExtractOptions, PublicKey, UnpackReport, unpack};
 
 fn unpack_bytes(
     bytes: &[u8],
@@ -16,7 +16,7 @@ fn unpack_bytes(
     session: Option<&str>,
     checksum: &str,
     dest: &Path,
-) -> liveupdate::Result<UnpackReport> {
+) -> Result<UnpackReport, LiveUpdateError> {
     let key = pem.map(|p| PublicKey::from_pem(p).unwrap());
     let trust = BundleTrust {
         public_key: key.as_ref(),

@@ -1,21 +1,18 @@
 //! Delta reuse of builtin files that are not a folder (Android's APK assets) through the host's reader: a device whose builtin is the
 //! 2.0.0 app served only by a reader updates to 2.0.1 fetching only the changed files; a reader's wrong bytes are never used.
-//! (Its own test binary: the reader is process-wide.)
+//! The reader is given in the engine's hooks (`Hooks::builtin_assets`), as the Android shell does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
+use liveupdate::{
+    BuiltinReader, Config, Engine, EngineOptions, Hooks, NoHost, PublicKey, UpdateOutcome,
+};
+use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
-use fault_server::FaultServer;
-use liveupdate::{Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig};
 use serde_json::{Value, json};
 
 fn delta_dir() -> PathBuf {
@@ -34,7 +31,7 @@ struct FolderAssets {
     calls: AtomicUsize,
 }
 
-impl liveupdate::delta::BuiltinReader for FolderAssets {
+impl BuiltinReader for FolderAssets {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut b = fs::read(self.root.join(path)).ok()?;
@@ -84,20 +81,26 @@ fn update_with(corrupt: Option<&str>) -> (u64, u64, u64, PathBuf, tempfile::Temp
         corrupt: corrupt.map(String::from),
         calls: AtomicUsize::new(0),
     });
-    liveupdate::delta::set_builtin_reader(Some(assets.clone()));
-    let config = UpdaterConfig {
+    let config = Config {
         app_id: "com.example.deltadev".into(),
         public_key: Some(PublicKey::from_pem(&read(delta_dir().join("capgo_key_v2.pub"))).unwrap()),
         update_url: server.url("/updates"),
         stats_url: String::new(),
         response_timeout_s: 2,
-        ..UpdaterConfig::default()
+        ..Config::default()
     };
-    let device = Device::new(&tmp.path().join("data"), &www, config, Some("1.0".into())).unwrap();
-    let mut u = Updater::new(device, HostInfo::default(), false);
-    u.set_retry_backoff(Duration::from_millis(20));
+    let mut options = EngineOptions {
+        config,
+        retry_backoff_ms: 20,
+        hooks: Hooks {
+            builtin_assets: Some(assets.clone()),
+            ..Hooks::default()
+        },
+        ..EngineOptions::new(tmp.path().join("data"), &www)
+    };
+    options.app.native_version = Some("1.0".into());
+    let u = Engine::open(options, Arc::new(NoHost)).unwrap();
     let o = u.update(None).unwrap();
-    liveupdate::delta::set_builtin_reader(None);
     let UpdateOutcome::Installed {
         bundle, download, ..
     } = o

@@ -3,18 +3,14 @@
 //! background install, watchdog rollback, stale tokens, delay conditions, channels and stats.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::fs;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use liveupdate::{Engine, EngineOptions, Host, HostAction, HostOptions};
+use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
-use fault_server::FaultServer;
-use liveupdate::engine::{Engine, EngineOptions, Host, HostAction};
 use serde_json::{Value, json};
 
 /// Records everything the engine tells the host, in order.
@@ -133,13 +129,18 @@ impl Env {
         edit: impl FnOnce(&mut EngineOptions),
     ) -> (Engine, Arc<Rec>) {
         let rec = Arc::new(Rec::default());
-        let mut o = EngineOptions::new(&self.data, &self.www);
-        o.capacitor_config_json = Some(self.config(extra));
-        o.native_version = Some("1.0".into());
-        o.version_code = "10".into();
-        o.os_version = "14".into();
+        let mut o = HostOptions {
+            data_dir: self.data.to_string_lossy().into_owned(),
+            builtin_dir: self.www.to_string_lossy().into_owned(),
+            capacitor_config_json: Some(self.config(extra)),
+            native_version: Some("1.0".into()),
+            version_code: "10".into(),
+            os_version: "14".into(),
+            ..HostOptions::default()
+        }
+        .into_engine_options(false)
+        .unwrap();
         o.retry_backoff_ms = 20;
-        o.capgo_cloud_defaults = false;
         edit(&mut o);
         let e = Engine::start(o, rec.clone()).unwrap();
         (e, rec)
@@ -210,7 +211,7 @@ fn manual_flow_background_install_confirm_and_restart() {
     assert_eq!(percents.last(), Some(&100));
     assert!(percents.windows(2).all(|w| w[0] <= w[1]), "{percents:?}");
     rec.clear();
-    e.background();
+    e.background().unwrap();
     let reload = rec.wait("reload", T, |v| v["host"] == "reload");
     assert_eq!(reload["bundle"]["id"], b["id"]);
     assert!(
@@ -266,7 +267,7 @@ fn no_notify_app_ready_rolls_back_and_stale_tokens_change_nothing() {
     let b = download_next(&env, &e);
     rec.clear();
     let started = Instant::now();
-    e.background();
+    e.background().unwrap();
     let reload = rec.wait("reload", T, |v| v["host"] == "reload");
     // The outgoing page confirms late (Capgo #907): ignored, the new bundle stays pending.
     let r = ok(&e, "notifyAppReady", json!({"launchId": first_page}));
@@ -375,7 +376,7 @@ fn auto_update_at_background_cycle() {
     let next = ok(&e, "getNextBundle", json!({}));
     assert_eq!(next["version"], "1.1.0");
     rec.clear();
-    e.background();
+    e.background().unwrap();
     let reload = rec.wait("reload", T, |v| v["host"] == "reload");
     assert_eq!(reload["bundle"]["version"], "1.1.0");
     ok(
@@ -479,9 +480,9 @@ fn delay_conditions_hold_next_until_they_lapse() {
         json!({"delayConditions": [{"kind": "nativeVersion", "value": "99.0.0"}, {"kind": "date", "value": "2099-01-01T00:00:00Z"}]}),
     );
     rec.clear();
-    e.background();
+    e.background().unwrap();
     e.foreground();
-    e.background();
+    e.background().unwrap();
     assert!(
         rec.actions().is_empty(),
         "no reload while delayed: {:?}",
@@ -493,7 +494,7 @@ fn delay_conditions_hold_next_until_they_lapse() {
         "setMultiDelay",
         json!({"delayConditions": [{"kind": "nativeVersion", "value": "0.5.0"}, {"kind": "date", "value": "2001-01-01T00:00:00Z"}]}),
     );
-    e.background();
+    e.background().unwrap();
     rec.wait("reload", T, |v| v["host"] == "reload");
     drop(e);
 
@@ -508,17 +509,17 @@ fn delay_conditions_hold_next_until_they_lapse() {
         json!({"delayConditions": [{"kind": "kill"}, {"kind": "background", "value": "50"}]}),
     );
     rec.clear();
-    e.background();
+    e.background().unwrap();
     std::thread::sleep(Duration::from_millis(80));
     e.foreground();
-    e.background();
+    e.background().unwrap();
     assert!(
         rec.actions().is_empty(),
         "kill still holds: {:?}",
         rec.all()
     );
     ok(&e, "cancelDelay", json!({}));
-    e.background();
+    e.background().unwrap();
     rec.wait("reload", T, |v| v["host"] == "reload");
 }
 
@@ -878,9 +879,9 @@ fn os_and_native_version_changes_are_reported_once() {
     );
     drop(
         env.start_with(json!({}), |o| {
-            o.os_version = "15".into();
-            o.native_version = Some("1.1".into());
-            o.version_code = "11".into();
+            o.app.os_version = "15".into();
+            o.app.native_version = Some("1.1".into());
+            o.app.version_code = "11".into();
         })
         .0,
     );
@@ -895,9 +896,9 @@ fn os_and_native_version_changes_are_reported_once() {
     // The stored values moved on: the next start reports nothing.
     drop(
         env.start_with(json!({}), |o| {
-            o.os_version = "15".into();
-            o.native_version = Some("1.1".into());
-            o.version_code = "11".into();
+            o.app.os_version = "15".into();
+            o.app.native_version = Some("1.1".into());
+            o.app.version_code = "11".into();
         })
         .0,
     );

@@ -1,10 +1,6 @@
 //! The app's HTTP transport: with one installed, every request of an update goes through it (a real HTTP client on 127.0.0.1 here) while the core keeps the decisions — URL policy and redirects, resume ranges, limits — and a lying, failing or panicking transport fails the update with a clear error and leaves the device as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
@@ -12,14 +8,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use liveupdate_test_support::*;
-use fault_server::{Fault, FaultServer};
-use liveupdate::transport::{HttpTransport, TransportHead, TransportRequest, set_http_transport};
 use liveupdate::{
-    BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
+    BundleStatus, Config, Engine, EngineOptions, Hooks, HttpTransport, NoHost, PublicKey,
+    TransportHead, TransportRequest, UpdateOutcome, set_http_transport,
 };
+use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::*;
 
-/// The transport is process-wide: the tests of this binary take turns.
+type Updater = Engine;
+
+/// The process-wide transport (`set_http_transport`, the UniFFI setter) is shared: the tests of
+/// this binary take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 #[derive(Clone, Copy, PartialEq)]
@@ -139,11 +138,12 @@ struct Env {
     updater: Updater,
 }
 
-fn env() -> Env {
-    env_with(|_| {})
+fn env(transport: Option<Arc<Recording>>) -> Env {
+    env_with(|_| {}, transport)
 }
 
-fn env_with(adjust: impl FnOnce(&mut UpdaterConfig)) -> Env {
+/// An engine whose options carry `transport` (`Hooks::transport`), the way the shells give it.
+fn env_with(adjust: impl FnOnce(&mut Config), transport: Option<Arc<Recording>>) -> Env {
     let set = capgo_set("set-a-small");
     let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
     server.offer("1.1.0", &set.session_key, &set.checksum);
@@ -151,19 +151,27 @@ fn env_with(adjust: impl FnOnce(&mut UpdaterConfig)) -> Env {
     let www = tmp.path().join("www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-    let config = UpdaterConfig {
+    let config = Config {
         app_id: "com.example.liveupdate".into(),
         public_key: Some(PublicKey::from_pem(&set.public_pem).unwrap()),
         update_url: server.url("/updates"),
         stats_url: String::new(),
         response_timeout_s: 2,
-        ..UpdaterConfig::default()
+        ..Config::default()
     };
     let mut config = config;
     adjust(&mut config);
-    let device = Device::new(&tmp.path().join("data"), &www, config, Some("1.0".into())).unwrap();
-    let mut updater = Updater::new(device, HostInfo::default(), false);
-    updater.set_retry_backoff(Duration::from_millis(20));
+    let mut options = EngineOptions {
+        config,
+        retry_backoff_ms: 20,
+        hooks: Hooks {
+            transport: transport.map(|t| t as Arc<dyn HttpTransport>),
+            ..Hooks::default()
+        },
+        ..EngineOptions::new(tmp.path().join("data"), &www)
+    };
+    options.app.native_version = Some("1.0".into());
+    let updater = Engine::open(options, Arc::new(NoHost)).unwrap();
     Env {
         _tmp: tmp,
         server,
@@ -181,19 +189,17 @@ fn failed(o: &UpdateOutcome) -> String {
 
 /// Nothing was installed: the builtin is current, no next, no half bundle.
 fn assert_untouched(u: &Updater) {
-    let s = u.device().status().unwrap();
+    let s = u.status().unwrap();
     assert_eq!(s.current.id, "builtin");
     assert_eq!(s.next, None);
     assert!(s.bundles.iter().all(|b| b.status != BundleStatus::Pending));
 }
 
-/// Installs `transport`, builds the updater after it (clients pick it up when built), updates.
+/// An engine with `transport` in its hooks, prepared, then one update.
 fn update_through(transport: &Arc<Recording>, prepare: impl FnOnce(&Env)) -> (Env, UpdateOutcome) {
-    set_http_transport(Some(transport.clone()));
-    let e = env();
+    let e = env(Some(transport.clone()));
     prepare(&e);
     let o = e.updater.update(None).unwrap();
-    set_http_transport(None);
     (e, o)
 }
 
@@ -308,8 +314,7 @@ fn a_failing_lying_or_panicking_transport_fails_the_update_cleanly() {
 
     // Without a transport: the built-in client serves the same update where the build has one;
     // a phone build (no `builtin-http`) says what is missing and changes nothing.
-    set_http_transport(None);
-    let e = env();
+    let e = env(None);
     let o = e.updater.update(None).unwrap();
     if cfg!(feature = "builtin-http") {
         assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
@@ -325,9 +330,10 @@ fn a_failing_lying_or_panicking_transport_fails_the_update_cleanly() {
 #[test]
 fn a_trickling_transport_is_stopped_by_the_update_deadline() {
     let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // Through the process-wide setter this time (what the UniFFI `set_http_transport` does).
     let t = Recording::new(Behaviour::Trickle);
     set_http_transport(Some(t.clone()));
-    let e = env_with(|c| c.update_timeout_s = 2);
+    let e = env_with(|c| c.update_timeout_s = 2, None);
     let started = std::time::Instant::now();
     let o = e.updater.update(None).unwrap();
     set_http_transport(None);

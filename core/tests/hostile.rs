@@ -1,12 +1,10 @@
 //! Hostile and damaged bundles: each is refused with a clear error, the destination absent and nothing left next to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::path::Path;
 
+use liveupdate::{BundleTrust, ExtractOptions, Limits, LiveUpdateError, PublicKey, unpack};
 use liveupdate_test_support::*;
-use liveupdate::{BundleTrust, Error, ExtractOptions, Limits, PublicKey, unpack};
 
 /// Encrypts `zip` with key A (V3) and unpacks it with `options`; returns the error text.
 fn refuse_encrypted(zip: &[u8], options: &ExtractOptions) -> String {
@@ -336,7 +334,8 @@ fn existing_destination_is_never_touched() {
     };
     let cipher = std::fs::read(&a.encrypted_zip).unwrap();
     let e = unpack(cipher.as_slice(), &trust, &dest, &ExtractOptions::default()).unwrap_err();
-    assert!(matches!(e, Error::DestinationExists(_)));
+    assert!(matches!(e, LiveUpdateError::Refused { .. }), "{e}");
+    assert!(e.to_string().contains("already exists"), "{e}");
     assert_eq!(std::fs::read(dest.join("keep.txt")).unwrap(), b"mine");
     assert_eq!(names_in(tmp.path()), vec!["bundle"]);
 }

@@ -7,19 +7,19 @@
     clippy::double_ended_iterator_last
 )]
 
-
-#[path = "common/fault_server.rs"]
-mod fault_server;
-
 use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use liveupdate_test_support::*;
-use fault_server::{Fault, FaultServer};
 use liveupdate::{
-    BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
+    AppIdentity, AutoUpdateMode, BundleStatus, Config, DownloadListener, Engine, EngineOptions,
+    NoHost, PublicKey, UpdateOutcome,
 };
+use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::*;
+
+/// The headless engine, as the typed surfaces (UniFFI `Updater`, the C handle) drive it.
+type Updater = Engine;
 
 struct Env {
     _tmp: tempfile::TempDir,
@@ -46,29 +46,31 @@ impl Env {
         }
     }
 
-    fn config(&self) -> UpdaterConfig {
-        UpdaterConfig {
+    fn config(&self) -> Config {
+        Config {
             app_id: "com.example.liveupdate".into(),
             public_key: Some(PublicKey::from_pem(&self.set.public_pem).unwrap()),
             update_url: self.server.url("/updates"),
             stats_url: self.server.url("/stats"),
             channel_url: self.server.url("/channel_self"),
             response_timeout_s: 1,
-            ..UpdaterConfig::default()
+            ..Config::default()
         }
     }
 
-    fn updater_with(&self, config: UpdaterConfig) -> Updater {
-        let device = Device::new(&self.data, &self.www, config, Some("1.0".into())).unwrap();
-        let host = HostInfo {
-            version_build: "1.0".into(),
-            version_code: "10".into(),
-            version_os: "14".into(),
-            ..HostInfo::default()
+    fn updater_with(&self, config: Config) -> Updater {
+        let options = EngineOptions {
+            config,
+            app: AppIdentity {
+                native_version: Some("1.0".into()),
+                version_code: "10".into(),
+                os_version: "14".into(),
+                ..AppIdentity::default()
+            },
+            retry_backoff_ms: 20,
+            ..EngineOptions::new(&self.data, &self.www)
         };
-        let mut u = Updater::new(device, host, false);
-        u.set_retry_backoff(Duration::from_millis(20));
-        u
+        Engine::open(options, std::sync::Arc::new(NoHost)).unwrap()
     }
 
     fn updater(&self) -> Updater {
@@ -101,7 +103,7 @@ fn failed_code(o: &UpdateOutcome) -> String {
 
 /// No downloaded bundle became current, and nothing half-installed is left.
 fn assert_untouched(u: &Updater) {
-    let s = u.device().status().unwrap();
+    let s = u.status().unwrap();
     assert_eq!(s.current.id, "builtin");
     assert_eq!(s.next, None);
     assert!(
@@ -120,7 +122,7 @@ fn happy_path_sends_the_capgo_request_and_stats() {
     let b = installed(&o);
     assert_eq!(b.version, "1.1.0");
     assert_eq!(b.checksum, env.set.sha256);
-    assert_eq!(u.device().status().unwrap().next.unwrap().id, b.id);
+    assert_eq!(u.status().unwrap().next.unwrap().id, b.id);
     u.flush_stats(Duration::from_secs(2)).unwrap();
     let actions = env.server.stats_actions();
     for a in ["download_zip_start", "download_complete", "set_next"] {
@@ -436,7 +438,7 @@ fn a_rolled_back_version_is_never_downloaded_again() {
     env.offer();
     let u = env.updater();
     let b = installed(&u.update(None).unwrap()).clone();
-    let d = u.device();
+    let d = &u;
     assert_eq!(d.launch().unwrap().bundle.id, b.id);
     let l = d.launch().unwrap();
     assert_eq!(l.rolled_back.unwrap().failed, b.id);
@@ -469,7 +471,7 @@ fn direct_update_applies_now() {
     let env = Env::new();
     env.offer();
     let mut c = env.config();
-    c.direct_update = liveupdate::config::DirectUpdate::Always;
+    c.auto_update = AutoUpdateMode::Always;
     let u = env.updater_with(c);
     let UpdateOutcome::Installed {
         bundle, applied, ..
@@ -478,7 +480,7 @@ fn direct_update_applies_now() {
         panic!()
     };
     assert!(applied);
-    assert_eq!(u.device().status().unwrap().current.id, bundle.id);
+    assert_eq!(u.status().unwrap().current.id, bundle.id);
 }
 
 #[test]
@@ -490,12 +492,11 @@ fn cancellation_from_another_thread_stops_a_stalled_download() {
     let mut c = env.config();
     c.response_timeout_s = 20;
     let u = env.updater_with(c);
-    let cancel = u.cancel_handle();
     let t = Instant::now();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(300));
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            u.cancel_running();
         });
         let o = u.update(None).unwrap();
         assert_eq!(failed_code(&o), "cancelled", "{o:?}");
@@ -512,7 +513,7 @@ fn cancellation_from_another_thread_stops_a_stalled_download() {
 #[test]
 fn progress_is_reported_at_most_about_a_hundred_times() {
     struct Count(std::sync::Mutex<Vec<u8>>);
-    impl liveupdate::download::DownloadListener for Count {
+    impl DownloadListener for Count {
         fn on_progress(&self, _: u64, _: Option<u64>, p: u8) {
             self.0.lock().unwrap().push(p);
         }
@@ -551,10 +552,7 @@ fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
     );
     assert_untouched(&u);
     // The stats flush keeps to its budget too (events stay queued).
-    u.record(&[liveupdate::stats::Event::new(
-        liveupdate::stats::Action::AppMovedToForeground,
-        "1.0",
-    )]);
+    u.background().unwrap(); // queues app_moved_to_background
     let t = Instant::now();
     let _ = u.flush_stats(Duration::from_secs(2));
     println!(
@@ -569,12 +567,11 @@ fn trickling_update_and_stats_servers_are_bounded_by_the_deadlines() {
     // Cancellation ends a trickling update check from another thread within a second or so.
     c.update_timeout_s = 300;
     let u = env.updater_with(c);
-    let cancel = u.cancel_handle();
     let t = Instant::now();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(500));
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            u.cancel_running();
         });
         let o = u.update(None).unwrap();
         assert_eq!(failed_code(&o), "cancelled", "{o:?}");
@@ -609,7 +606,7 @@ fn a_redirect_to_another_scheme_is_a_policy_refusal_not_retried() {
 fn huge_timeouts_are_clamped_not_a_panic() {
     let env = Env::new();
     env.offer();
-    let c = UpdaterConfig::from_capacitor_json(&format!(
+    let c = Config::from_capacitor_json(&format!(
         r#"{{"plugins":{{"CapacitorUpdater":{{"updateUrl":"{}","responseTimeout":9000000000000000000,
             "updateTimeout":18000000000000000000,"appReadyTimeout":18000000000000000000}}}}}}"#,
         env.server.url("/updates")

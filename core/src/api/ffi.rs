@@ -268,8 +268,8 @@ impl Updater {
                 message: "progress listener lock poisoned".into(),
             })?
             .clone();
-        let progress =
-            listener.map(|l| Arc::new(Progress(l)) as Arc<dyn crate::net::download::DownloadListener>);
+        let progress = listener
+            .map(|l| Arc::new(Progress(l)) as Arc<dyn crate::net::download::DownloadListener>);
         let outcome = self.inner.update(progress)?;
         Ok(match outcome {
             UpdateOutcome::Installed {
@@ -578,7 +578,8 @@ impl crate::hooks::CertificateVerifier for ForeignVerifier {
 #[uniffi::export]
 pub fn set_certificate_verifier(verifier: Option<Arc<dyn CertificateVerifier>>) {
     crate::hooks::set_certificate_verifier(
-        verifier.map(|v| Arc::new(ForeignVerifier(v)) as Arc<dyn crate::hooks::CertificateVerifier>),
+        verifier
+            .map(|v| Arc::new(ForeignVerifier(v)) as Arc<dyn crate::hooks::CertificateVerifier>),
     );
 }
 
@@ -717,7 +718,6 @@ impl crate::hooks::HttpTransport for ForeignTransport {
 #[uniffi::export]
 pub fn set_http_transport(transport: Option<Arc<dyn HttpTransport>>) {
     crate::hooks::set_http_transport(
-        transport
-            .map(|t| Arc::new(ForeignTransport(t)) as Arc<dyn crate::hooks::HttpTransport>),
+        transport.map(|t| Arc::new(ForeignTransport(t)) as Arc<dyn crate::hooks::HttpTransport>),
     );
 }

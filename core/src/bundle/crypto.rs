@@ -323,8 +323,11 @@ impl CbcFile {
         self.buf.resize(whole, 0);
         let mut got = 0;
         while got < whole {
-            let n =
-                crate::bundle::fs_atomic::read_at(&self.file, &mut self.buf[got..], start + got as u64)?;
+            let n = crate::bundle::fs_atomic::read_at(
+                &self.file,
+                &mut self.buf[got..],
+                start + got as u64,
+            )?;
             if n == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }

@@ -6,7 +6,7 @@
 pub mod checksum;
 pub mod crypto;
 pub mod fs_atomic;
-pub mod unpack;
-pub mod unzip;
 #[cfg(test)]
 mod prop_tests;
+pub mod unpack;
+pub mod unzip;

@@ -1,11 +1,10 @@
 //! Property tests of the parsers that face untrusted strings: session keys, checksums, zip entry names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-use base64ct::{Base64, Encoding};
 use crate::bundle::checksum::ExpectedChecksum;
 use crate::bundle::crypto::{PublicKey, WrappedSessionKey};
 use crate::bundle::unzip::EntryPath;
+use base64ct::{Base64, Encoding};
 use proptest::prelude::*;
 
 fn key_a() -> PublicKey {

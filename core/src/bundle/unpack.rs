@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::checksum::{self, ChecksumFormat, ExpectedChecksum, HashingWriter};
 use crate::bundle::crypto::{self, PublicKey, SessionKey, WrappedSessionKey};
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::{Staging, parent_of};
 use crate::bundle::unzip::{self, ExtractOptions};
+use crate::error::{Error, Result};
 
 /// What arrived with a bundle and what the app trusts: the inputs of [`unpack`].
 #[derive(Debug, Clone, Copy)]

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use zip::ZipArchive;
 
 use crate::bundle::checksum::VerifiedZip;
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::{available_space, durable};
+use crate::error::{Error, Result};
 
 /// Limits on what one bundle may extract. Checked while inflating, not from the zip headers' claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,12 @@
 use std::fs;
 use std::path::Path;
 
-use crate::net::download::DownloadStats;
-use crate::store::Pool;
 use super::plan::{Plan, PlannedFile};
 use super::reuse::{Source, place, reuse_local};
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::{Staging, durable};
+use crate::error::{Error, Result};
+use crate::net::download::DownloadStats;
+use crate::store::Pool;
 
 /// What a fetch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::bundle::checksum::{ExpectedChecksum, to_hex};
 use crate::bundle::crypto::{PublicKey, SessionKey, WrappedSessionKey};
-use crate::error::{Error, Result};
 use crate::bundle::unzip::{COLLIDES, EntryPath, Limits, fold_str};
+use crate::error::{Error, Result};
 
 use crate::net::answer::Manifest;
 pub use crate::net::answer::ManifestEntry;

@@ -4,9 +4,9 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
 
-use crate::store::{Candidate, Pool};
 use super::plan::{Plan, PlannedFile};
 use crate::error::{Error, Result};
+use crate::store::{Candidate, Pool};
 
 /// What local files provided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

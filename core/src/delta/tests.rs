@@ -2,14 +2,13 @@
 //! app's key equals the SHA-256 of the original file), and hostile or broken manifests refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 use std::fs;
 use std::path::PathBuf;
 
-use liveupdate_test_support::sha256_hex;
 use crate::bundle::checksum::to_hex;
 use crate::delta::{DeltaTrust, ManifestEntry, Source, parse_manifest, plan};
 use crate::{Limits, PublicKey};
+use liveupdate_test_support::sha256_hex;
 use serde_json::{Value, json};
 
 fn dir() -> PathBuf {
@@ -299,7 +298,8 @@ fn a_device_on_2_0_0_reuses_exactly_the_unchanged_files_verified_in_place() {
     let staging = tmp.path().join("staging");
     fs::create_dir(&staging).unwrap();
     let old = dir().join("v2.0.0/original");
-    let r = crate::delta::reuse::reuse_local(&p, &[Source::store(&old)], None, None, &staging).unwrap();
+    let r =
+        crate::delta::reuse::reuse_local(&p, &[Source::store(&old)], None, None, &staging).unwrap();
     // The CLI's own diff of the two versions says which files changed.
     let diff: Vec<Value> =
         serde_json::from_str(&fs::read_to_string(dir().join("diff-2.0.0-to-2.0.1.json")).unwrap())
@@ -349,7 +349,8 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
         local.join("index.html"),
     )
     .unwrap();
-    let r = crate::delta::reuse::reuse_local(&p, &[Source::store(&local)], None, None, &staging).unwrap();
+    let r = crate::delta::reuse::reuse_local(&p, &[Source::store(&local)], None, None, &staging)
+        .unwrap();
     let missing = names(&p, &r.missing);
     assert!(missing.contains(&"theme.css".to_string()), "{missing:?}");
     assert!(
@@ -365,7 +366,8 @@ fn corrupted_or_linked_local_files_are_never_carried_over() {
     let r2 = crate::delta::reuse::reuse_local(
         &p,
         &[Source::store(&local), Source::store(&old)],
-        None, None,
+        None,
+        None,
         &staging,
     )
     .unwrap();

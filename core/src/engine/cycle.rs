@@ -330,12 +330,9 @@ impl Inner {
     /// The server sent the app back to its builtin bundle.
     fn to_builtin(&self, current: &BundleInfo, fx: &mut Effects) -> Result<Step> {
         if current.id == BUILTIN {
-            return Ok(Step::quiet(
-                UpdateOutcome::UpToDate {
-                    message: "already on the builtin bundle".into(),
-                },
-                "No need to update",
-            ));
+            // Already there: nothing changes (the JS side sees "No need to update"); the
+            // outcome still says what the server asked for.
+            return Ok(Step::quiet(UpdateOutcome::Builtin, "No need to update"));
         }
         match self.decide() {
             Decision::Keep => {

@@ -198,7 +198,7 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
                 &entries,
                 s(o, "sessionKey").as_deref(),
             )
-                .map_err(|e| Reject::internal("getMissingBundleFiles failed", &e))
+            .map_err(|e| Reject::internal("getMissingBundleFiles failed", &e))
         }
         "getBundleDownloadSize" => {
             let Some(manifest) = o.get("manifest").filter(|m| m.is_array()) else {
@@ -213,7 +213,7 @@ fn run(inner: &Arc<Inner>, method: &str, o: &Value, fx: &mut Effects) -> Answer 
                 s(o, "version").as_deref(),
                 &entries,
             )
-                .map_err(|e| Reject::internal("getBundleDownloadSize failed", &e))
+            .map_err(|e| Reject::internal("getBundleDownloadSize failed", &e))
         }
         "setChannel" => set_channel(inner, o, fx),
         "unsetChannel" => {
@@ -514,8 +514,7 @@ fn get_latest(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         {
             raw.insert("missing".into(), m);
         }
-        if let Ok(size) = crate::update::bundle_download_size(&registry, Some(&version), manifest)
-        {
+        if let Ok(size) = crate::update::bundle_download_size(&registry, Some(&version), manifest) {
             raw.insert("downloadSize".into(), size);
         }
     }

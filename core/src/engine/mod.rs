@@ -202,7 +202,9 @@ impl Engine {
         threads.push(spawn("liveupdate-stats", move || i.stats_loop())?);
         if inner.launch_lock.is_some() {
             let i = inner.clone();
-            threads.push(spawn("liveupdate-maintenance", move || i.maintenance_loop())?);
+            threads.push(spawn("liveupdate-maintenance", move || {
+                i.maintenance_loop()
+            })?);
         }
         *lock(&engine.threads) = threads;
         Ok(engine)
@@ -362,7 +364,10 @@ impl Engine {
     /// activate → report, the same cycle a foreground starts — and what it came to. Progress
     /// reaches `listener` (and `download` events the host). Blocks for the whole update,
     /// bounded by `updateTimeout`; network and disk I/O.
-    pub fn update(&self, listener: Option<Arc<dyn DownloadListener>>) -> PublicResult<UpdateOutcome> {
+    pub fn update(
+        &self,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> PublicResult<UpdateOutcome> {
         Ok(self.inner.run_cycle_blocking(listener)?)
     }
 
@@ -376,7 +381,8 @@ impl Engine {
     /// The page of launch `launch_id` started fine (`notifyAppReady`): its bundle becomes
     /// `success` and the fallback. A stale or foreign id changes nothing (`accepted: false`).
     pub fn notify_app_ready(&self, launch_id: &str) -> PublicResult<ReadyResult> {
-        Ok(self.inner
+        Ok(self
+            .inner
             .run(|i, fx| i.ready(Some(launch_id.to_string()), fx))?)
     }
 
@@ -407,7 +413,9 @@ impl Engine {
 
     /// Back to builtin, or to the last confirmed bundle. Returns the current bundle.
     pub fn reset(&self, to_last_successful: bool) -> PublicResult<BundleInfo> {
-        Ok(self.inner.run(|i, fx| i.reset(to_last_successful, false, fx))?)
+        Ok(self
+            .inner
+            .run(|i, fx| i.reset(to_last_successful, false, fx))?)
     }
 
     /// Marks a bundle as failed (known-bad); if it is current, the fallback takes its place.
@@ -429,7 +437,8 @@ impl Engine {
         checksum: &str,
         session_key: Option<&str>,
     ) -> PublicResult<BundleInfo> {
-        Ok(self.inner
+        Ok(self
+            .inner
             .store
             .install(path, version, checksum, session_key)?)
     }
@@ -453,7 +462,9 @@ impl Engine {
     }
 
     /// The channels this device may choose.
-    pub fn list_channels(&self) -> PublicResult<std::result::Result<Value, crate::net::ServerError>> {
+    pub fn list_channels(
+        &self,
+    ) -> PublicResult<std::result::Result<Value, crate::net::ServerError>> {
         Ok(self.inner.registry().list_channels()?)
     }
 

@@ -65,9 +65,8 @@ impl Inner {
         }
         let period = self.config().period_check_delay_s;
         if self.pages && period > 0 {
-            lock(&self.rt).next_periodic = Some(crate::time::after(
-                std::time::Duration::from_secs(period),
-            ));
+            lock(&self.rt).next_periodic =
+                Some(crate::time::after(std::time::Duration::from_secs(period)));
         }
         Ok(l)
     }

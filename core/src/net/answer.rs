@@ -460,7 +460,6 @@ fn within_depth(text: &[u8]) -> Result<(), Unreadable> {
 }
 
 impl UpdateAnswer {
-
     /// The answer as Capgo's JS `getLatest` shows it: the fields present, `session_key` renamed
     /// `sessionKey`, plus `statusCode` — without the manifest (see [`Manifest::to_js`]).
     pub fn to_js(&self, status: u16) -> Map<String, Value> {

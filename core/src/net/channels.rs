@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 
 use super::Registry;
 use crate::error::Result;
-use crate::net::http::{BodyCap, Method};
 use crate::net::answer::{self, ChannelAnswer, ChannelInfo};
+use crate::net::http::{BodyCap, Method};
 use crate::store::state::BUILTIN;
 
 /// A channel answer: its fields, and its channel list when it had one.

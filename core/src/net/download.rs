@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::write_unflushed;
+use crate::error::{Error, Result};
 use crate::net::http::Http;
 
 /// Receives download progress. Called from the downloading thread, at most about 100 times.

@@ -246,7 +246,9 @@ impl Registry {
             return Ok(false);
         };
         self.store.with_state(|_, state| {
-            let first = state.rate_limited_until_ms.is_none_or(|t| t < self.store.now_ms());
+            let first = state
+                .rate_limited_until_ms
+                .is_none_or(|t| t < self.store.now_ms());
             state.rate_limited_until_ms = Some(until);
             if let Some(e) = error {
                 state.rate_limit_error = Some(e);

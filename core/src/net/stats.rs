@@ -9,8 +9,8 @@ use std::fs;
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::{random_alnum, write_atomic};
+use crate::error::{Error, Result};
 use crate::net::http::{BodyCap, Http, Method};
 use crate::store::DataFolder;
 

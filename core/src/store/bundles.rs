@@ -10,14 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::bundle::checksum::VerifiedZip;
+use crate::bundle::fs_atomic::random_alnum;
+use crate::bundle::unpack::{BundleTrust, unpack_verified_consuming};
+use crate::bundle::unzip::ExtractOptions;
 use crate::config::Config;
 use crate::error::{Error, Refusal, Result};
-use crate::bundle::fs_atomic::random_alnum;
 use crate::store::state::{BUILTIN, BundleInfo, BundleStatus, Launch, Rollback, State};
 use crate::store::{DataFolder, InstallGuard};
 use crate::time::iso8601;
-use crate::bundle::unpack::{BundleTrust, unpack_verified_consuming};
-use crate::bundle::unzip::ExtractOptions;
 
 mod install;
 mod sweep;
@@ -157,9 +157,7 @@ impl Session {
         rolled_back: Option<Rollback>,
         applied_next: bool,
     ) -> Result<LaunchResult> {
-        let launch = self
-            .state
-            .begin_launch(random_alnum(16)?, device.now_ms());
+        let launch = self.state.begin_launch(random_alnum(16)?, device.now_ms());
         // A launch of a confirmed bundle that changed nothing else needs nothing durable: its
         // token goes to the volatile launch record (no flush). A crash or power loss can only
         // lose that token, and a confirmed bundle has nothing left to confirm or roll back.

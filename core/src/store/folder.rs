@@ -14,8 +14,8 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::{self, remove_tree, sync_dir, write_atomic};
+use crate::error::{Error, Result};
 use crate::store::state::{BUILTIN, FORMAT, State};
 
 const STATE_FILE: &str = "state.json";

@@ -48,7 +48,8 @@ pub fn load(
             let Some((hex, path)) = line.split_once('\t') else {
                 continue;
             };
-            let (Some(sha), Ok(entry)) = (parse_hex(hex), crate::bundle::unzip::EntryPath::parse(path))
+            let (Some(sha), Ok(entry)) =
+                (parse_hex(hex), crate::bundle::unzip::EntryPath::parse(path))
             else {
                 continue;
             };

@@ -54,15 +54,11 @@ impl Pool {
     /// under another path. Every candidate is re-hashed before use.
     pub fn candidates(&self, sha256: &[u8; 32]) -> Vec<Candidate> {
         std::iter::once(self.candidate(sha256))
-            .chain(
-                self.elsewhere
-                    .get(sha256)
-                    .map(|(root, rel)| Candidate {
-                        root: root.clone(),
-                        rel: rel.clone(),
-                        link: true,
-                    }),
-            )
+            .chain(self.elsewhere.get(sha256).map(|(root, rel)| Candidate {
+                root: root.clone(),
+                rel: rel.clone(),
+                link: true,
+            }))
             .collect()
     }
 
@@ -117,4 +113,3 @@ impl Pool {
         true
     }
 }
-

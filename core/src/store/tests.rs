@@ -1,17 +1,15 @@
 //! The store's transitions (install, next, set, launch, ready, rollback, delete, reset, sweeps) on a real filesystem in temp folders.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::fs;
 use std::path::PathBuf;
 
-use liveupdate_test_support::*;
 use crate::bundle::crypto::PublicKey;
 use crate::config::Config as UpdaterConfig;
 use crate::error::Error;
 use crate::store::BundleStore as Device;
 use crate::store::state::BundleStatus;
+use liveupdate_test_support::*;
 
 struct App {
     _tmp: tempfile::TempDir,
@@ -64,7 +62,8 @@ fn cfg() -> UpdaterConfig {
 /// Queues `id`, launches it and confirms it (the healthy-app path).
 fn confirm(d: &Device, id: &str) {
     d.next(id).unwrap();
-    d.notify_app_ready(&d.launch_with(true).unwrap().launch_id).unwrap();
+    d.notify_app_ready(&d.launch_with(true).unwrap().launch_id)
+        .unwrap();
 }
 
 fn status_of(d: &Device, id: &str) -> BundleStatus {
@@ -190,7 +189,10 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     let a = app.install(&d, "1");
     confirm(&d, &a);
     // Same version: nothing happens.
-    assert_eq!(app.device(cfg(), "1").launch_with(true).unwrap().bundle.id, a);
+    assert_eq!(
+        app.device(cfg(), "1").launch_with(true).unwrap().bundle.id,
+        a
+    );
     let d2 = app.device(cfg(), "2");
     let l = d2.launch_with(true).unwrap();
     assert_eq!(l.bundle.id, "builtin");
@@ -203,7 +205,10 @@ fn native_version_change_resets_to_builtin_unless_disabled() {
     let d = app.device(keep.clone(), "1");
     let a = app.install(&d, "1");
     confirm(&d, &a);
-    assert_eq!(app.device(keep, "2").launch_with(true).unwrap().bundle.id, a);
+    assert_eq!(
+        app.device(keep, "2").launch_with(true).unwrap().bundle.id,
+        a
+    );
 }
 
 #[test]

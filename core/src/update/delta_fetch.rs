@@ -16,15 +16,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::delta::PlannedFile;
-use crate::store::Pool;
-pub(crate) use crate::delta::assemble::{FetchReport, FileFailure};
 use crate::bundle::checksum::{HashingWriter, to_hex};
 use crate::bundle::crypto::{self, SessionKey};
-use crate::net::download::{self, DownloadJob, DownloadListener, DownloadStats};
-use crate::error::{Error, Result};
 use crate::bundle::fs_atomic::random_alnum;
+use crate::delta::PlannedFile;
+pub(crate) use crate::delta::assemble::{FetchReport, FileFailure};
+use crate::error::{Error, Result};
+use crate::net::download::{self, DownloadJob, DownloadListener, DownloadStats};
 use crate::net::http::Http;
+use crate::store::Pool;
 
 /// The settings of one release's fetch.
 pub struct FetchJob<'a> {

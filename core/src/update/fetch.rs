@@ -16,7 +16,7 @@ use crate::net::stats::{Action, Event};
 /// failures) are queued here. `Ok(Err(outcome))` is a refused or failed update whose
 /// `UpdateOutcome::Failed` says why; the current bundle is untouched. Blocks; network I/O.
 pub(crate) fn fetch_release(
-ctx: &Ctx<'_>,
+    ctx: &Ctx<'_>,
     release: &Release,
     id: Option<&str>,
     deadline: Instant,
@@ -25,7 +25,9 @@ ctx: &Ctx<'_>,
     let v = release.version.as_str();
     // A configured public key that does not parse refuses every update (never "no key").
     if let Some(problem) = &ctx.config().key_problem {
-        ctx.stats(vec![Event::new(Action::DownloadFail, v).meta("error", "bad_public_key")]);
+        ctx.stats(vec![
+            Event::new(Action::DownloadFail, v).meta("error", "bad_public_key"),
+        ]);
         return Ok(Err(failed(
             "bad_public_key",
             format!(
@@ -35,13 +37,17 @@ ctx: &Ctx<'_>,
     }
     // An unusable label ("builtin ", blank, 300 characters) is refused before any transfer.
     if let Err(e) = crate::store::bundles::parse_version(v) {
-        ctx.stats(vec![Event::new(Action::DownloadFail, v).meta("error", "invalid_version")]);
+        ctx.stats(vec![
+            Event::new(Action::DownloadFail, v).meta("error", "invalid_version"),
+        ]);
         return Ok(Err(failed("invalid_version", e.to_string())));
     }
     // A manifest makes it a delta release: the zip (and its checksum) is not used at all.
     match release.manifest.entries() {
         Ok(Some(entries)) => {
-            return super::delta::fetch_manifest_release(ctx, release, entries, id, deadline, listener);
+            return super::delta::fetch_manifest_release(
+                ctx, release, entries, id, deadline, listener,
+            );
         }
         Ok(None) => {}
         Err(why) => {

@@ -106,11 +106,8 @@ impl BundleStore {
         if !installing {
             // Temporary files of delta fetches that are not running; verified files older than
             // a week (a release that kept failing).
-            done &= crate::store::Pool::sweep(
-                &self.pool_dir(),
-                crate::store::POOL_MAX_AGE,
-                deadline,
-            );
+            done &=
+                crate::store::Pool::sweep(&self.pool_dir(), crate::store::POOL_MAX_AGE, deadline);
             let keep: Vec<String> = s
                 .state
                 .bundles
