@@ -170,12 +170,6 @@ impl DevRegistry {
             .unwrap_or_default()
     }
 
-    /// Bundle bytes sent so far.
-    #[cfg(test)]
-    pub fn bytes_served(&self) -> u64 {
-        self.shared.bytes_served.load(Ordering::Relaxed)
-    }
-
     /// Blocks until the server stops (never, for the CLI).
     pub fn wait(mut self) {
         if let Some(t) = self.thread.take() {

@@ -12,6 +12,9 @@ use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
+// The launcher `run_measured` relaunches this test binary with.
+liveupdate_test_support::measure_launcher!();
+
 /// The bound SECURITY.md promises for a whole `device update` or `session` process, whatever the
 /// server answers (the 32 MiB answer cap plus the process itself).
 const PEAK_RSS_BOUND: u64 = 96 * 1024 * 1024;

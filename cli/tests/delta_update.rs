@@ -8,8 +8,28 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use liveupdate::{
-    BundleStatus, Device, HostInfo, PublicKey, UpdateOutcome, Updater, UpdaterConfig,
+    AppIdentity, BundleStatus, Config, Engine, EngineOptions, HostOptions, NoHost, PublicKey,
+    UpdateOutcome,
 };
+
+/// The headless engine, as `device update`, the C handle and UniFFI drive it.
+type Updater = Engine;
+
+/// A headless engine on `data` with `config`, native version 1.0, short retry delays.
+fn headless(data: &Path, www: &Path, config: Config) -> Updater {
+    let options = EngineOptions {
+        config,
+        app: AppIdentity {
+            native_version: Some("1.0".into()),
+            version_code: "10".into(),
+            os_version: "14".into(),
+            ..AppIdentity::default()
+        },
+        retry_backoff_ms: 20,
+        ..EngineOptions::new(data, www)
+    };
+    Engine::open(options, std::sync::Arc::new(NoHost)).unwrap()
+}
 use liveupdate_test_support::fault_server::{Fault, FaultServer};
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
@@ -98,8 +118,8 @@ impl Env {
         m
     }
 
-    fn config(&self) -> UpdaterConfig {
-        UpdaterConfig {
+    fn config(&self) -> Config {
+        Config {
             app_id: "com.example.deltadev".into(),
             public_key: Some(
                 PublicKey::from_pem(&read(delta_dir().join("capgo_key_v2.pub"))).unwrap(),
@@ -108,21 +128,12 @@ impl Env {
             stats_url: self.server.url("/stats"),
             channel_url: self.server.url("/channel_self"),
             response_timeout_s: 2,
-            ..UpdaterConfig::default()
+            ..Config::default()
         }
     }
 
-    fn updater_with(&self, config: UpdaterConfig) -> Updater {
-        let device = Device::new(&self.data, &self.www, config, Some("1.0".into())).unwrap();
-        let host = HostInfo {
-            version_build: "1.0".into(),
-            version_code: "10".into(),
-            version_os: "14".into(),
-            ..HostInfo::default()
-        };
-        let mut u = Updater::new(device, host, false);
-        u.set_retry_backoff(Duration::from_millis(20));
-        u
+    fn updater_with(&self, config: Config) -> Updater {
+        headless(&self.data, &self.www, config)
     }
 
     fn updater(&self) -> Updater {
@@ -383,7 +394,7 @@ fn failing_update(env: &Env, manifest: &Value) -> (String, String) {
         panic!("expected a failure, got {o:?}");
     };
     // Nothing activated, nothing queued, no folder left.
-    let s = u.device().status().unwrap();
+    let s = u.status().unwrap();
     assert_eq!(s.current.id, b200.id);
     assert!(s.next.is_none(), "{s:?}");
     assert_eq!(env.bundle_folders(), before, "{message}");
@@ -701,16 +712,21 @@ impl liveupdate::Host for Rec {
 fn the_engine_downloads_a_manifest_release_and_answers_the_delta_methods() {
     let env = Env::new(Some(&delta_dir().join("v2.0.0/original")));
     let rec = std::sync::Arc::new(Rec::default());
-    let mut o = liveupdate::EngineOptions::new(&env.data, &env.www);
     let config = json!({"appId": "com.example.deltadev", "plugins": {"CapacitorUpdater": {
         "updateUrl": env.server.url("/updates"), "statsUrl": env.server.url("/stats"),
         "channelUrl": env.server.url("/channel_self"), "autoUpdate": false, "responseTimeout": 2,
         "publicKey": read(delta_dir().join("capgo_key_v2.pub")),
     }}});
-    o.capacitor_config_json = Some(config.to_string());
-    o.native_version = Some("1.0".into());
+    let mut o = HostOptions {
+        data_dir: env.data.to_string_lossy().into_owned(),
+        builtin_dir: env.www.to_string_lossy().into_owned(),
+        capacitor_config_json: Some(config.to_string()),
+        native_version: Some("1.0".into()),
+        ..HostOptions::default()
+    }
+    .into_engine_options(false)
+    .unwrap();
     o.retry_backoff_ms = 20;
-    o.capgo_cloud_defaults = false;
     let e = liveupdate::Engine::start(o, rec.clone()).unwrap();
     let manifest = env.manifest("2.0.1");
     let session = read(delta_dir().join("v2.0.1/ivSessionKey.txt"));
@@ -948,9 +964,7 @@ fn a_full_disk_fails_a_delta_install_cleanly() {
     }
     let _unmount = Unmount(small.clone());
     let data = small.join("data");
-    let device = Device::new(&data, &env.www, env.config(), Some("1.0".into())).unwrap();
-    let mut u = Updater::new(device, HostInfo::default(), false);
-    u.set_retry_backoff(Duration::from_millis(20));
+    let u = headless(&data, &env.www, env.config());
     let big: Vec<u8> = (0..(4u32 << 20))
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
@@ -976,13 +990,13 @@ fn a_full_disk_fails_a_delta_install_cleanly() {
         panic!("{o:?}")
     };
     assert_eq!(error, "insufficient_disk_space", "{message}");
-    let s = u.device().status().unwrap();
+    let s = u.status().unwrap();
     assert_eq!(s.current.id, "builtin");
     let folders: Vec<_> = fs::read_dir(data.join("bundles")).unwrap().collect();
     assert!(folders.is_empty());
     // The next launch sweeps what the failed attempt kept of unverified bytes.
     u.launch().unwrap();
-    let free = liveupdate::fs_atomic::available_space(&small).unwrap();
+    let free = available_space(&small);
     assert!(free > 5 << 20, "space not given back: {free} bytes free");
 }
 

@@ -13,6 +13,9 @@ use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
+// The launcher `run_measured` relaunches this test binary with.
+liveupdate_test_support::measure_launcher!();
+
 const T: Duration = Duration::from_secs(20);
 
 struct Session {

@@ -238,7 +238,7 @@ struct AnchorVerifier {
     calls: std::sync::atomic::AtomicUsize,
 }
 
-impl liveupdate::tls::CertificateVerifier for AnchorVerifier {
+impl liveupdate::CertificateVerifier for AnchorVerifier {
     fn verify(&self, host: &str, chain: &[Vec<u8>]) -> Option<String> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(host, "127.0.0.1");
@@ -250,28 +250,40 @@ impl liveupdate::tls::CertificateVerifier for AnchorVerifier {
     }
 }
 
-fn in_process_update(tmp: &Path, update_url: &str) -> liveupdate::UpdateOutcome {
+/// One update by an engine in this process whose options carry `verifier` (`Hooks`).
+fn in_process_update(
+    tmp: &Path,
+    update_url: &str,
+    verifier: Arc<dyn liveupdate::CertificateVerifier>,
+) -> liveupdate::UpdateOutcome {
     let set = capgo_set("set-a-small");
     let www = tmp.join("www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-    let config = liveupdate::UpdaterConfig {
+    let config = liveupdate::Config {
         app_id: "com.example.liveupdate".into(),
         public_key: Some(liveupdate::PublicKey::from_pem(&set.public_pem).unwrap()),
         update_url: update_url.into(),
         stats_url: String::new(),
         response_timeout_s: 5,
-        ..liveupdate::UpdaterConfig::default()
+        ..liveupdate::Config::default()
     };
-    let device =
-        liveupdate::Device::new(&tmp.join("data"), &www, config, Some("1.0".into())).unwrap();
-    liveupdate::Updater::new(device, liveupdate::HostInfo::default(), false)
+    let mut options = liveupdate::EngineOptions {
+        config,
+        hooks: liveupdate::Hooks {
+            certificate_verifier: Some(verifier),
+            ..liveupdate::Hooks::default()
+        },
+        ..liveupdate::EngineOptions::new(tmp.join("data"), &www)
+    };
+    options.app.native_version = Some("1.0".into());
+    liveupdate::Engine::open(options, Arc::new(liveupdate::NoHost))
+        .unwrap()
         .update(None)
         .unwrap()
 }
 
-/// The app's own verifier decides about the chain (one process-wide verifier: this is the only
-/// in-process test of this binary, the others run the CLI in child processes).
+/// The app's own verifier (given with the engine's options) decides about the chain.
 #[test]
 fn the_apps_verifier_decides_trust_and_the_name_is_still_checked() {
     let set = capgo_set("set-a-small");
@@ -285,8 +297,11 @@ fn the_apps_verifier_decides_trust_and_the_name_is_still_checked() {
         ca_der: ca_der.clone(),
         calls: Default::default(),
     });
-    liveupdate::tls::set_certificate_verifier(Some(trusting.clone()));
-    let o = in_process_update(&tmp.path().join("a"), &format!("{base}/updates"));
+    let o = in_process_update(
+        &tmp.path().join("a"),
+        &format!("{base}/updates"),
+        trusting.clone(),
+    );
     assert!(
         matches!(o, liveupdate::UpdateOutcome::Installed { .. }),
         "{o:?}"
@@ -300,8 +315,7 @@ fn the_apps_verifier_decides_trust_and_the_name_is_still_checked() {
         ca_der: other.chain[1].as_ref().to_vec(),
         calls: Default::default(),
     });
-    liveupdate::tls::set_certificate_verifier(Some(refusing));
-    let o = in_process_update(&tmp.path().join("b"), &format!("{base}/updates"));
+    let o = in_process_update(&tmp.path().join("b"), &format!("{base}/updates"), refusing);
     let liveupdate::UpdateOutcome::Failed { message, .. } = &o else {
         panic!("{o:?}")
     };
@@ -317,14 +331,16 @@ fn the_apps_verifier_decides_trust_and_the_name_is_still_checked() {
     // A trusting verifier cannot let a certificate for another name through.
     let wrong = private_ca(&["updates.example.com"]);
     let base2 = https_server(&wrong, answer(), fs::read(&set.encrypted_zip).unwrap());
-    liveupdate::tls::set_certificate_verifier(Some(Arc::new(AnchorVerifier {
-        ca_der: wrong.chain[1].as_ref().to_vec(),
-        calls: Default::default(),
-    })));
-    let o = in_process_update(&tmp.path().join("c"), &format!("{base2}/updates"));
+    let o = in_process_update(
+        &tmp.path().join("c"),
+        &format!("{base2}/updates"),
+        Arc::new(AnchorVerifier {
+            ca_der: wrong.chain[1].as_ref().to_vec(),
+            calls: Default::default(),
+        }),
+    );
     let liveupdate::UpdateOutcome::Failed { message, .. } = &o else {
         panic!("{o:?}")
     };
     assert!(message.contains("not valid for the name"), "{message}");
-    liveupdate::tls::set_certificate_verifier(None);
 }

@@ -31,13 +31,7 @@ impl SmallFs {
     }
 
     fn free(&self) -> u64 {
-        let out = Command::new("df")
-            .args(["-B1", "--output=avail"])
-            .arg(&self.path)
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        text.lines().nth(1).unwrap().trim().parse().unwrap()
+        available_space(&self.path)
     }
 
     /// Fills the filesystem until fewer than `leave` bytes are free.

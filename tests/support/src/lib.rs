@@ -581,3 +581,15 @@ pub fn stale_entries_left(data: &Path) -> usize {
         + count("delta-index", &|n| n.starts_with("gone"))
         + count("trash", &|_| true)
 }
+
+/// Bytes available to an unprivileged user on the file system holding `path` (`df`), for tests
+/// that fill a small file system.
+pub fn available_space(path: &Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().nth(1).unwrap().trim().parse().unwrap()
+}
