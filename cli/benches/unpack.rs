@@ -7,8 +7,7 @@
 //! `BENCH_ONLY=large`, `delta`, `update`, `launch`, `launch-stale` or `rss` runs only that part).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use liveupdate_test_support as common;
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -16,7 +15,30 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use liveupdate::{BundleTrust, ExtractOptions, Limits, PublicKey};
+use liveupdate::{
+    BundleTrust, Config, Engine, EngineOptions, ExtractOptions, Limits, NoHost, PublicKey,
+};
+
+/// A headless engine (what `device update`, the C handle and UniFFI drive) on `data`.
+fn headless(data: &Path, www: &Path, config: Config) -> Engine {
+    let mut options = EngineOptions {
+        config,
+        ..EngineOptions::new(data, www)
+    };
+    options.app.native_version = Some("1".into());
+    Engine::open(options, std::sync::Arc::new(NoHost)).unwrap()
+}
+
+/// Installs `zip` (written next to the data folder) as a pending bundle.
+fn install(e: &Engine, work: &Path, zip: &[u8], version: &str) -> liveupdate::BundleInfo {
+    let path = work.join(format!("install-{version}.zip"));
+    fs::write(&path, zip).unwrap();
+    let b = e
+        .install_file(&path, version, &common::sha256_hex(zip), None)
+        .unwrap();
+    fs::remove_file(&path).unwrap();
+    b
+}
 
 struct Rng(u64);
 impl Rng {
@@ -253,8 +275,8 @@ fn compare(name: &str, work: &Path, plain: &Path, enc: &Encrypted, runs: usize) 
 /// Full update over loopback (dev registry in this process → check → download → install) against
 /// unpack alone of the same encrypted file, alternating, each into a fresh device folder.
 fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
-    use liveupdate::serve::{DevRegistry, MANIFEST};
-    use liveupdate::{Device, HostInfo, UpdateOutcome, Updater, UpdaterConfig};
+    use liveupdate::UpdateOutcome;
+    use liveupdate_cli::serve::{DevRegistry, MANIFEST};
     let reg_dir = work.join("registry");
     fs::create_dir_all(&reg_dir).unwrap();
     fs::hard_link(&enc.cipher, reg_dir.join("large.enc"))
@@ -268,21 +290,14 @@ fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), "<html>").unwrap();
     let update_once = |i: usize| {
-        let config = UpdaterConfig {
+        let config = Config {
             app_id: "bench".into(),
             public_key: Some(PublicKey::from_pem(&common::key_a().0).unwrap()),
             update_url: format!("{}/updates", registry.url()),
             stats_url: String::new(),
-            ..UpdaterConfig::default()
+            ..Config::default()
         };
-        let device = Device::new(
-            &work.join(format!("device-{i}")),
-            &www,
-            config,
-            Some("1".into()),
-        )
-        .unwrap();
-        let updater = Updater::new(device, HostInfo::default(), false);
+        let updater = headless(&work.join(format!("device-{i}")), &www, config);
         let start = Instant::now();
         let o = updater.update(None).unwrap();
         let t = start.elapsed();
@@ -317,8 +332,8 @@ fn compare_update(work: &Path, enc: &Encrypted, runs: usize) {
 /// a delta (manifest) update against a full zip update of the same new version, both over
 /// loopback from the dev registry, each device on the old version as its builtin folder.
 fn compare_delta(work: &Path, runs: usize) {
-    use liveupdate::serve::{DevRegistry, MANIFEST};
-    use liveupdate::{Device, HostInfo, UpdateOutcome, Updater, UpdaterConfig};
+    use liveupdate::UpdateOutcome;
+    use liveupdate_cli::serve::{DevRegistry, MANIFEST};
     let mut rng = Rng(7);
     let mut files: Vec<(String, Vec<u8>)> = vec![("index.html".into(), b"<html></html>".to_vec())];
     for i in 0..5_000 {
@@ -395,24 +410,22 @@ fn compare_delta(work: &Path, runs: usize) {
     let registry = DevRegistry::start(&reg, "127.0.0.1", 0).unwrap();
     // `warm`: the device got the old version by delta before (its signed hashes are known).
     let once = |channel: &str, i: usize, warm: bool| {
-        let config = |channel: &str| UpdaterConfig {
+        let config = |channel: &str| Config {
             app_id: "bench".into(),
             public_key: Some(PublicKey::from_pem(&public).unwrap()),
             update_url: format!("{}/updates", registry.url()),
             stats_url: String::new(),
             default_channel: channel.into(),
-            ..UpdaterConfig::default()
+            ..Config::default()
         };
         let dir = work.join(format!("delta-device-{channel}-{warm}-{i}"));
         if warm {
-            let device = Device::new(&dir, &old, config("delta-v1"), Some("1".into())).unwrap();
-            let o = Updater::new(device, HostInfo::default(), false)
+            let o = headless(&dir, &old, config("delta-v1"))
                 .update(None)
                 .unwrap();
             assert!(matches!(o, UpdateOutcome::Installed { .. }), "{o:?}");
         }
-        let device = Device::new(&dir, &old, config(channel), Some("1".into())).unwrap();
-        let updater = Updater::new(device, HostInfo::default(), false);
+        let updater = headless(&dir, &old, config(channel));
         let served = registry.bytes_served();
         let start = Instant::now();
         let o = updater.update(None).unwrap();
@@ -463,7 +476,6 @@ fn compare_delta(work: &Path, runs: usize) {
 /// 1,000 launches (each followed by `notifyAppReady`, as a healthy page does), and whether the
 /// state file was rewritten.
 fn launch_latency(work: &Path) {
-    use liveupdate::{Device, UpdaterConfig};
     let www = work.join("launch-www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), "<html>").unwrap();
@@ -472,11 +484,8 @@ fn launch_latency(work: &Path) {
         &[("index.html", b"<html>v1</html>".as_slice())],
         common::ZipStyle::CapgoLike,
     );
-    let sha = common::sha256_hex(&zip);
-    let d = Device::new(&data, &www, UpdaterConfig::default(), Some("1".into())).unwrap();
-    let b = d
-        .install_from(zip.as_slice(), zip.len() as u64, "1.0.1", &sha, None)
-        .unwrap();
+    let d = headless(&data, &www, Config::default());
+    let b = install(&d, work, &zip, "1.0.1");
     d.set(&b.id).unwrap();
     let l = d.launch().unwrap();
     d.notify_app_ready(&l.launch_id).unwrap();
@@ -504,7 +513,6 @@ fn launch_latency(work: &Path) {
 /// temporaries, orphan indexes): the launch itself, and the whole clean-up it defers to the
 /// engine's background maintenance, each on a fresh data folder.
 fn launch_stale(work: &Path, runs: usize) {
-    use liveupdate::{Device, UpdaterConfig};
     let www = work.join("stale-www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), "<html>").unwrap();
@@ -512,14 +520,11 @@ fn launch_stale(work: &Path, runs: usize) {
         &[("index.html", b"<html>v1</html>".as_slice())],
         common::ZipStyle::CapgoLike,
     );
-    let sha = common::sha256_hex(&zip);
     let (mut launches, mut cleanups) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let data = work.join(format!("stale-data-{run}"));
-        let d = Device::new(&data, &www, UpdaterConfig::default(), Some("1".into())).unwrap();
-        let b = d
-            .install_from(zip.as_slice(), zip.len() as u64, "1.0.1", &sha, None)
-            .unwrap();
+        let d = headless(&data, &www, Config::default());
+        let b = install(&d, work, &zip, "1.0.1");
         d.set(&b.id).unwrap();
         let l = d.launch().unwrap();
         d.notify_app_ready(&l.launch_id).unwrap();
@@ -702,7 +707,7 @@ fn main() {
     // file systems have journals, and this machine's root has none, which hides fsync's cost).
     let base = std::env::var_os("BENCH_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-work"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-work"));
     let work = base.join(stamp.to_string());
     fs::create_dir_all(&work).unwrap();
     let fs_kind = std::process::Command::new("findmnt")

@@ -1,7 +1,6 @@
 //! The `liveupdate` command line: a thin adapter over the library (argument parsing and output only), plus the development registry (`serve`).
 
 mod demo;
-mod serve;
 mod session;
 
 use std::fmt;
@@ -18,7 +17,7 @@ use liveupdate::{
     BundleTrust, DownloadListener, Engine, ExtractOptions, HostOptions, Limits, LiveUpdateError,
     NoHost, PublicKey, UnpackReport, UpdateOutcome,
 };
-use serve::DevRegistry;
+use liveupdate_cli::serve::{self, DevRegistry};
 
 /// What a command failed with: the library's error, or the command line's own (arguments,
 /// files it reads itself). Printed as one `error:` line.

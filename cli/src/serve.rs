@@ -156,6 +156,11 @@ impl DevRegistry {
         })
     }
 
+    /// Bundle bytes sent so far (the benchmark's transfer figures).
+    pub fn bytes_served(&self) -> u64 {
+        self.shared.bytes_served.load(Ordering::Relaxed)
+    }
+
     /// The base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

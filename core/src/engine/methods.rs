@@ -73,51 +73,17 @@ pub const UNIMPLEMENTED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every method the engine implements, in Capgo's documentation order (the parity tests).
-#[cfg(test)]
-pub const IMPLEMENTED: &[&str] = &[
-    "notifyAppReady",
-    "setUpdateUrl",
-    "setStatsUrl",
-    "setChannelUrl",
-    "download",
-    "next",
-    "set",
-    "delete",
-    "setBundleError",
-    "list",
-    "reset",
-    "current",
-    "reload",
-    "setMultiDelay",
-    "cancelDelay",
-    "triggerUpdateCheck",
-    "getLatest",
-    "setChannel",
-    "unsetChannel",
-    "getChannel",
-    "listChannels",
-    "setCustomId",
-    "getBuiltinVersion",
-    "getDeviceId",
-    "getPluginVersion",
-    "isAutoUpdateEnabled",
-    "isAutoUpdateAvailable",
-    "getNextBundle",
-    "getFailedUpdate",
-    "getAppId",
-    "setAppId",
-    "getMissingBundleFiles",
-    "getBundleDownloadSize",
-];
-
 /// Runs one JS call and publishes what it caused (even when it rejects).
 pub(crate) fn dispatch(inner: &Arc<Inner>, method: &str, options: &Value) -> Answer {
     let mut fx = Effects::none();
     let empty = Value::Object(Map::new());
     let o = if options.is_object() { options } else { &empty };
     let answer = run(inner, method, o, &mut fx);
-    inner.publish(fx);
+    if method == "notifyAppReady" {
+        inner.publish_deferring_stats(fx);
+    } else {
+        inner.publish(fx);
+    }
     answer
 }
 

@@ -160,6 +160,10 @@ pub(crate) struct Inner {
     /// The engine tells the host which page to load and keeps a token per page (started with
     /// [`Engine::start`]); headless engines ([`Engine::open`]) leave launches to their host.
     pages: bool,
+    /// Stats of the app-start path (launch, ready), with their times: kept off that path's
+    /// critical section and queued durably by the stats thread, the next transition,
+    /// `flush_stats` or `shutdown` (a crash in between loses only these events).
+    deferred_stats: Mutex<Vec<(stats::Event, u64)>>,
 }
 
 /// The engine of one app process and data folder. Thread-safe; calls block the calling thread
@@ -194,7 +198,7 @@ impl Engine {
         let inner = &engine.inner;
         let mut fx = Effects::none();
         inner.launch(&mut fx)?;
-        inner.publish(fx);
+        inner.publish_deferring_stats(fx);
         let mut threads = Vec::new();
         let i = inner.clone();
         threads.push(spawn("liveupdate-timer", move || i.timer_loop())?);
@@ -286,6 +290,7 @@ impl Engine {
             cancel,
             launch_lock,
             pages,
+            deferred_stats: Mutex::new(Vec::new()),
         });
         Ok(Engine {
             inner,
@@ -341,6 +346,7 @@ impl Engine {
                 .unwrap_or_else(|e| e.into_inner().0);
         }
         drop(rt);
+        self.inner.persist_deferred_stats();
         if let Err(e) = self.inner.registry().flush_stats(FINAL_FLUSH) {
             log::warn!("stats not flushed at process end: {e}");
         }
@@ -375,15 +381,19 @@ impl Engine {
     /// confirmed, applies a pending `next` (unless a delay condition holds), records this launch
     /// and returns the folder to load and the token to confirm it with. Disk I/O only.
     pub fn launch(&self) -> PublicResult<LaunchResult> {
-        Ok(self.inner.run(|i, fx| i.launch(fx))?)
+        let mut fx = Effects::none();
+        let l = self.inner.launch(&mut fx);
+        self.inner.publish_deferring_stats(fx);
+        Ok(l?)
     }
 
     /// The page of launch `launch_id` started fine (`notifyAppReady`): its bundle becomes
     /// `success` and the fallback. A stale or foreign id changes nothing (`accepted: false`).
     pub fn notify_app_ready(&self, launch_id: &str) -> PublicResult<ReadyResult> {
-        Ok(self
-            .inner
-            .run(|i, fx| i.ready(Some(launch_id.to_string()), fx))?)
+        let mut fx = Effects::none();
+        let r = self.inner.ready(Some(launch_id.to_string()), &mut fx);
+        self.inner.publish_deferring_stats(fx);
+        Ok(r?)
     }
 
     /// Rolls back if `launch_id` is still unconfirmed after `appReadyTimeout`, for hosts that
@@ -445,6 +455,7 @@ impl Engine {
 
     /// Sends queued stats now for at most `budget`. Blocks; network I/O.
     pub fn flush_stats(&self, budget: Duration) -> PublicResult<usize> {
+        self.inner.persist_deferred_stats();
         Ok(self.inner.registry().flush_stats(budget)?)
     }
 
@@ -563,9 +574,20 @@ impl Inner {
         lock(&self.settings).clone()
     }
 
-    /// Publishes effects: stats are queued durably in one step, then events and web-view
-    /// actions reach the host in order. The only way effects leave the engine.
+    /// Publishes effects: stats are queued durably in one step (after any deferred ones, so
+    /// the queue keeps their order), then events and web-view actions reach the host in order.
+    /// With [`Inner::publish_deferring_stats`], the only way effects leave the engine.
     fn publish(&self, fx: Effects) {
+        self.publish_with(fx, false);
+    }
+
+    /// [`Inner::publish`] for the app-start path (launch, ready): the stats are kept in memory
+    /// and queued durably shortly after, off that path (see `deferred_stats`).
+    fn publish_deferring_stats(&self, fx: Effects) {
+        self.publish_with(fx, true);
+    }
+
+    fn publish_with(&self, fx: Effects, defer: bool) {
         let stats: Vec<stats::Event> =
             fx.0.iter()
                 .filter_map(|e| match e {
@@ -573,9 +595,23 @@ impl Inner {
                     _ => None,
                 })
                 .collect();
-        if !stats.is_empty() {
-            self.registry().enqueue_stats(&stats);
-            lock(&self.rt).stats_dirty = true;
+        if defer {
+            if !stats.is_empty() {
+                let now = self.store.now_ms();
+                let mut d = lock(&self.deferred_stats);
+                d.extend(stats.into_iter().map(|e| (e, now)));
+                let extra = d.len().saturating_sub(stats::MAX_QUEUED);
+                d.drain(..extra);
+                drop(d);
+                lock(&self.rt).stats_dirty = true;
+                self.wake.notify_all();
+            }
+        } else {
+            self.persist_deferred_stats();
+            if !stats.is_empty() {
+                self.registry().enqueue_stats(&stats);
+                lock(&self.rt).stats_dirty = true;
+            }
         }
         for e in fx.0 {
             // A host that panics must not take an engine thread (the watchdog) down with it.
@@ -588,6 +624,14 @@ impl Inner {
             if delivered.is_err() {
                 log::error!("the host panicked while handling {e:?}");
             }
+        }
+    }
+
+    /// Queues the deferred stats durably (one write), if any.
+    fn persist_deferred_stats(&self) {
+        let deferred = std::mem::take(&mut *lock(&self.deferred_stats));
+        if !deferred.is_empty() {
+            self.registry().enqueue_stats_at(&deferred);
         }
     }
 
@@ -880,6 +924,7 @@ impl Inner {
                 }
                 rt.stats_dirty = false;
             }
+            self.persist_deferred_stats();
             let registry = self.registry();
             match registry.flush_stats(FINAL_FLUSH) {
                 Ok(_) => {

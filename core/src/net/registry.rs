@@ -170,15 +170,22 @@ impl Registry {
     /// one writer of the stats queue, called only by the engine's `publish`. Never fails the
     /// caller's operation.
     pub fn enqueue_stats(&self, events: &[Event]) {
+        let now = self.store.now_ms();
+        let timed: Vec<(Event, u64)> = events.iter().map(|e| (e.clone(), now)).collect();
+        self.enqueue_stats_at(&timed);
+    }
+
+    /// [`Registry::enqueue_stats`] for events that happened earlier, each with its time (ms):
+    /// stats a launch deferred (see the engine's `publish`).
+    pub fn enqueue_stats_at(&self, events: &[(Event, u64)]) {
         if self.config().stats_url.is_empty() || events.is_empty() {
             return;
         }
-        let now = self.store.now_ms();
         let result = self.store.with_state(|folder, state| {
             let (info, _) = self.info_from(state)?;
             stats::enqueue(
                 folder,
-                events.iter().map(|e| e.to_json(&info, now)).collect(),
+                events.iter().map(|(e, at)| e.to_json(&info, *at)).collect(),
             )
         });
         if let Err(e) = result {

@@ -16,6 +16,11 @@ use super::*;
 /// engine's background maintenance or the next launch.
 pub const LAUNCH_SWEEP: Duration = Duration::from_millis(15);
 
+/// Unclaimed entries of `bundles/` a sweep takes out (one rename each) even past its deadline:
+/// the few a killed install or delete leaves are always gone after one launch, however slow
+/// the disk is at that moment; thousands wait for the next steps.
+const MIN_RENAMES: usize = 64;
+
 impl BundleStore {
     /// With the install lock held by the caller, every `downloading` record and staging folder is
     /// a leftover of a killed install: remove them now, so repeated interrupted installs never
@@ -168,8 +173,8 @@ impl BundleStore {
             Err(e) => return Err(Error::io("listing", &dir)(e)),
         };
         let mut done = true;
-        for e in entries {
-            if Instant::now() >= deadline {
+        for (seen, e) in entries.enumerate() {
+            if seen >= MIN_RENAMES && Instant::now() >= deadline {
                 done = false;
                 break;
             }

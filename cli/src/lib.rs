@@ -1,0 +1,3 @@
+//! The command line's library part: the development registry (`serve`), shared by the `liveupdate` binary and the benchmark.
+
+pub mod serve;
