@@ -8,7 +8,6 @@
 #[cfg(feature = "builtin-http")]
 pub(crate) use connector::{HostRefusal, HostTlsConnector};
 
-pub use crate::hooks::CertificateVerifier;
 
 /// The rustls side: the verifier plugged into the built-in client's TLS step.
 #[cfg(feature = "builtin-http")]
@@ -16,7 +15,7 @@ mod connector {
     use std::io::{Read, Write};
     use std::sync::Arc;
 
-    use super::CertificateVerifier;
+    use crate::hooks::CertificateVerifier;
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::crypto::CryptoProvider;
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
