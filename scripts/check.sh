@@ -8,13 +8,15 @@ bash scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (all targets, -D warnings)"
-cargo clippy --all-targets --locked --features crash-hooks -- -D warnings
+cargo clippy --workspace --all-targets --locked --features liveupdate-cli/crash-hooks -- -D warnings
 echo "== cargo test (with the crash-test hooks)"
 mkdir -p target
-cargo test --locked --features crash-hooks 2>&1 | tee target/test-output.txt
+cargo test --workspace --locked --features liveupdate-cli/crash-hooks 2>&1 | tee target/test-output.txt
 echo "== phone build (--no-default-features: no built-in HTTP client, the app's transport)"
-cargo clippy --lib --locked --no-default-features -- -D warnings
-cargo test --locked --no-default-features --test host_transport 2>&1 | tee -a target/test-output.txt
+cargo clippy -p liveupdate --lib --locked --no-default-features -- -D warnings
+cargo test -p liveupdate --locked --no-default-features --test host_transport 2>&1 | tee -a target/test-output.txt
+echo "== the core builds without the CLI's dependencies (no clap, no HTTP server)"
+! cargo tree -p liveupdate -e normal --prefix none | grep -Eq '^(clap|tiny_http) '
 echo "== bindings are up to date"
 bash bindings/generate.sh --check
 echo "== Kotlin binding test (JVM, real cdylib)"

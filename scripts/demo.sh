@@ -20,6 +20,6 @@ if [ ! -x "$bin" ]; then
   echo "demo: building the liveupdate command line (cargo build --release): the first build compiles" >&2
   echo "      about 130 crates and takes about 2 minutes on 2 cores; later runs start at once" >&2
 fi
-cargo build --release --locked --bin liveupdate
+cargo build --release --locked -p liveupdate-cli --bin liveupdate
 echo "demo: running $bin demo" >&2
 exec "$bin" demo "$@"

@@ -30,17 +30,17 @@ for member in "class AndroidHost(" "fun engineOptions(): UpdaterOptions" "fun bu
   grep -qF "$member" "$SRC/AndroidHost.kt" || { echo "AndroidHost.kt lacks: $member" >&2; exit 1; }
   grep -qF "$member" android/src/jvmCheck/kotlin/app/liveupdate/capacitor/AndroidHost.kt || { echo "stand-in lacks: $member" >&2; exit 1; }
 done
-cargo build --locked -q -p liveupdate
+cargo build --locked -q -p liveupdate -p liveupdate-cli
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/CapacitorUpdaterPlugin.kt" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" "$SRC/PlatformTrust.kt" "$SRC/PlatformHttp.kt" \
-  android/src/jvmCheck/kotlin/app/liveupdate/capacitor/AndroidHost.kt bindings/kotlin/app/liveupdate/liveupdate.kt "$CAP" \
+  android/src/jvmCheck/kotlin/app/liveupdate/capacitor/AndroidHost.kt android/src/main/kotlin/app/liveupdate/liveupdate.kt "$CAP" \
   -d "$work/check" 2>&1 | grep -v '^warning' || true
 [ -f "$work/check/app/liveupdate/capacitor/CapacitorUpdaterPlugin.class" ] || { echo "test-android-jvm: the plugin does not compile against Capacitor's API" >&2; exit 1; }
 methods=$(grep -c '^    @PluginMethod$' "$SRC/CapacitorUpdaterPlugin.kt")
 echo "ok   CapacitorUpdaterPlugin compiles against @capacitor/android 8.5.2 ($methods @PluginMethod)"
 . scripts/start-registry.sh
-"$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" bindings/kotlin/app/liveupdate/liveupdate.kt \
+"$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" android/src/main/kotlin/app/liveupdate/liveupdate.kt \
   android/src/test/kotlin/app/liveupdate/capacitor/PluginShellTest.kt -d "$work/test.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/test.jar" ] || { echo "test-android-jvm: the shell test does not compile" >&2; exit 1; }
 java -Djna.library.path="$PWD/target/debug" -cp "$work/test.jar:$CP:$K/lib/kotlin-stdlib.jar" \

@@ -14,11 +14,11 @@ if [ ! -x "$K/bin/kotlinc" ]; then
   mkdir -p .tools/kotlin
   npm install --silent --no-audit --no-fund --prefix .tools/kotlin kotlin-compiler@2.4.20 >/dev/null
 fi
-cargo build --locked -q -p liveupdate
+cargo build --locked -q -p liveupdate -p liveupdate-cli
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh
-"$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar bindings/kotlin/app/liveupdate/liveupdate.kt \
+"$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar android/src/main/kotlin/app/liveupdate/liveupdate.kt \
   tests/bindings/kotlin/Main.kt -d "$work/test.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/test.jar" ] || { echo "test-kotlin: compilation failed" >&2; exit 1; }
 java -Djna.library.path="$PWD/target/debug" \
@@ -41,7 +41,7 @@ kt -importcert -alias ca -file "$pki/ca.pem" -keystore "$pki/server.p12"
 kt -importcert -alias server -file "$pki/chain.pem" -keystore "$pki/server.p12"
 kt -importcert -alias ca -file "$pki/ca.pem" -keystore "$pki/ca-trust.p12" -storetype PKCS12
 kt -importcert -alias other -file "$pki/other.pem" -keystore "$pki/other-trust.p12" -storetype PKCS12
-"$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar bindings/kotlin/app/liveupdate/liveupdate.kt \
+"$K/bin/kotlinc" -nowarn -cp /usr/share/java/jna.jar android/src/main/kotlin/app/liveupdate/liveupdate.kt \
   android/src/main/java/app/liveupdate/capacitor/PlatformTrust.kt android/src/main/java/app/liveupdate/capacitor/PlatformHttp.kt \
   tests/bindings/kotlin-tls/TlsMain.kt -d "$work/tls.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/tls.jar" ] || { echo "test-kotlin: TLS test compilation failed" >&2; exit 1; }

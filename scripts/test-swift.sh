@@ -6,14 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(uname -s)" = Darwin ] || { echo "test-swift: needs macOS with Xcode" >&2; exit 1; }
-cargo build --locked -q -p liveupdate
+cargo build --locked -q -p liveupdate -p liveupdate-cli
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh
 pkg="$work/pkg"
 mkdir -p "$pkg/Sources/LiveUpdate" "$pkg/Sources/LiveUpdateFFI/include" "$pkg/Tests/LiveUpdateTests"
-cp bindings/swift/LiveUpdate.swift "$pkg/Sources/LiveUpdate/"
-cp bindings/swift/LiveUpdateFFI.h "$pkg/Sources/LiveUpdateFFI/include/"
+cp ios/Sources/LiveUpdatePlugin/LiveUpdate.swift "$pkg/Sources/LiveUpdate/"
+cp ios/Frameworks/include/LiveUpdateFFI.h "$pkg/Sources/LiveUpdateFFI/include/"
 printf 'module LiveUpdateFFI {\n  header "LiveUpdateFFI.h"\n  export *\n}\n' > "$pkg/Sources/LiveUpdateFFI/include/module.modulemap"
 touch "$pkg/Sources/LiveUpdateFFI/shim.c"
 cp tests/bindings/swift/LiveUpdateTests.swift "$pkg/Tests/LiveUpdateTests/"

@@ -52,6 +52,13 @@ impl Progress {
 }
 
 impl DownloadListener for Progress {
+    fn on_start(&self) {
+        if let Some(l) = &self.listener {
+            l.on_start();
+        }
+        self.emit(0);
+    }
+
     fn on_progress(&self, received: u64, total: Option<u64>, percent: u8) {
         if let Some(l) = &self.listener {
             l.on_progress(received, total, percent);
@@ -173,7 +180,6 @@ impl Inner {
             last_stat: AtomicU8::new(0),
         });
         let deadline = crate::time::after(Duration::from_secs(self.config().update_timeout_s));
-        progress.emit(0);
         let as_listener: Arc<dyn DownloadListener> = progress.clone();
         let fetched = self.with_ctx(|ctx| {
             ctx.registry.within(deadline, || {

@@ -25,6 +25,9 @@ use crate::net::http::Http;
 pub trait DownloadListener: Send + Sync {
     /// `received` bytes of `total` (if known); `percent` is 0–100 (0 while the total is unknown).
     fn on_progress(&self, received: u64, total: Option<u64>, percent: u8);
+    /// The transfer begins: the release passed the refusal rule and no installed copy could be
+    /// reused (a refused or reused release never starts one). Default: nothing.
+    fn on_start(&self) {}
 }
 
 /// One download's settings.

@@ -8,7 +8,6 @@
 #[cfg(feature = "builtin-http")]
 pub(crate) use connector::{HostRefusal, HostTlsConnector};
 
-
 /// The rustls side: the verifier plugged into the built-in client's TLS step.
 #[cfg(feature = "builtin-http")]
 mod connector {

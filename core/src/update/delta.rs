@@ -134,6 +134,9 @@ pub(super) fn fetch_manifest_release(
             reused: true,
         }));
     }
+    if let Some(l) = &listener {
+        l.on_start();
+    }
     let guard = ctx.store.install_guard()?;
     let reuse = ctx.store.reuse_sources()?;
     let source_refs = sources(&reuse);

@@ -96,6 +96,9 @@ pub(crate) fn fetch_release(
         }));
     }
     ctx.stats(vec![Event::new(Action::DownloadZipStart, v)]);
+    if let Some(l) = &listener {
+        l.on_start();
+    }
     let dir = ctx.store.with_state(|folder, _| folder.downloads_dir())?;
     let key = format!("{}-{}", sanitize(v), &sha[..16.min(sha.len())]);
     let job = DownloadJob {

@@ -1867,8 +1867,9 @@ public func FfiConverterTypePluginEngine_lower(_ value: PluginEngine) -> UInt64 
 
 
 /**
- * The updater of one app. Thread-safe: every method may be called from any thread; `update`
- * blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
+ * The updater of one app, for hosts that manage their own web view and launches: the engine
+ * driven without one. Thread-safe: every method may be called from any thread; `update` blocks
+ * (call it off the main thread) and can be stopped with `cancel` from another thread.
  */
 public protocol UpdaterProtocol: AnyObject, Sendable {
     
@@ -1973,8 +1974,9 @@ public protocol UpdaterProtocol: AnyObject, Sendable {
     
 }
 /**
- * The updater of one app. Thread-safe: every method may be called from any thread; `update`
- * blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
+ * The updater of one app, for hosts that manage their own web view and launches: the engine
+ * driven without one. Thread-safe: every method may be called from any thread; `update` blocks
+ * (call it off the main thread) and can be stopped with `cancel` from another thread.
  */
 open class Updater: UpdaterProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64

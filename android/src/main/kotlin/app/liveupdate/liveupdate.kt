@@ -3623,8 +3623,9 @@ public object FfiConverterTypePluginEngine: FfiConverter<PluginEngine, Long> {
 
 
 /**
- * The updater of one app. Thread-safe: every method may be called from any thread; `update`
- * blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
+ * The updater of one app, for hosts that manage their own web view and launches: the engine
+ * driven without one. Thread-safe: every method may be called from any thread; `update` blocks
+ * (call it off the main thread) and can be stopped with `cancel` from another thread.
  */
 public interface UpdaterInterface {
     
@@ -3731,8 +3732,9 @@ public interface UpdaterInterface {
 }
 
 /**
- * The updater of one app. Thread-safe: every method may be called from any thread; `update`
- * blocks (call it off the main thread) and can be stopped with `cancel` from another thread.
+ * The updater of one app, for hosts that manage their own web view and launches: the engine
+ * driven without one. Thread-safe: every method may be called from any thread; `update` blocks
+ * (call it off the main thread) and can be stopped with `cancel` from another thread.
  */
 open class Updater: Disposable, AutoCloseable, UpdaterInterface
 {
