@@ -51,7 +51,7 @@ pub use bundle::unzip::{ExtractOptions, Limits};
 pub use config::{AppIdentity, AutoUpdateMode, CapacitorConfig, Config};
 pub use effects::{Host, HostAction, NoHost, Page};
 pub use engine::{Engine, EngineOptions, HostOptions, Reject};
-pub use error::{Error, LiveUpdateError, Refusal};
+pub use error::LiveUpdateError;
 pub use hooks::{
     BuiltinReader, CertificateVerifier, Clock, Hooks, HttpTransport, SystemClock, TransportHead,
     TransportRequest, set_builtin_reader, set_certificate_verifier, set_http_transport,
