@@ -30,7 +30,7 @@ fn headless(data: &Path, www: &Path, config: Config) -> Updater {
     };
     Engine::open(options, std::sync::Arc::new(NoHost)).unwrap()
 }
-use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::fault_server::Fault;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
@@ -65,33 +65,27 @@ fn url_key(version: &str, file_name: &str) -> String {
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    www: PathBuf,
-    server: FaultServer,
+    app: TestApp,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Env {
     /// A device whose builtin is a one-file app (or `builtin`'s files).
     fn new(builtin: Option<&Path>) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let www = tmp.path().join("www");
-        match builtin {
-            Some(src) => copy_tree(src, &www),
-            None => {
-                fs::create_dir(&www).unwrap();
-                fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-            }
-        }
         let zip =
             delta_dir().join("v2.0.0/full-bundle/com.example.deltadev_2.0.0.zip_encrypted.zip");
-        let server = FaultServer::start(fs::read(zip).unwrap());
-        let env = Self {
-            data: tmp.path().join("data"),
-            www,
-            server,
-            _tmp: tmp,
-        };
+        let app = TestApp::new(fs::read(zip).unwrap());
+        if let Some(src) = builtin {
+            fs::remove_dir_all(&app.www).unwrap();
+            copy_tree(src, &app.www);
+        }
+        let env = Self { app };
         // Every body of both uploads, at the URL the manifest names.
         for v in ["2.0.0", "2.0.1"] {
             for e in env.manifest(v).as_array().unwrap() {

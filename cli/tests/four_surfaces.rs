@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use liveupdate::c_api;
 use liveupdate::ffi::{UpdateResult, Updater, UpdaterOptions};
-use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
@@ -94,44 +93,37 @@ struct Observed {
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    www: PathBuf,
+    app: TestApp,
     config_path: PathBuf,
     config: Value,
-    server: FaultServer,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Env {
     fn new(extra: &Value, bundles: &Bundles) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let www = tmp.path().join("www");
-        fs::create_dir(&www).unwrap();
-        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
-        let server = FaultServer::start(Vec::new());
-        server.add_file("a.zip", bundles.a.0.clone());
-        server.add_file("b.zip", bundles.b.0.clone());
-        let mut p = json!({
-            "updateUrl": server.url("/updates"),
-            "statsUrl": server.url("/stats"),
-            "channelUrl": server.url("/channel_self"),
-            "publicKey": key_a().0,
-            "appReadyTimeout": 60_000,
-            "responseTimeout": 5,
-        });
+        let app = TestApp::new(Vec::new());
+        app.server.add_file("a.zip", bundles.a.0.clone());
+        app.server.add_file("b.zip", bundles.b.0.clone());
+        let mut p = app.plugin_config(
+            &key_a().0,
+            &json!({"appReadyTimeout": 60_000, "responseTimeout": 5}),
+        );
         for (k, v) in extra.as_object().unwrap() {
             p[k] = v.clone();
         }
-        let config = json!({"appId": "com.example.liveupdate", "plugins": {"CapacitorUpdater": p}});
-        let config_path = tmp.path().join("capacitor.config.json");
+        let config = TestApp::capacitor_config(p);
+        let config_path = app.tmp.path().join("capacitor.config.json");
         fs::write(&config_path, config.to_string()).unwrap();
         Self {
-            data: tmp.path().join("data"),
-            www,
+            app,
             config_path,
             config,
-            server,
-            _tmp: tmp,
         }
     }
 

@@ -9,7 +9,6 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
@@ -119,49 +118,32 @@ impl Session {
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    www: PathBuf,
+    app: TestApp,
     config: PathBuf,
-    server: FaultServer,
     set: CapgoSet,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Env {
     fn new(extra: Value) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let www = tmp.path().join("www");
-        fs::create_dir(&www).unwrap();
-        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
         let set = capgo_set("set-a-small");
-        let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
-        let mut p = json!({
-            "updateUrl": server.url("/updates"),
-            "statsUrl": server.url("/stats"),
-            "channelUrl": server.url("/channel_self"),
-            "publicKey": set.public_pem,
-            "appReadyTimeout": 1000,
-            "responseTimeout": 2,
-            "autoUpdate": false,
-        });
+        let app = TestApp::new(fs::read(&set.encrypted_zip).unwrap());
+        let mut p = app.plugin_config(
+            &set.public_pem,
+            &json!({"appReadyTimeout": 1000, "responseTimeout": 2, "autoUpdate": false}),
+        );
         for (k, v) in extra.as_object().unwrap() {
             p[k] = v.clone();
         }
-        let config = tmp.path().join("capacitor.config.json");
-        fs::write(
-            &config,
-            json!({"appId": "com.example.liveupdate", "plugins": {"CapacitorUpdater": p}})
-                .to_string(),
-        )
-        .unwrap();
-        Self {
-            data: tmp.path().join("data"),
-            www,
-            config,
-            server,
-            set,
-            _tmp: tmp,
-        }
+        let config = app.tmp.path().join("capacitor.config.json");
+        fs::write(&config, TestApp::capacitor_config(p).to_string()).unwrap();
+        Self { app, config, set }
     }
 
     fn session(&self) -> Session {

@@ -9,7 +9,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use liveupdate::{Engine, EngineOptions, Host, HostAction, HostOptions};
-use liveupdate_test_support::fault_server::FaultServer;
 use liveupdate_test_support::*;
 use serde_json::{Value, json};
 
@@ -75,47 +74,38 @@ impl Rec {
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    www: PathBuf,
-    server: FaultServer,
+    app: TestApp,
     set: CapgoSet,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 const T: Duration = Duration::from_secs(20);
 
 impl Env {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let www = tmp.path().join("www");
-        fs::create_dir(&www).unwrap();
-        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
         let set = capgo_set("set-a-small");
-        let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
         Self {
-            data: tmp.path().join("data"),
-            www,
-            server,
+            app: TestApp::new(fs::read(&set.encrypted_zip).unwrap()),
             set,
-            _tmp: tmp,
         }
     }
 
     /// `plugins.CapacitorUpdater` with the server's URLs, the fixture key and `extra` merged in.
     fn config(&self, extra: Value) -> String {
-        let mut p = json!({
-            "updateUrl": self.server.url("/updates"),
-            "statsUrl": self.server.url("/stats"),
-            "channelUrl": self.server.url("/channel_self"),
-            "publicKey": self.set.public_pem,
-            "appReadyTimeout": 1000,
-            "responseTimeout": 2,
-            "autoUpdate": false,
-        });
+        let mut p = self.plugin_config(
+            &self.set.public_pem,
+            &json!({"appReadyTimeout": 1000, "responseTimeout": 2, "autoUpdate": false}),
+        );
         for (k, v) in extra.as_object().unwrap() {
             p[k] = v.clone();
         }
-        json!({"appId": "com.example.liveupdate", "plugins": {"CapacitorUpdater": p}}).to_string()
+        TestApp::capacitor_config(p).to_string()
     }
 
     fn start(&self, extra: Value) -> (Engine, Arc<Rec>) {

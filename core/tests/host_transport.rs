@@ -12,7 +12,7 @@ use liveupdate::{
     BundleStatus, Config, Engine, EngineOptions, Hooks, HttpTransport, NoHost, PublicKey,
     TransportHead, TransportRequest, UpdateOutcome, set_http_transport,
 };
-use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::fault_server::Fault;
 use liveupdate_test_support::*;
 
 type Updater = Engine;
@@ -132,10 +132,16 @@ impl HttpTransport for Recording {
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    server: FaultServer,
+    app: TestApp,
     set: CapgoSet,
     updater: Updater,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 fn env(transport: Option<Arc<Recording>>) -> Env {
@@ -145,16 +151,12 @@ fn env(transport: Option<Arc<Recording>>) -> Env {
 /// An engine whose options carry `transport` (`Hooks::transport`), the way the shells give it.
 fn env_with(adjust: impl FnOnce(&mut Config), transport: Option<Arc<Recording>>) -> Env {
     let set = capgo_set("set-a-small");
-    let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
-    server.offer("1.1.0", &set.session_key, &set.checksum);
-    let tmp = tempfile::tempdir().unwrap();
-    let www = tmp.path().join("www");
-    fs::create_dir_all(&www).unwrap();
-    fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+    let app = TestApp::new(fs::read(&set.encrypted_zip).unwrap());
+    app.server.offer("1.1.0", &set.session_key, &set.checksum);
     let config = Config {
         app_id: "com.example.liveupdate".into(),
         public_key: Some(PublicKey::from_pem(&set.public_pem).unwrap()),
-        update_url: server.url("/updates"),
+        update_url: app.server.url("/updates"),
         stats_url: String::new(),
         response_timeout_s: 2,
         ..Config::default()
@@ -168,16 +170,11 @@ fn env_with(adjust: impl FnOnce(&mut Config), transport: Option<Arc<Recording>>)
             transport: transport.map(|t| t as Arc<dyn HttpTransport>),
             ..Hooks::default()
         },
-        ..EngineOptions::new(tmp.path().join("data"), &www)
+        ..EngineOptions::new(&app.data, &app.www)
     };
     options.app.native_version = Some("1.0".into());
     let updater = Engine::open(options, Arc::new(NoHost)).unwrap();
-    Env {
-        _tmp: tmp,
-        server,
-        set,
-        updater,
-    }
+    Env { app, set, updater }
 }
 
 fn failed(o: &UpdateOutcome) -> String {

@@ -8,41 +8,36 @@
 )]
 
 use std::fs;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use liveupdate::{
     AppIdentity, AutoUpdateMode, BundleStatus, Config, DownloadListener, Engine, EngineOptions,
     NoHost, PublicKey, UpdateOutcome,
 };
-use liveupdate_test_support::fault_server::{Fault, FaultServer};
+use liveupdate_test_support::fault_server::Fault;
 use liveupdate_test_support::*;
 
 /// The headless engine, as the typed surfaces (UniFFI `Updater`, the C handle) drive it.
 type Updater = Engine;
 
 struct Env {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    www: PathBuf,
-    server: FaultServer,
+    app: TestApp,
     set: CapgoSet,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Env {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let www = tmp.path().join("www");
-        fs::create_dir(&www).unwrap();
-        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
         let set = capgo_set("set-b-large");
-        let server = FaultServer::start(fs::read(&set.encrypted_zip).unwrap());
         Self {
-            data: tmp.path().join("data"),
-            www,
-            server,
+            app: TestApp::new(fs::read(&set.encrypted_zip).unwrap()),
             set,
-            _tmp: tmp,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Checksum: parse the expected checksum (V3, V2 or plain SHA-256), hash the plain zip, and issue the `VerifiedZip`.
 //!
-//! Forms accepted (see `../shared/capgo/README.md` §0, §7.3):
+//! Forms accepted (Capgo's checksum forms):
 //! - **V3**: hex of an RSA block (512 hex chars for RSA-2048) that recovers to the 32 raw SHA-256 bytes.
 //! - **V2** (legacy, what the CLI makes when it cannot find the updater): base64 of an RSA block that
 //!   recovers to 48 bytes whose base64 encoding is the 64-char hex digest.

@@ -593,3 +593,55 @@ pub fn available_space(path: &Path) -> u64 {
     let text = String::from_utf8(out.stdout).unwrap();
     text.lines().nth(1).unwrap().trim().parse().unwrap()
 }
+
+/// One app under test, the set-up the suites share: a temp folder with the builtin web folder
+/// (`www/index.html`), the data folder's path (not created: the core creates it) and the loopback
+/// fault server serving `bundle` at `/bundle.zip`. Suites wrap it in their own `Env` with what
+/// they add (a key set, a config file, an engine) and reach its fields through `Deref`.
+pub struct TestApp {
+    /// Removed with everything in it when the app is dropped.
+    pub tmp: tempfile::TempDir,
+    /// The data folder (`<tmp>/data`).
+    pub data: PathBuf,
+    /// The builtin web folder (`<tmp>/www`).
+    pub www: PathBuf,
+    /// The update server.
+    pub server: fault_server::FaultServer,
+}
+
+impl TestApp {
+    /// A one-page builtin app and a server serving `bundle`.
+    pub fn new(bundle: Vec<u8>) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let www = tmp.path().join("www");
+        fs::create_dir(&www).unwrap();
+        fs::write(www.join("index.html"), "<html>builtin</html>").unwrap();
+        Self {
+            data: tmp.path().join("data"),
+            www,
+            server: fault_server::FaultServer::start(bundle),
+            tmp,
+        }
+    }
+
+    /// `plugins.CapacitorUpdater` pointing at this app's server (updates, stats, channels) with
+    /// `public_pem`, then `extra`'s keys on top.
+    pub fn plugin_config(&self, public_pem: &str, extra: &serde_json::Value) -> serde_json::Value {
+        let mut p = serde_json::json!({
+            "updateUrl": self.server.url("/updates"),
+            "statsUrl": self.server.url("/stats"),
+            "channelUrl": self.server.url("/channel_self"),
+            "publicKey": public_pem,
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            p[k] = v.clone();
+        }
+        p
+    }
+
+    /// A whole `capacitor.config.json` for app `com.example.liveupdate` with `plugin` as its
+    /// `CapacitorUpdater` section.
+    pub fn capacitor_config(plugin: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"appId": "com.example.liveupdate", "plugins": {"CapacitorUpdater": plugin}})
+    }
+}
