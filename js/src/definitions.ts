@@ -220,38 +220,35 @@ export interface PreviewListResult { previews: PreviewInfo[]; current?: PreviewI
 export interface DeletePreviewResult { removed: boolean; deleted: boolean }
 export interface PreviewUpdateResult { preview: PreviewInfo; latestVersion?: string; upToDate: boolean; updated: boolean; bundle?: BundleInfo }
 
-/** Store update availability (Play / App Store), as numbers. */
-export const AppUpdateAvailability = {
-  UNKNOWN: 0,
-  UPDATE_NOT_AVAILABLE: 1,
-  UPDATE_AVAILABLE: 2,
-  UPDATE_IN_PROGRESS: 3,
-} as const;
-export type AppUpdateAvailability = (typeof AppUpdateAvailability)[keyof typeof AppUpdateAvailability];
+/** Store update availability (Play / App Store). A numeric enum with reverse mappings, as Capgo's. */
+export enum AppUpdateAvailability {
+  UNKNOWN = 0,
+  UPDATE_NOT_AVAILABLE = 1,
+  UPDATE_AVAILABLE = 2,
+  UPDATE_IN_PROGRESS = 3,
+}
 
-/** Play flexible-update install states. */
-export const FlexibleUpdateInstallStatus = {
-  UNKNOWN: 0,
-  PENDING: 1,
-  DOWNLOADING: 2,
-  INSTALLING: 3,
-  INSTALLED: 4,
-  FAILED: 5,
-  CANCELED: 6,
-  DOWNLOADED: 11,
-} as const;
-export type FlexibleUpdateInstallStatus = (typeof FlexibleUpdateInstallStatus)[keyof typeof FlexibleUpdateInstallStatus];
+/** Play flexible-update install states. A numeric enum with reverse mappings, as Capgo's. */
+export enum FlexibleUpdateInstallStatus {
+  UNKNOWN = 0,
+  PENDING = 1,
+  DOWNLOADING = 2,
+  INSTALLING = 3,
+  INSTALLED = 4,
+  FAILED = 5,
+  CANCELED = 6,
+  DOWNLOADED = 11,
+}
 
-/** Outcome codes of a store update flow. */
-export const AppUpdateResultCode = {
-  OK: 0,
-  CANCELED: 1,
-  FAILED: 2,
-  NOT_AVAILABLE: 3,
-  NOT_ALLOWED: 4,
-  INFO_MISSING: 5,
-} as const;
-export type AppUpdateResultCode = (typeof AppUpdateResultCode)[keyof typeof AppUpdateResultCode];
+/** Outcome codes of a store update flow. A numeric enum with reverse mappings, as Capgo's. */
+export enum AppUpdateResultCode {
+  OK = 0,
+  CANCELED = 1,
+  FAILED = 2,
+  NOT_AVAILABLE = 3,
+  NOT_ALLOWED = 4,
+  INFO_MISSING = 5,
+}
 
 export interface GetAppUpdateInfoOptions { country?: string }
 export interface AppUpdateInfo {
