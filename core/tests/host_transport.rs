@@ -319,6 +319,7 @@ fn a_failing_lying_or_panicking_transport_fails_the_update_cleanly() {
         let m = failed(&o);
         assert!(m.contains("no HTTP transport"), "{m}");
         assert!(m.contains("setHttpTransport"), "{m}");
+        assert!(m.contains("liveupdate_set_http_transport"), "{m}");
         assert_untouched(&e.updater);
         assert!(e.server.seen().is_empty());
     }

@@ -3,7 +3,8 @@
 //! Forms accepted (Capgo's checksum forms):
 //! - **V3**: hex of an RSA block (512 hex chars for RSA-2048) that recovers to the 32 raw SHA-256 bytes.
 //! - **V2** (legacy, what the CLI makes when it cannot find the updater): base64 of an RSA block that
-//!   recovers to 48 bytes whose base64 encoding is the 64-char hex digest.
+//!   recovers to 48 bytes whose base64 encoding is the 64-char hex digest. A base64 block that
+//!   recovers to the 32 raw digest bytes (V3's content in base64) is accepted and verified as V3.
 //! - **plain**: the 64-char lowercase hex SHA-256 of the zip, for unencrypted bundles only.
 //!
 //! An 8-hex CRC-32 is refused: it protects against nothing and 8.x devices refuse it too.
@@ -152,17 +153,25 @@ impl ExpectedChecksum {
                 "cannot decrypt the checksum with the public key: {e}"
             ))
         })?;
-        let want = match format {
-            ChecksumFormat::V3 => 32,
-            _ => 48,
+        // V3 recovers the 32 digest bytes; V2 the 48 bytes whose base64 is the hex digest. A
+        // base64 text that recovers 32 bytes is the V3 content written in base64 (Capgo accepts
+        // it): verified exactly as V3.
+        let format = match (format, expected.len()) {
+            (ChecksumFormat::V3, 32) => ChecksumFormat::V3,
+            (ChecksumFormat::V2, 48) => ChecksumFormat::V2,
+            (ChecksumFormat::V2, 32) => ChecksumFormat::V3,
+            (f, n) => {
+                let want = if f == ChecksumFormat::V3 {
+                    "32"
+                } else {
+                    "48 (or 32)"
+                };
+                return Err(Error::ChecksumFormat(format!(
+                    "the decrypted {} checksum is {n} bytes, expected {want}",
+                    f.as_str().to_uppercase(),
+                )));
+            }
         };
-        if expected.len() != want {
-            return Err(Error::ChecksumFormat(format!(
-                "the decrypted {} checksum is {} bytes, expected {want}",
-                format.as_str().to_uppercase(),
-                expected.len()
-            )));
-        }
         Ok(Self { format, expected })
     }
 

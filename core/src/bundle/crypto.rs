@@ -56,7 +56,8 @@ impl PublicKey {
 
     /// [`PublicKey::from_pem`] with the crate's own error.
     pub(crate) fn parse_pem(pem: &str) -> Result<Self> {
-        let pem = pem.trim();
+        let canonical = canonical_pem(pem)?;
+        let pem = canonical.as_str();
         let key = if pem.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
             RsaPublicKey::from_pkcs1_pem(pem).map_err(|e| {
                 Error::PublicKey(format!("cannot parse the PKCS#1 RSA public key: {e}"))
@@ -466,6 +467,44 @@ fn read_some(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
             other => return other,
         }
     }
+}
+
+/// A PEM block rewritten in its canonical form: whitespace anywhere inside the base64 body
+/// (spaces, tabs, CR/LF, a key pasted on one line) is dropped and the body re-wrapped at 64
+/// characters, as Capgo tolerates it; any other character in the body is refused. Text that is
+/// not one `-----BEGIN …-----` … `-----END …-----` block is returned trimmed, for the caller's
+/// own error. Pure.
+fn canonical_pem(pem: &str) -> Result<String> {
+    let text = pem.trim();
+    let Some(rest) = text.strip_prefix("-----BEGIN ") else {
+        return Ok(text.to_string());
+    };
+    let Some(label_end) = rest.find("-----") else {
+        return Ok(text.to_string());
+    };
+    let label = &rest[..label_end];
+    let footer = format!("-----END {label}-----");
+    let body_and_footer = &rest[label_end + 5..];
+    let Some(body) = body_and_footer.strip_suffix(footer.as_str()) else {
+        return Ok(text.to_string());
+    };
+    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(bad) = body
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+    {
+        return Err(Error::PublicKey(format!(
+            "the key's base64 body holds {bad:?}, which is neither base64 nor whitespace"
+        )));
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&footer);
+    out.push('\n');
+    Ok(out)
 }
 
 #[cfg(test)]

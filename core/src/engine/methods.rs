@@ -289,6 +289,7 @@ fn download(inner: &Arc<Inner>, o: &Value, fx: &mut Effects) -> Answer {
         link: None,
         comment: None,
         breaking: false,
+        origin: crate::net::check::ReleaseOrigin::Caller,
     };
     let failed = |fx: &mut Effects, error: &str, message: &str| {
         fx.event("downloadFailed", json!({"version": version}));

@@ -191,7 +191,11 @@ impl Registry {
             return Ok(Err(ServerError::new(e, msg, Some(r.status))));
         }
         if !ok {
-            return Ok(Err(server_error()));
+            // The server's own message, when it gave one, beats "Server error: 400".
+            return Ok(Err(match a.message.non_empty() {
+                Some(m) => ServerError::new("response_error", m, Some(r.status)),
+                None => server_error(),
+            }));
         }
         Ok(Ok((a, list)))
     }

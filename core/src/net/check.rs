@@ -28,6 +28,30 @@ pub struct Release {
     pub comment: Option<String>,
     /// The server flagged the update as breaking (`breaking` or the deprecated `major`).
     pub breaking: bool,
+    /// Who described this release: the update server's answer, or the app's own `download()`
+    /// call. Refusals name the one that left something out.
+    pub origin: ReleaseOrigin,
+}
+
+/// Who described a [`Release`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReleaseOrigin {
+    /// The update server's answer to a check.
+    #[default]
+    Server,
+    /// The app's `download({url, version, checksum, sessionKey})` call.
+    Caller,
+}
+
+impl ReleaseOrigin {
+    /// How a refusal names the missing field: `the update server's answer has no `checksum``
+    /// or `download() was called without `checksum``.
+    pub fn missing(self, server_field: &str, caller_field: &str) -> String {
+        match self {
+            ReleaseOrigin::Server => format!("the update server's answer has no `{server_field}`"),
+            ReleaseOrigin::Caller => format!("download() was called without `{caller_field}`"),
+        }
+    }
 }
 
 /// The server's answer to an update check, typed.
@@ -198,7 +222,15 @@ pub fn classify(
         };
     }
     if !ok {
-        return server_error(status);
+        // `{"message": "m"}` with a 4xx/5xx: the server's own words beat "Server error: 400".
+        return match (server_error(status), m.message.non_empty()) {
+            (CheckResult::Failed { error, status, .. }, Some(message)) => CheckResult::Failed {
+                error,
+                message: message.to_string(),
+                status,
+            },
+            (plain, _) => plain,
+        };
     }
     let version = m.version.get().unwrap_or_default().to_string();
     if version.is_empty() {
@@ -241,6 +273,7 @@ pub fn classify(
         link: m.link.get().map(str::to_string),
         comment: m.comment.get().map(str::to_string),
         breaking: m.breaking.0.unwrap_or(false) || m.major.0.unwrap_or(false),
+        origin: ReleaseOrigin::Server,
     })
 }
 

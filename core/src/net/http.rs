@@ -417,7 +417,8 @@ impl Http {
         match &self.backend {
             Backend::Missing => Err(Error::Network(
                 "no HTTP transport: this build has no built-in HTTP client, and the app \
-                 installed none (setHttpTransport)"
+                 installed none (C: liveupdate_set_http_transport; Kotlin/Swift: \
+                 setHttpTransport; Rust: Hooks::transport)"
                     .into(),
             )),
             Backend::Host(t) => {

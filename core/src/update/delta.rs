@@ -110,7 +110,12 @@ pub(super) fn fetch_manifest_release(
         ctx.store,
         allow_insecure,
         entries,
-        release.session_key.as_deref(),
+        // Without a public key a session key has nothing to be unwrapped with: ignored, as
+        // for a zip (update/fetch.rs).
+        release
+            .session_key
+            .as_deref()
+            .filter(|_| ctx.config().public_key.is_some()),
     ) {
         Ok(p) => p,
         Err(e) => {

@@ -59,19 +59,50 @@ pub(crate) fn fetch_release(
             return Ok(Err(failed("manifest_invalid", e.to_string())));
         }
     }
-    if release.checksum.is_empty() {
+    // Capgo 8's rules, naming who left what out (the server's answer or the app's download()):
+    // a zip needs a checksum; an app with a public key needs the session key too.
+    if release.checksum.trim().is_empty() {
         ctx.stats(vec![
             Event::new(Action::ChecksumRequired, v),
             Event::new(Action::DownloadFail, v).meta("error", "checksum_required"),
         ]);
         return Ok(Err(failed(
             "checksum_required",
-            "the server sent no checksum for the bundle",
+            format!(
+                "Checksum required: {}",
+                release.origin.missing("checksum", "checksum")
+            ),
         )));
     }
+    let public_key = ctx.config().public_key.as_ref();
+    if public_key.is_some() && release.session_key.is_none() {
+        ctx.stats(vec![
+            Event::new(Action::SessionKeyRequired, v),
+            Event::new(Action::DownloadFail, v).meta("error", "session_key_required"),
+        ]);
+        return Ok(Err(failed(
+            "session_key_required",
+            format!(
+                "Session key required when public key is present: {}",
+                release.origin.missing("session_key", "sessionKey")
+            ),
+        )));
+    }
+    // Without a public key there is nothing to unwrap a session key with: like Capgo, it is
+    // ignored and the file must be the plain zip whose SHA-256 the checksum is.
+    let session_key = match (public_key, release.session_key.as_deref()) {
+        (None, Some(_)) => {
+            log::warn!(
+                "version {v}: a session key came without a public key in the app; it is ignored \
+                 and the bundle must be an unencrypted zip matching its plain SHA-256"
+            );
+            None
+        }
+        (_, s) => s,
+    };
     let trust = BundleTrust {
-        public_key: ctx.config().public_key.as_ref(),
-        session_key: release.session_key.as_deref(),
+        public_key,
+        session_key,
         checksum: &release.checksum,
     };
     let parsed = match trust.parse_with_keys(&ctx.config().extra_public_keys) {
