@@ -2,6 +2,12 @@ require 'json'
 
 package = JSON.parse(File.read(File.join(__dir__, 'package.json')))
 
+# The engine ships in the npm package (packed by the release workflow); say what to run without it.
+unless File.exist?(File.join(__dir__, 'ios/Frameworks/LiveUpdateFFI.xcframework/Info.plist'))
+  raise 'liveupdate: ios/Frameworks/LiveUpdateFFI.xcframework is missing. Install the released npm tarball ' \
+        '(it carries it), or build it in the package folder on macOS with: bash scripts/build-ios.sh'
+end
+
 # The Capacitor CLI names the pod after the npm package: CapgoCapacitorUpdater.
 Pod::Spec.new do |s|
   s.name = 'CapgoCapacitorUpdater'

@@ -4,7 +4,16 @@
 // installed under the @capgo/capacitor-updater alias — both products are offered. The Rust engine is
 // the binary target LiveUpdateFFI (ios/Frameworks/LiveUpdateFFI.xcframework, built by
 // scripts/build-ios.sh on macOS, never committed).
+import Foundation
 import PackageDescription
+
+// The engine ships in the npm package (packed by the release workflow). Without it, fail while
+// resolving the package, saying what to run, rather than with a missing-module error later.
+let liveUpdateFramework = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("ios/Frameworks/LiveUpdateFFI.xcframework/Info.plist").path
+if !FileManager.default.fileExists(atPath: liveUpdateFramework) {
+    fatalError("liveupdate: ios/Frameworks/LiveUpdateFFI.xcframework is missing. Install the released npm tarball (it carries it), or build it in the package folder on macOS with: bash scripts/build-ios.sh")
+}
 
 let package = Package(
     name: "LiveupdateCapacitor",

@@ -45,8 +45,12 @@ echo "ok   CapacitorUpdaterPlugin compiles against @capacitor/android 8.5.2 ($me
 [ -f "$work/test.jar" ] || { echo "test-android-jvm: the shell test does not compile" >&2; exit 1; }
 java -Djna.library.path="$PWD/target/debug" -cp "$work/test.jar:$CP:$K/lib/kotlin-stdlib.jar" \
   app.liveupdate.capacitor.PluginShellTestKt "$REGISTRY_URL" "$PWD/$S" > "$work/out.txt" 2>&1 || true
-grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$work/out.txt" || true
-p=$(grep -Eo '^[0-9]+ passed' "$work/out.txt" | awk '{print $1}')
-f=$(grep -Eo '[0-9]+ failed$' "$work/out.txt" | awk '{print $1}')
+# The same shell where the native library cannot be loaded (an app built without it).
+mkdir -p "$work/nolib"
+java -Djna.library.path="$work/nolib" -Djna.nosys=true -cp "$work/test.jar:$CP:$K/lib/kotlin-stdlib.jar" \
+  app.liveupdate.capacitor.PluginShellTestKt --no-library > "$work/out2.txt" 2>&1 || true
+grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$work/out.txt" "$work/out2.txt" | sed 's/^[^:]*://' || true
+p=$(grep -Eho '^[0-9]+ passed' "$work/out.txt" "$work/out2.txt" | awk '{s+=$1} END {print s+0}')
+f=$(grep -Eho '[0-9]+ failed$' "$work/out.txt" "$work/out2.txt" | awk '{s+=$1; n++} END {print (n==2 ? s : 1)}')
 echo "$(( ${p:-0} + 1 )) passed, ${f:-1} failed"
 [ "${f:-1}" -eq 0 ]

@@ -1,7 +1,8 @@
 /*
  * liveupdate C ABI — safe, self-hostable live updates for Capacitor-style apps (Capgo-compatible).
  *
- * Written by hand and checked against src/c_api.rs by tests/c_header.rs.
+ * Written by hand and checked against core/src/api/c_api.rs (and core/src/api/c_api/) by
+ * core/tests/c_header.rs. Build and link recipes: docs/bindings.md.
  *
  * Two APIs over the same engine:
  *   - LiveUpdate (liveupdate_create …): typed operations for hosts that drive launches themselves.
@@ -81,7 +82,15 @@ int32_t liveupdate_launch(const LiveUpdate *handle, char **out);
 /* The web app is ready on launch_id. *out = {"bundle","accepted"}. */
 int32_t liveupdate_notify_ready(const LiveUpdate *handle, const char *launch_id, char **out);
 
-/* Check, download, verify, install (blocking). *out = {"result","bundle","error",...}. */
+/*
+ * Check, download, verify, install (blocking). *out = {"result","bundle","error",...}.
+ * Returns LIVEUPDATE_OK whenever the update flow ran to an outcome — including an update that was
+ * refused or failed (server down, bad checksum, known-bad version): read *out's "result", one of
+ * "installed" | "up_to_date" | "builtin" | "blocked" | "failed"; with "blocked" or "failed",
+ * "error" is {"code": Capgo's code such as "checksum_fail", "message": why} and nothing changed on
+ * disk. A code other than LIVEUPDATE_OK means the call itself could not run (a bad argument,
+ * cancellation, a storage failure): *out is then untouched and liveupdate_last_error() says why.
+ */
 int32_t liveupdate_update(const LiveUpdate *handle, char **out);
 
 /* Cancels a running liveupdate_update. */

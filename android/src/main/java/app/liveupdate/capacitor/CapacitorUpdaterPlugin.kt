@@ -16,16 +16,20 @@ class CapacitorUpdaterPlugin : Plugin() {
 
     /** Plugin load, before the web view loads: the engine decides the launch bundle now. */
     override fun load() {
-        // Every request goes through the platform's HTTP stack: HTTPS trusts what the phone trusts
-        // (network security config, user and MDM CAs); the phone build has no HTTP client of its own.
-        app.liveupdate.setHttpTransport(PlatformHttp())
         val host = AndroidHost(this)
-        // Delta updates reuse the APK's own web files, read in place.
-        app.liveupdate.setBuiltinAssets(host.builtinAssets())
         val s = PluginShell(host)
-        s.start(host.engineOptions())
         shell = s
-        host.observeLifecycle(s)
+        // A library that cannot load (or an engine that cannot start) leaves the app on its
+        // builtin bundle and makes every call reject with a clear code: never a crash at start.
+        val started = s.startGuarded {
+            // Every request goes through the platform's HTTP stack: HTTPS trusts what the phone
+            // trusts (network security config, user and MDM CAs); the phone build has no HTTP client.
+            app.liveupdate.setHttpTransport(PlatformHttp())
+            // Delta updates reuse the APK's own web files, read in place.
+            app.liveupdate.setBuiltinAssets(host.builtinAssets())
+            host.engineOptions()
+        }
+        if (started) host.observeLifecycle(s)
     }
 
     /** notifyListeners for the host (it is protected in Plugin). */

@@ -25,6 +25,9 @@ sealed class Answer {
 /** Events Capgo keeps until a listener consumes them (`retainUntilConsumed`). */
 val RETAINED_EVENTS = setOf("set", "appReady")
 
+/** The reject code of every call when the engine's native library cannot be loaded. */
+const val NATIVE_LIBRARY_UNAVAILABLE = "NATIVE_LIBRARY_UNAVAILABLE"
+
 /** How long onDestroy waits for the shutdown (cancel, final stats flush) before letting the process go. */
 const val SHUTDOWN_WAIT_MS = 3000L
 
@@ -37,9 +40,36 @@ class PluginShell(private val host: ShellHost) : EngineHost {
         Thread(r, "liveupdate-calls").apply { isDaemon = true }
     }
 
+    /** Why the engine is not running (set by [startGuarded] when it could not start). */
+    private var failure: Answer.Reject? = null
+
     /** Starts the engine: the `load` host action points the web view at the launch bundle before this returns. */
     fun start(options: UpdaterOptions) {
         engine = PluginEngine.start(options, this)
+    }
+
+    /**
+     * [start] for the plugin's `load`: `setup` (installing the platform hooks, reading the options)
+     * and the start itself never take the app down. A native library that cannot load (an app
+     * built without `libliveupdate.so` for this CPU) or an engine that refuses to start leaves the
+     * web view on its builtin bundle, and every call is then rejected with a clear code and message
+     * instead. Returns whether the engine runs.
+     */
+    fun startGuarded(setup: () -> UpdaterOptions): Boolean {
+        try {
+            start(setup())
+        } catch (e: LinkageError) {
+            failure = Answer.Reject(
+                "liveupdate: the native library libliveupdate.so could not be loaded (${e.message}); " +
+                    "the app was built without it for this CPU — build the package's native libraries " +
+                    "(scripts/build-android.sh) or install the released npm tarball",
+                NATIVE_LIBRARY_UNAVAILABLE,
+                null,
+            )
+        } catch (e: Exception) {
+            failure = Answer.Reject("liveupdate: the updater did not start: ${e.message}", "NOT_STARTED", null)
+        }
+        return engine != null
     }
 
     /** Forwards a JS call (`call.methodName`, `call.data`) and answers through `done`, on the calls thread. */
@@ -49,7 +79,7 @@ class PluginShell(private val host: ShellHost) : EngineHost {
 
     /** The same call on the current thread (tests, and hosts with their own threads). */
     fun callNow(method: String, optionsJson: String): Answer {
-        val e = engine ?: return Answer.Reject("the updater did not start", "NOT_STARTED", null)
+        val e = engine ?: return failure ?: Answer.Reject("the updater did not start", "NOT_STARTED", null)
         return when (val a = e.call(method, optionsJson)) {
             is CallAnswer.Resolve -> Answer.Resolve(objectOrNull(a.json))
             is CallAnswer.Reject -> Answer.Reject(a.message, a.code, a.dataJson?.let { objectOrNull(it) })

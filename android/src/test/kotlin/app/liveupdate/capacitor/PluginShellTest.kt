@@ -49,7 +49,28 @@ class FakeHost : ShellHost {
 
 fun resolved(a: Answer): JSONObject? = (a as? Answer.Resolve)?.data
 
+/** Run with `jna.library.path` pointing at a folder without the library: the plugin's guarded start. */
+fun noLibrary() {
+    val host = FakeHost()
+    val shell = PluginShell(host)
+    val started = shell.startGuarded {
+        UpdaterOptions(dataDir = "unused", builtinDir = "unused", capacitorConfigJson = "{}", nativeVersion = "1.0", platform = "android")
+    }
+    check("without its native library the plugin starts nothing and does not throw", !started)
+    for (method in listOf("notifyAppReady", "getLatest", "current")) {
+        val r = shell.callNow(method, "{}")
+        check("$method rejects with $NATIVE_LIBRARY_UNAVAILABLE and says what to do",
+            r is Answer.Reject && r.code == NATIVE_LIBRARY_UNAVAILABLE && r.message.contains("libliveupdate.so") &&
+                r.message.contains("scripts/build-android.sh")) { r.toString() }
+    }
+    check("the web view was left alone (builtin)", host.shown.isEmpty())
+    shell.shutdown()
+    println("$passed passed, $failed failed")
+    if (failed > 0) kotlin.system.exitProcess(1)
+}
+
 fun main(args: Array<String>) {
+    if (args.firstOrNull() == "--no-library") return noLibrary()
     val registry = args[0]
     val fixtures = File(args[1])
     val pem = File(fixtures, "capgo_key_v2.pub").readText()
