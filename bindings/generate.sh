@@ -10,8 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-write}
+# Progress on stderr: the first builds take a minute or two.
+echo "bindings: building the library (debug) ..." >&2
 cargo build --locked -q -p liveupdate --lib
+echo "bindings: building uniffi-bindgen ..." >&2
 cargo build --locked -q -p uniffi-bindgen
+echo "bindings: generating Kotlin and Swift ..." >&2
 case "$(uname -s)" in Darwin) lib=target/debug/libliveupdate.dylib ;; *) lib=target/debug/libliveupdate.so ;; esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

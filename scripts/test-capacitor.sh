@@ -97,7 +97,7 @@ if command -v zip >/dev/null; then
   cargo build --locked -q -p liveupdate -p liveupdate-cli
   export LIVEUPDATE_BIN=$repo/target/debug/liveupdate
   check "the example app updates 0.9.0 → 2.0.0 through the engine (device … session, serve-v2.sh)" \
-    "(cd example-app && . ./serve-v2.sh >/dev/null 2>&1 && python3 e2e-session.py '$repo/target/debug/liveupdate' >/dev/null)"
+    "(cd example-app && LIVEUPDATE_PORT=0 && export LIVEUPDATE_PORT && . ./serve-v2.sh >/dev/null && python3 e2e-session.py '$repo/target/debug/liveupdate' \"\$REGISTRY_URL\" >/dev/null)"
 else
   echo "skip the example-app session check: zip is not installed"
 fi

@@ -39,13 +39,23 @@ impl DownloadListener for DemoProgress {
     }
 }
 
-/// Runs the demo in `out` (a new temporary folder when `None`). Network on 127.0.0.1 only.
+/// Runs the demo in `out`, kept afterwards for inspection; without `out`, in a new temporary
+/// folder removed at the end (success or failure). Network on 127.0.0.1 only.
 pub fn run(out: Option<PathBuf>) -> Result<(), Failure> {
+    match out {
+        Some(o) => run_in(o, true),
+        None => {
+            let root =
+                std::env::temp_dir().join(format!("liveupdate-demo-{}", std::process::id()));
+            let result = run_in(root.clone(), false);
+            let _ = fs::remove_dir_all(&root);
+            result
+        }
+    }
+}
+
+fn run_in(root: PathBuf, keep: bool) -> Result<(), Failure> {
     use std::time::{Duration, Instant};
-    let root = match out {
-        Some(o) => o,
-        None => std::env::temp_dir().join(format!("liveupdate-demo-{}", std::process::id())),
-    };
     let (registry_dir, www, data) = (
         root.join("registry"),
         root.join("app/www"),
@@ -151,7 +161,11 @@ pub fn run(out: Option<PathBuf>) -> Result<(), Failure> {
     println!("5. stats received by the registry: {}", actions.join(", "));
     println!("\nwhat changed — the web root now holds:");
     print_tree(&second.web_root, &second.web_root);
-    println!("\neverything is under {}", root.display());
+    if keep {
+        println!("\neverything is under {}", root.display());
+    } else {
+        println!("\n(the demo's temporary folder is removed; `liveupdate demo --out DIR` keeps it)");
+    }
     Ok(())
 }
 

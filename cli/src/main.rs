@@ -139,7 +139,7 @@ enum Command {
     /// bundle (embedded in this binary), a device folder with a builtin bundle, then check →
     /// download → verify → install → launch → ready.
     Demo {
-        /// Working folder (default: a new folder under the system temp folder).
+        /// Working folder, kept afterwards (default: a temporary folder removed at the end).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },

@@ -95,10 +95,11 @@ pub fn entry_name(data: &[u8]) {
 /// of the input), so every byte reaches the zip parser and the extractor.
 pub fn unzip(data: &[u8]) {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let base = std::env::temp_dir().join(format!("liveupdate-fuzz-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&base);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dest = base.join(format!("b{n}"));
+    // One folder per call, removed at the end: nothing is left in the temp directory.
+    let base = std::env::temp_dir().join(format!("liveupdate-fuzz-{}-{n}", std::process::id()));
+    let _ = std::fs::create_dir_all(&base);
+    let dest = base.join("b");
     let sha = ring::digest::digest(&ring::digest::SHA256, data);
     let hex: String = sha.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     let trust = BundleTrust {
@@ -119,6 +120,7 @@ pub fn unzip(data: &[u8]) {
     }
     let _ = std::fs::remove_dir_all(&dest);
     let leftovers = std::fs::read_dir(&base).map(|d| d.count()).unwrap_or(0);
+    let _ = std::fs::remove_dir(&base);
     assert_eq!(
         leftovers, 0,
         "unpack left something next to its destination"
