@@ -27,6 +27,8 @@ echo "== Android plugin on the JVM (kotlinc against Capacitor's Android sources;
 bash scripts/test-android-jvm.sh 2>&1 | tee -a target/test-output.txt
 echo "== Capacitor package: npm pack contents, cap add android/ios under both names, method tables"
 bash scripts/test-capacitor.sh 2>&1 | tee -a target/test-output.txt
+echo "== The road from Capgo: fresh copy → npm pack → new Capacitor 8 app → tsc → cap add → self-hosted update (real Capgo CLI)"
+bash scripts/test-road.sh 2>&1 | tee -a target/test-output.txt
 echo "== C binding test (gcc, real cdylib)"
 bash scripts/test-c.sh 2>&1 | tee -a target/test-output.txt
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
