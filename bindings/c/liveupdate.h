@@ -69,7 +69,7 @@ typedef struct LiveUpdate LiveUpdate;
  *    "capacitor_config": { ...capacitor.config.json... }, optional (plugins.CapacitorUpdater keys)
  *    "native_version": "1.0", "version_code": "10", "platform": "android", "os_version": "14",
  *    "device_id": null, "custom_id": "", "update_url": null, "stats_url": null, "channel_url": null,
- *    "allow_insecure": false}
+ *    "allow_insecure": false, "leftover_paths": ["/abs/dir", "/abs/dir/update_*.dat"]}   another updater's leftovers, removed once
  */
 int32_t liveupdate_create(const char *config_json, LiveUpdate **out);
 

@@ -45,8 +45,7 @@ pub fn run(out: Option<PathBuf>) -> Result<(), Failure> {
     match out {
         Some(o) => run_in(o, true),
         None => {
-            let root =
-                std::env::temp_dir().join(format!("liveupdate-demo-{}", std::process::id()));
+            let root = std::env::temp_dir().join(format!("liveupdate-demo-{}", std::process::id()));
             let result = run_in(root.clone(), false);
             let _ = fs::remove_dir_all(&root);
             result
@@ -164,7 +163,9 @@ fn run_in(root: PathBuf, keep: bool) -> Result<(), Failure> {
     if keep {
         println!("\neverything is under {}", root.display());
     } else {
-        println!("\n(the demo's temporary folder is removed; `liveupdate demo --out DIR` keeps it)");
+        println!(
+            "\n(the demo's temporary folder is removed; `liveupdate demo --out DIR` keeps it)"
+        );
     }
     Ok(())
 }

@@ -391,6 +391,7 @@ fn uniffi_step(env: &Env, ready: bool) -> String {
         stats_url: None,
         channel_url: None,
         allow_insecure: false,
+        leftover_paths: vec![],
     })
     .unwrap();
     let l = u.launch().unwrap();

@@ -229,3 +229,54 @@ fn without_a_public_key_a_session_key_is_ignored_as_capgo_does() {
     assert_eq!(data["error"], "checksum_fail", "{data}");
     assert_eq!(e.call("list", &json!({})).unwrap(), json!({"bundles": []}));
 }
+
+#[test]
+fn capgo_leftovers_are_removed_in_the_background_and_nothing_else() {
+    let env = Env::new(Vec::new());
+    let root = env.app.tmp.path();
+    let files = root.join("files");
+    let versions = files.join("versions");
+    fs::create_dir_all(versions.join("ab12cd34ef/assets")).unwrap();
+    fs::write(versions.join("ab12cd34ef/index.html"), "capgo bundle").unwrap();
+    fs::write(files.join("update_ab12.dat"), "x").unwrap();
+    fs::write(files.join("temp_ab12.tmp"), vec![0u8; 4096]).unwrap();
+    fs::write(files.join("keep-me.txt"), "app file").unwrap();
+    // A link inside a leftover folder: removed as a link, its target untouched.
+    let outside = root.join("outside.txt");
+    fs::write(&outside, "not capgo's").unwrap();
+    std::os::unix::fs::symlink(&outside, versions.join("ab12cd34ef/link")).unwrap();
+    let mut p = env.app.plugin_config("", &json!({"autoUpdate": false}));
+    p.as_object_mut().unwrap().remove("publicKey");
+    let o = HostOptions {
+        data_dir: env.app.data.to_string_lossy().into_owned(),
+        builtin_dir: env.app.www.to_string_lossy().into_owned(),
+        capacitor_config_json: Some(TestApp::capacitor_config(p).to_string()),
+        native_version: Some("1.0".into()),
+        leftover_paths: vec![
+            versions.to_string_lossy().into_owned(),
+            files.join("update_*.dat").to_string_lossy().into_owned(),
+            files.join("temp_*.tmp").to_string_lossy().into_owned(),
+            // Overlapping the updater's own folders or relative: ignored.
+            root.to_string_lossy().into_owned(),
+            env.app.www.to_string_lossy().into_owned(),
+            "relative/versions".into(),
+        ],
+        ..HostOptions::default()
+    }
+    .into_engine_options(false)
+    .unwrap();
+    let e = Engine::start(o, Arc::new(Rec::default())).unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while versions.exists() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!versions.exists(), "Capgo's bundle folder is gone");
+    assert!(!files.join("update_ab12.dat").exists());
+    assert!(!files.join("temp_ab12.tmp").exists());
+    assert!(files.join("keep-me.txt").exists(), "other app files stay");
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "not capgo's");
+    assert!(env.app.www.join("index.html").exists(), "builtin untouched");
+    // The app runs on its builtin bundle and works.
+    let cur = e.call("current", &json!({})).unwrap();
+    assert_eq!(cur["bundle"]["id"], "builtin", "{cur}");
+}

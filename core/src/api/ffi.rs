@@ -59,6 +59,10 @@ pub struct UpdaterOptions {
     /// Allow plain http to non-loopback hosts (development only).
     #[uniffi(default = false)]
     pub allow_insecure: bool,
+    /// Another updater's folders and files to remove once in the background (Capgo's, after a
+    /// switch): absolute paths, a last component with one `*` a name pattern.
+    #[uniffi(default = [])]
+    pub leftover_paths: Vec<String>,
 }
 
 /// Lifecycle status of a bundle (Capgo's names).
@@ -418,6 +422,7 @@ impl From<UpdaterOptions> for HostOptions {
             stats_url: o.stats_url,
             channel_url: o.channel_url,
             allow_insecure: o.allow_insecure,
+            leftover_paths: o.leftover_paths,
         }
     }
 }

@@ -876,6 +876,15 @@ impl Inner {
     /// The maintenance thread: finishes the clean-up the launch left (a launch sweeps for a few
     /// milliseconds only), one short locked step at a time, then ends.
     fn maintenance_loop(self: Arc<Self>) {
+        // Another updater's leftovers (Capgo's bundles after a switch) go first, once per start
+        // until they are gone: nothing overlapping the data or builtin folder is touched.
+        if !self.options.leftover_paths.is_empty() {
+            let keep = [
+                self.options.data_dir.as_path(),
+                self.options.builtin_dir.as_path(),
+            ];
+            crate::store::leftovers::remove(&self.options.leftover_paths, &keep);
+        }
         for _ in 0..100_000 {
             if lock(&self.rt).stopping {
                 return;

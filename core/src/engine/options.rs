@@ -22,6 +22,11 @@ pub struct EngineOptions {
     pub config: Config,
     /// What the app says about itself.
     pub app: AppIdentity,
+    /// Another updater's folders and files to remove once, in the background (Capgo's bundle
+    /// folders and partial downloads after a switch; docs/migrating-from-capgo.md). Absolute
+    /// paths; a last component with one `*` is a name pattern. Nothing overlapping the data or
+    /// builtin folder is ever touched.
+    pub leftover_paths: Vec<String>,
     /// Allow plain http to non-loopback hosts (development only).
     pub allow_insecure: bool,
     /// First retry delay of downloads in ms (tests shorten it).
@@ -39,6 +44,7 @@ impl EngineOptions {
             config: Config::default(),
             app: AppIdentity::default(),
             allow_insecure: false,
+            leftover_paths: Vec::new(),
             retry_backoff_ms: 500,
             hooks: Hooks::default(),
         }
@@ -90,6 +96,8 @@ pub struct HostOptions {
     pub stats_url: Option<String>,
     /// Overrides `channelUrl` when set.
     pub channel_url: Option<String>,
+    /// Another updater's leftovers to remove (see [`EngineOptions::leftover_paths`]).
+    pub leftover_paths: Vec<String>,
     /// Allow plain http to non-loopback hosts (development only).
     pub allow_insecure: bool,
 }
@@ -151,6 +159,7 @@ impl HostOptions {
                 install_source: self.install_source,
             },
             allow_insecure: self.allow_insecure,
+            leftover_paths: self.leftover_paths,
             retry_backoff_ms: 500,
             hooks: Hooks::default(),
         })

@@ -4,6 +4,7 @@ pub(crate) mod bundles;
 mod folder;
 pub(crate) mod index;
 pub(crate) mod known;
+pub(crate) mod leftovers;
 pub(crate) mod pool;
 pub(crate) mod state;
 

@@ -51,8 +51,29 @@ final class IOSHost: ShellHost {
             updateUrl: nil,
             statsUrl: nil,
             channelUrl: nil,
-            allowInsecure: false
+            allowInsecure: false,
+            // What @capgo/capacitor-updater left when the app ran it (docs/migrating-from-capgo.md):
+            // its bundle folders, partial downloads and delta cache, removed once in the background.
+            leftoverPaths: IOSHost.capgoLeftovers()
         )
+    }
+
+    /// Capgo's on-disk places: Library/NoCloud/ionic_built_snapshots, Caches/capgo_downloads,
+    /// Documents/package_*.tmp and Documents/update_*.dat.
+    static func capgoLeftovers() -> [String] {
+        let fm = FileManager.default
+        var paths: [String] = []
+        if let library = fm.urls(for: .libraryDirectory, in: .userDomainMask).first {
+            paths.append(library.appendingPathComponent("NoCloud/ionic_built_snapshots").path)
+        }
+        if let caches = fm.urls(for: .cachesDirectory, in: .userDomainMask).first {
+            paths.append(caches.appendingPathComponent("capgo_downloads").path)
+        }
+        if let documents = fm.urls(for: .documentDirectory, in: .userDomainMask).first {
+            paths.append(documents.appendingPathComponent("package_*.tmp").path)
+            paths.append(documents.appendingPathComponent("update_*.dat").path)
+        }
+        return paths
     }
 
     func observeLifecycle(_ shell: PluginShell) {

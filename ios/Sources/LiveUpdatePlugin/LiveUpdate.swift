@@ -2898,6 +2898,11 @@ public struct UpdaterOptions: Equatable, Hashable {
      * Allow plain http to non-loopback hosts (development only).
      */
     public var allowInsecure: Bool
+    /**
+     * Another updater's folders and files to remove once in the background (Capgo's, after a
+     * switch): absolute paths, a last component with one `*` a name pattern.
+     */
+    public var leftoverPaths: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2946,7 +2951,11 @@ public struct UpdaterOptions: Equatable, Hashable {
          */channelUrl: String? = nil, 
         /**
          * Allow plain http to non-loopback hosts (development only).
-         */allowInsecure: Bool = false) {
+         */allowInsecure: Bool = false, 
+        /**
+         * Another updater's folders and files to remove once in the background (Capgo's, after a
+         * switch): absolute paths, a last component with one `*` a name pattern.
+         */leftoverPaths: [String] = []) {
         self.dataDir = dataDir
         self.builtinDir = builtinDir
         self.capacitorConfigJson = capacitorConfigJson
@@ -2962,6 +2971,7 @@ public struct UpdaterOptions: Equatable, Hashable {
         self.statsUrl = statsUrl
         self.channelUrl = channelUrl
         self.allowInsecure = allowInsecure
+        self.leftoverPaths = leftoverPaths
     }
 
     
@@ -2994,7 +3004,8 @@ public struct FfiConverterTypeUpdaterOptions: FfiConverterRustBuffer {
                 updateUrl: FfiConverterOptionString.read(from: &buf), 
                 statsUrl: FfiConverterOptionString.read(from: &buf), 
                 channelUrl: FfiConverterOptionString.read(from: &buf), 
-                allowInsecure: FfiConverterBool.read(from: &buf)
+                allowInsecure: FfiConverterBool.read(from: &buf), 
+                leftoverPaths: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -3014,6 +3025,7 @@ public struct FfiConverterTypeUpdaterOptions: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.statsUrl, into: &buf)
         FfiConverterOptionString.write(value.channelUrl, into: &buf)
         FfiConverterBool.write(value.allowInsecure, into: &buf)
+        FfiConverterSequenceString.write(value.leftoverPaths, into: &buf)
     }
 }
 
@@ -4068,6 +4080,31 @@ fileprivate struct FfiConverterOptionTypeBundleInfo: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeBundleInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
     }
 }
 

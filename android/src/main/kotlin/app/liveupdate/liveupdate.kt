@@ -4653,6 +4653,12 @@ data class UpdaterOptions (
      * Allow plain http to non-loopback hosts (development only).
      */
     var `allowInsecure`: kotlin.Boolean = false 
+    , 
+    /**
+     * Another updater's folders and files to remove once in the background (Capgo's, after a
+     * switch): absolute paths, a last component with one `*` a name pattern.
+     */
+    var `leftoverPaths`: List<kotlin.String> = listOf() 
     
 ){
     
@@ -4684,6 +4690,7 @@ public object FfiConverterTypeUpdaterOptions: FfiConverterRustBuffer<UpdaterOpti
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -4702,7 +4709,8 @@ public object FfiConverterTypeUpdaterOptions: FfiConverterRustBuffer<UpdaterOpti
             FfiConverterOptionalString.allocationSize(value.`updateUrl`) +
             FfiConverterOptionalString.allocationSize(value.`statsUrl`) +
             FfiConverterOptionalString.allocationSize(value.`channelUrl`) +
-            FfiConverterBoolean.allocationSize(value.`allowInsecure`)
+            FfiConverterBoolean.allocationSize(value.`allowInsecure`) +
+            FfiConverterSequenceString.allocationSize(value.`leftoverPaths`)
     )
 
     override fun write(value: UpdaterOptions, buf: ByteBuffer) {
@@ -4721,6 +4729,7 @@ public object FfiConverterTypeUpdaterOptions: FfiConverterRustBuffer<UpdaterOpti
             FfiConverterOptionalString.write(value.`statsUrl`, buf)
             FfiConverterOptionalString.write(value.`channelUrl`, buf)
             FfiConverterBoolean.write(value.`allowInsecure`, buf)
+            FfiConverterSequenceString.write(value.`leftoverPaths`, buf)
     }
 }
 
@@ -5604,6 +5613,34 @@ public object FfiConverterOptionalTypeBundleInfo: FfiConverterRustBuffer<BundleI
         } else {
             buf.put(1)
             FfiConverterTypeBundleInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
+    override fun read(buf: ByteBuffer): List<kotlin.String> {
+        val len = buf.getInt()
+        return List<kotlin.String>(len) {
+            FfiConverterString.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.String>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterString.write(it, buf)
         }
     }
 }

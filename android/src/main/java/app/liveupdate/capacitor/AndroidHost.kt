@@ -44,6 +44,14 @@ class AndroidHost(private val plugin: CapacitorUpdaterPlugin) : ShellHost {
             isEmulator = Build.FINGERPRINT.contains("generic") || Build.MODEL.contains("Emulator") ||
                 Build.PRODUCT.contains("sdk"),
             isProd = (context.applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE) == 0,
+            // What @capgo/capacitor-updater left when the app ran it (docs/migrating-from-capgo.md):
+            // its bundle folders, partial downloads and delta cache, removed once in the background.
+            leftoverPaths = listOf(
+                File(context.filesDir, "versions").path,
+                File(context.filesDir, "update_*.dat").path,
+                File(context.filesDir, "temp_*.tmp").path,
+                File(context.cacheDir, "capgo_downloads").path,
+            ),
         )
     }
 
