@@ -14,6 +14,17 @@ printf '#include "liveupdate.h"\nint main(void) { LiveUpdate *h = NULL; size_t n
 gcc -std=c99 -pedantic -Wall -Wextra -Werror -I bindings/c -c "$work/header_only.c" -o "$work/h_c.o"
 g++ -std=c++11 -pedantic -Wall -Wextra -Werror -I bindings/c -x c++ -c "$work/header_only.c" -o "$work/h_cpp.o"
 echo "ok   header compiles on its own (C99, C++11)"
+# docs/bindings.md's link recipes, as written there: shared with an rpath (no LD_LIBRARY_PATH),
+# and static with the system libraries Rust's std needs.
+printf '#include "liveupdate.h"\n#include <stdio.h>\nint main(void) { printf("%%s\\n", liveupdate_version()); return 0; }\n' > "$work/version.c"
+mkdir -p "$work/app" && cp target/debug/libliveupdate.so "$work/app/"
+gcc -std=c99 -I bindings/c "$work/version.c" -L "$work/app" -lliveupdate -Wl,-rpath,'$ORIGIN' -o "$work/app/version_shared"
+gcc -std=c99 -I bindings/c "$work/version.c" target/debug/libliveupdate.a -lpthread -ldl -lm -o "$work/version_static"
+v_shared=$(env -u LD_LIBRARY_PATH "$work/app/version_shared")
+v_static=$(env -u LD_LIBRARY_PATH "$work/version_static")
+[ -n "$v_shared" ] && [ "$v_shared" = "$v_static" ] || { echo "FAIL link recipes: '$v_shared' '$v_static'"; echo "0 passed, 1 failed"; exit 1; }
+if ldd "$work/version_static" | grep -q liveupdate; then echo "FAIL the static build still needs the shared library"; echo "0 passed, 1 failed"; exit 1; fi
+echo "ok   link recipes: shared with rpath \$ORIGIN and static (.a + -lpthread -ldl -lm) both run ($v_static)"
 gcc -std=c11 -Wall -Wextra -Werror -I bindings/c tests/bindings/c/test_liveupdate.c \
   -L target/debug -lliveupdate -lpthread -o "$work/test_liveupdate"
 pem_json=$(jq -Rs . < tests/fixtures/capgo/set-a-small/capgo_key_v2.pub)
