@@ -117,17 +117,71 @@ enum Command {
         command: DeviceCommand,
     },
     /// Run a small self-hosted dev registry (Capgo protocol: /updates, /stats, /channel_self,
-    /// bundle files with Range) serving DIR, described by DIR/liveupdate-registry.json.
+    /// bundle files with Range) serving DIR, described by DIR/liveupdate-registry.json — or, with
+    /// --site, a signed static site as any static host would (files with ETag, Last-Modified,
+    /// 304 and Range; POST /stats accepted and logged).
     Serve {
         /// The folder with the bundles and liveupdate-registry.json.
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "site",
+            conflicts_with = "site"
+        )]
+        dir: Option<PathBuf>,
+        /// A static site made by `liveupdate publish`.
         #[arg(long, value_name = "DIR")]
-        dir: PathBuf,
+        site: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
         /// Port (0 picks a free one).
         #[arg(long, default_value_t = 8787)]
         port: u16,
+    },
+    /// Publish a release to a signed static site (liveupdate-static/1): the bundle encrypted and
+    /// signed as the Capgo CLI does, content-addressed under bundles/ (and files/ with --delta),
+    /// then channels/<channel>.json and its .sig, each replaced atomically.
+    Publish {
+        /// The site folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        site: PathBuf,
+        /// The channel (a file name: A-Z a-z 0-9 . _ -).
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+        /// The version label.
+        #[arg(long, value_name = "V")]
+        version: String,
+        /// A built web folder or a zip.
+        #[arg(long, value_name = "PATH")]
+        bundle: PathBuf,
+        /// The private key (.capgo_key_v2 from `npx @capgo/cli key create`).
+        #[arg(long, value_name = "PEM")]
+        private_key: PathBuf,
+        /// The app id (default: appId of ./capacitor.config.json).
+        #[arg(long, value_name = "ID")]
+        app_id: Option<String>,
+        /// Absolute base URL of the site for the URLs written (default: relative URLs).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Percentage of devices offered the release (0–100; default 100).
+        #[arg(long, value_name = "N")]
+        rollout: Option<u64>,
+        /// Lowest native app version that may take the release.
+        #[arg(long, value_name = "V")]
+        min_native_version: Option<String>,
+        /// The channel file expires after this many days (freeze protection).
+        #[arg(long, value_name = "DAYS")]
+        expires_in: Option<u64>,
+        /// Also write the delta files and the manifest.
+        #[arg(long)]
+        delta: bool,
+        /// Publish the plain zip (for an app without a public key).
+        #[arg(long)]
+        no_encrypt: bool,
+        /// Print {"channel","version","url","checksum","session_key","published_at"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the Capgo key_id of a public key (first 20 characters of its PKCS#1 base64 body).
     KeyId {
@@ -417,7 +471,65 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { dir, host, port } => {
+        Command::Serve {
+            site: Some(site),
+            host,
+            port,
+            ..
+        } => {
+            let server = DevRegistry::start_site(&site, &host, port).map_err(Failure::Cli)?;
+            eprintln!(
+                "liveupdate static site serving {} on {} (updateUrl {0}/ with updateProtocol \"static\")",
+                server.url(),
+                site.display()
+            );
+            server.wait();
+            Ok(())
+        }
+        Command::Publish {
+            site,
+            channel,
+            version,
+            bundle,
+            private_key,
+            app_id,
+            base_url,
+            rollout,
+            min_native_version,
+            expires_in,
+            delta,
+            no_encrypt,
+            json,
+        } => {
+            let done = liveupdate_cli::publish::publish(&liveupdate_cli::publish::Publish {
+                site,
+                channel,
+                version,
+                bundle,
+                private_key,
+                app_id,
+                base_url,
+                rollout,
+                min_native_version,
+                expires_in_days: expires_in,
+                delta,
+                no_encrypt,
+            })
+            .map_err(Failure::Cli)?;
+            if json {
+                println!("{}", done.to_json());
+            } else {
+                println!(
+                    "published {} to channel {} ({} files written, published_at {})\nurl {}",
+                    done.version, done.channel, done.files_written, done.published_at, done.url
+                );
+            }
+            Ok(())
+        }
+        Command::Serve {
+            dir, host, port, ..
+        } => {
+            let dir = dir.ok_or_else(|| Failure::Cli("serve needs --dir or --site".into()))?;
             let registry = DevRegistry::start(&dir, &host, port).map_err(Failure::Cli)?;
             eprintln!(
                 "liveupdate dev registry serving {} on {} (updateUrl {0}/updates, statsUrl {0}/stats, channelUrl {0}/channel_self)",

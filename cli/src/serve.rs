@@ -112,6 +112,17 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 impl DevRegistry {
     /// Starts serving `dir` on `host:port` (port 0 picks a free one) in a background thread.
     pub fn start(dir: &Path, host: &str, port: u16) -> Result<Self, String> {
+        Self::start_mode(dir, host, port, false)
+    }
+
+    /// Serves the static site `dir` as a plain static host would: `GET` of any file under it
+    /// with `ETag`, `Last-Modified`, `If-None-Match`/`If-Modified-Since` → 304, and `Range`;
+    /// `POST /stats` is accepted and logged (so `statsUrl` can point here). No other logic.
+    pub fn start_site(dir: &Path, host: &str, port: u16) -> Result<Self, String> {
+        Self::start_mode(dir, host, port, true)
+    }
+
+    fn start_mode(dir: &Path, host: &str, port: u16, site: bool) -> Result<Self, String> {
         let dir = std::fs::canonicalize(dir)
             .map_err(|e| format!("i/o error while opening {}: {e}", dir.display()))?;
         let server = Server::http((host, port))
@@ -133,6 +144,7 @@ impl DevRegistry {
                 .spawn(move || {
                     while !st.load(Ordering::Relaxed) {
                         match s.recv_timeout(Duration::from_millis(200)) {
+                            Ok(Some(req)) if site => handle_site(req, &dir, &sh),
                             Ok(Some(req)) => handle(req, &dir, addr, &sh),
                             Ok(None) => {}
                             Err(_) => break,
@@ -478,6 +490,57 @@ fn channel(
     }
 }
 
+/// A static site request: a file under `dir` (no `..`, no hidden names), or `POST /stats`.
+fn handle_site(mut req: Request, dir: &Path, shared: &Shared) {
+    let raw = req.url().split(['?', '#']).next().unwrap_or("").to_string();
+    if *req.method() == Method::Post && raw == "/stats" {
+        let mut body = Vec::new();
+        let _ = req.as_reader().take(8 << 20).read_to_end(&mut body);
+        let events = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Array(a)) => a,
+            Ok(v @ Value::Object(_)) => vec![v],
+            _ => Vec::new(),
+        };
+        for e in &events {
+            log::info!(
+                "stat {} {}",
+                e.get("action").and_then(Value::as_str).unwrap_or("?"),
+                e.get("version_name").and_then(Value::as_str).unwrap_or("")
+            );
+        }
+        if let Ok(mut s) = shared.stats.lock() {
+            s.extend(events);
+        }
+        let _ = req.respond(json_response(200, &json!({"status": "ok"})));
+        return;
+    }
+    let not_found = || json_response(404, &json!({"error": "not_found"}));
+    if *req.method() != Method::Get {
+        let _ = req.respond(json_response(405, &json!({"error": "method_not_allowed"})));
+        return;
+    }
+    let Some(path) = percent_decode(&raw) else {
+        let _ = req.respond(not_found());
+        return;
+    };
+    let rel = path.trim_start_matches('/');
+    let safe = !rel.is_empty()
+        && rel
+            .split('/')
+            .all(|s| !s.is_empty() && !s.starts_with('.') && !s.contains('\\'));
+    let file = if safe {
+        File::open(dir.join(rel)).ok()
+    } else {
+        None
+    };
+    let Some(file) = file.filter(|f| f.metadata().is_ok_and(|m| m.is_file())) else {
+        let _ = req.respond(not_found());
+        return;
+    };
+    log::info!("GET {raw}");
+    send_file(req, file, shared);
+}
+
 fn serve_file(req: Request, dir: &Path, name: &str, shared: &Shared) {
     let listed = read_manifest(dir)
         .map(|m| {
@@ -509,6 +572,28 @@ fn send_file(req: Request, mut file: File, shared: &Shared) {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
     let etag = format!("\"{len:x}-{mtime:x}\"");
+    let last_modified = http_date(mtime);
+    let not_modified = match header(&req, "If-None-Match") {
+        Some(v) => v.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => header(&req, "If-Modified-Since").is_some_and(|v| v == last_modified),
+    };
+    if not_modified {
+        let h: Vec<Header> = [
+            Header::from_bytes("ETag", etag.as_bytes()),
+            Header::from_bytes("Last-Modified", last_modified.as_bytes()),
+        ]
+        .into_iter()
+        .filter_map(|h| h.ok())
+        .collect();
+        let _ = req.respond(Response::new(
+            StatusCode(304),
+            h,
+            std::io::empty(),
+            Some(0),
+            None,
+        ));
+        return;
+    }
     let range = header(&req, "Range")
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
@@ -516,6 +601,7 @@ fn send_file(req: Request, mut file: File, shared: &Shared) {
     let if_range_ok = header(&req, "If-Range").is_none_or(|v| v == etag);
     let mut headers = vec![
         Header::from_bytes("ETag", etag.as_bytes()),
+        Header::from_bytes("Last-Modified", last_modified.as_bytes()),
         Header::from_bytes("Accept-Ranges", "bytes"),
         Header::from_bytes("Content-Type", "application/zip"),
     ];
@@ -560,4 +646,20 @@ fn send_file(req: Request, mut file: File, shared: &Shared) {
         None,
     );
     let _ = req.respond(resp);
+}
+
+/// `secs` since the epoch as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(secs: u64) -> String {
+    let iso = liveupdate::static_site::format_time(secs.saturating_mul(1000));
+    // iso: YYYY-MM-DDTHH:MM:SS.mmmZ
+    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+    let days = secs / 86_400;
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .get(m.parse::<usize>().unwrap_or(1).saturating_sub(1))
+    .copied()
+    .unwrap_or("Jan");
+    format!("{weekday}, {d} {month} {y} {} GMT", &iso[11..19])
 }

@@ -168,6 +168,10 @@ pub struct Config {
     pub channel_url: String,
     /// Channel sent when none was set on the device (`defaultChannel`).
     pub default_channel: String,
+    /// `updateProtocol: "static"`: `update_url` is the base URL of a signed static site
+    /// (`channels/<channel>.json` + `.sig`) instead of a Capgo-protocol server; channels are kept
+    /// on the device and stats go only to an explicitly set `statsUrl` (docs/static-channels.md).
+    pub static_channels: bool,
     /// Seconds without progress before a request fails (`responseTimeout`, default 20).
     pub response_timeout_s: u64,
     /// When to check and how to apply (`autoUpdate`, with `directUpdate` folded in).
@@ -228,6 +232,7 @@ impl Default for Config {
             stats_url: DEFAULT_STATS_URL.into(),
             channel_url: DEFAULT_CHANNEL_URL.into(),
             default_channel: String::new(),
+            static_channels: false,
             response_timeout_s: 20,
             auto_update: AutoUpdateMode::AtBackground,
             max_download_bytes: 1 << 30,
@@ -461,6 +466,16 @@ impl CapacitorConfig {
             stats_url: u.string("statsUrl").unwrap_or(d.stats_url),
             channel_url: u.string("channelUrl").unwrap_or(d.channel_url),
             default_channel: u.string("defaultChannel").unwrap_or(d.default_channel),
+            static_channels: match u.string("updateProtocol").as_deref() {
+                None | Some("capgo") | Some("") => false,
+                Some("static") => true,
+                Some(other) => {
+                    u.warnings.push(format!(
+                        "plugins.CapacitorUpdater.updateProtocol: {other:?} is neither \"static\" nor \"capgo\"; using \"capgo\""
+                    ));
+                    false
+                }
+            },
             response_timeout_s: match u.number_or_zero("responseTimeout") {
                 Some(v) if v > 0 => v.min(MAX_RESPONSE_TIMEOUT_S),
                 _ => d.response_timeout_s,
@@ -504,6 +519,14 @@ impl CapacitorConfig {
         if let Some(url) = u.string("updateUrl") {
             config.set_update_url(url);
         }
+        if config.static_channels {
+            // A static site takes no POSTs: stats only where explicitly configured, channels on
+            // the device.
+            if !u.has("statsUrl") {
+                config.stats_url = String::new();
+            }
+            config.channel_url = String::new();
+        }
         let mut warnings = top.warnings;
         warnings.extend(server.warnings);
         warnings.extend(u.warnings.iter().cloned());
@@ -535,7 +558,7 @@ impl Config {
     /// still Capgo's cloud defaults follow it to the same server (`/stats`, `/channel_self`), so a
     /// self-hosted app never sends telemetry or channel calls to Capgo unless configured to.
     pub fn set_update_url(&mut self, url: String) {
-        if !url.is_empty() && url != DEFAULT_UPDATE_URL {
+        if !url.is_empty() && url != DEFAULT_UPDATE_URL && !self.static_channels {
             if self.stats_url == DEFAULT_STATS_URL {
                 self.stats_url = sibling_url(&url, "stats");
             }

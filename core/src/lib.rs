@@ -61,3 +61,18 @@ pub use net::download::{DeltaFigures, DownloadListener, DownloadStats};
 pub use store::state::{BundleInfo, BundleStatus, Rollback};
 pub use store::{LaunchResult, ReadyResult, Status};
 pub use update::UpdateOutcome;
+
+/// What the publisher of a signed static site (`liveupdate publish`) shares with the device:
+/// the format name, the channel-name rule, the rollout bucket, the time format, crash-safe writes.
+pub mod static_site {
+    pub use crate::net::static_channel::{DEFAULT_CHANNEL, FORMAT, in_rollout, valid_channel};
+    pub use crate::time::{iso8601 as format_time, parse_iso8601 as parse_time};
+
+    /// Writes `bytes` to `path` atomically and durably: a temp file in the same folder, flushed,
+    /// renamed into place, the folder flushed. Readers see the old or the new file, never a mix.
+    /// Blocking file I/O.
+    pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        crate::bundle::fs_atomic::write_atomic(path, bytes)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}

@@ -36,6 +36,8 @@ const MIN_FF_PADDING: usize = 8;
 pub struct PublicKey {
     key: RsaPublicKey,
     key_id: String,
+    /// The key as PKCS#1 `RSAPublicKey` DER (what `ring` verifies signatures with).
+    pkcs1_der: Vec<u8>,
 }
 
 impl fmt::Debug for PublicKey {
@@ -90,7 +92,22 @@ impl PublicKey {
             .map_err(|e| Error::PublicKey(format!("cannot encode the key: {e}")))?;
         let body = Base64::encode_string(der.as_bytes());
         let key_id = body.chars().take(20).collect();
-        Ok(Self { key, key_id })
+        Ok(Self {
+            key,
+            key_id,
+            pkcs1_der: der.as_bytes().to_vec(),
+        })
+    }
+
+    /// Whether `signature` is this key's RSASSA-PKCS1-v1_5 SHA-256 signature over exactly
+    /// `message` (a static channel file's `.sig`; `openssl dgst -sha256 -sign` makes one). Pure.
+    pub(crate) fn verifies_pkcs1_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            &self.pkcs1_der,
+        )
+        .verify(message, signature)
+        .is_ok()
     }
 
     /// The Capgo `key_id`: the first 20 characters of the base64 body of the key in PKCS#1 form.

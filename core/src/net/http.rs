@@ -42,6 +42,11 @@ impl BodyCap {
         success: 32 * 1024 * 1024,
         failure: 16 * 1024,
     };
+    /// A static channel file's signature (`.sig`: one line of base64, ~350 bytes for RSA-2048).
+    pub const SIGNATURE: BodyCap = BodyCap {
+        success: 4 * 1024,
+        failure: 16 * 1024,
+    };
     /// Stats answers (only the status is used).
     pub const STATS: BodyCap = BodyCap {
         success: 16 * 1024,
@@ -163,6 +168,10 @@ pub struct SmallResponse {
     pub body: Vec<u8>,
     /// The body was longer than its cap and was cut: it must be treated as unreadable.
     pub truncated: bool,
+    /// `ETag` header, if any (static channel files: sent back as `If-None-Match`).
+    pub etag: Option<String>,
+    /// `Last-Modified` header, if any (sent back as `If-Modified-Since`).
+    pub last_modified: Option<String>,
 }
 
 /// A response whose body is streamed (downloads).
@@ -581,22 +590,42 @@ impl Http {
         cancel: Option<&Arc<AtomicBool>>,
         cap: BodyCap,
     ) -> Result<SmallResponse> {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let accept = vec![("Accept", "application/json".to_string())];
+        self.small_until(method, url, bytes, accept, deadline, cancel, cap)
+    }
+
+    /// [`Http::json_until`] for any small exchange: `headers` are sent as given (a static
+    /// channel file's conditional `If-None-Match` / `If-Modified-Since`), and the answer's
+    /// validators come back in the response. Blocks; network I/O.
+    #[allow(clippy::too_many_arguments)]
+    pub fn small_until(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        headers: Vec<(&'static str, String)>,
+        deadline: Instant,
+        cancel: Option<&Arc<AtomicBool>>,
+        cap: BodyCap,
+    ) -> Result<SmallResponse> {
         let deadline = deadline.min(crate::time::after(self.config.timeout));
         let Some(cancel) = cancel else {
-            return self.json_blocking(method, url, body, deadline, cap);
+            return self.small_blocking(method, url, body.as_deref(), &headers, deadline, cap);
         };
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
         let (tx, rx) = mpsc::channel();
-        let (me, url_owned, body_owned) = (self.clone(), url.to_string(), body.cloned());
+        let (me, url_owned) = (self.clone(), url.to_string());
         std::thread::Builder::new()
             .name("liveupdate-request".into())
             .spawn(move || {
-                let _ = tx.send(me.json_blocking(
+                let _ = tx.send(me.small_blocking(
                     method,
                     &url_owned,
-                    body_owned.as_ref(),
+                    body.as_deref(),
+                    &headers,
                     deadline,
                     cap,
                 ));
@@ -621,25 +650,28 @@ impl Http {
         }
     }
 
-    fn json_blocking(
+    fn small_blocking(
         &self,
         method: Method,
         url: &str,
-        body: Option<&serde_json::Value>,
+        body: Option<&[u8]>,
+        headers: &[(&str, String)],
         deadline: Instant,
         cap: BodyCap,
     ) -> Result<SmallResponse> {
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        let accept = [("Accept", "application/json".to_string())];
-        let (uri, resp) = self.send(method, url, bytes.as_deref(), &accept, deadline)?;
+        let (uri, resp) = self.send(method, url, body, headers, deadline)?;
         let status = resp.status;
         let retry_after = resp.header("retry-after");
+        let etag = resp.header("etag");
+        let last_modified = resp.header("last-modified");
         let (body, truncated) = resp.body.read_capped(cap.for_status(status), &uri)?;
         Ok(SmallResponse {
             status,
             retry_after,
             body,
             truncated,
+            etag,
+            last_modified,
         })
     }
 

@@ -91,7 +91,12 @@ impl Registry {
         &self.store
     }
 
-    fn config(&self) -> &Config {
+    /// What the app says about itself.
+    pub fn app(&self) -> &AppIdentity {
+        &self.app
+    }
+
+    pub(crate) fn config(&self) -> &Config {
         self.store.config()
     }
 
@@ -311,6 +316,10 @@ impl Registry {
                 raw: Map::new(),
                 stats: Vec::new(),
             });
+        }
+        if self.config().static_channels {
+            // A signed static site: the same Latest, so the rest is the one update flow.
+            return self.static_latest(channel);
         }
         if let Some((error, message)) = self.blocked_now()? {
             return Ok(fail(&error, message, None));

@@ -144,6 +144,23 @@ pub struct State {
     /// The plugin's persisted settings and one-shot records (custom id, URLs, delays, …).
     #[serde(default)]
     pub plugin: PluginPrefs,
+    /// Per static channel: the newest `published_at` accepted (metadata rollback protection)
+    /// and the validators of the last answer that left nothing to do (conditional GETs).
+    #[serde(default)]
+    pub static_channels: BTreeMap<String, StaticSeen>,
+}
+
+/// What this device remembers of one static channel file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticSeen {
+    /// The newest `published_at` accepted, ms since the epoch: an older file is a replay.
+    pub published_ms: u64,
+    /// `ETag` of the last answer that left nothing to do, sent as `If-None-Match`.
+    #[serde(default)]
+    pub etag: Option<String>,
+    /// `Last-Modified` of that answer, sent as `If-Modified-Since`.
+    #[serde(default)]
+    pub last_modified: Option<String>,
 }
 
 /// What the plugin layer persists besides bundles: Capgo's `CapacitorUpdater.*` preferences.
@@ -311,6 +328,7 @@ impl Default for State {
             highest_success_version: None,
             installed_or_updated: false,
             plugin: PluginPrefs::default(),
+            static_channels: BTreeMap::new(),
         }
     }
 }
