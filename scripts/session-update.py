@@ -8,7 +8,9 @@ import json, os, queue, shutil, subprocess, sys, tempfile, threading, time
 
 binary, config, www, native, expected = sys.argv[1:6]
 verbose = "--verbose" in sys.argv
-data = tempfile.mkdtemp(prefix="liveupdate-session-")
+# LIVEUPDATE_SESSION_DATA: a data folder kept across runs (a device taking several updates).
+keep = os.environ.get("LIVEUPDATE_SESSION_DATA")
+data = keep or tempfile.mkdtemp(prefix="liveupdate-session-")
 p = subprocess.Popen([binary, "device", "--data-dir", data, "--builtin", www, "--config", config,
                       "--native-version", native, "session"],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -42,7 +44,7 @@ def until(what, pred, timeout=30):
 
 try:
     load = until("load", lambda m: m.get("host") == "load")
-    assert load["bundle"]["id"] == "builtin", load
+    assert keep or load["bundle"]["id"] == "builtin", load
     send({"lifecycle": "foreground"})
     done = until("downloadComplete", lambda m: m.get("event") in ("downloadComplete", "downloadFailed", "updateFailed"))
     assert done["event"] == "downloadComplete", done
@@ -59,4 +61,5 @@ try:
 finally:
     if p.poll() is None:
         p.kill()
-    shutil.rmtree(data, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(data, ignore_errors=True)

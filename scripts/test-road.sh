@@ -161,6 +161,42 @@ check "the app takes 1.0.1 through device … session (foreground downloads, bac
   "python3 '$repo/scripts/session-update.py' '$LU' capacitor.config.json www 1.0.0 1.0.1 > session.log 2>&1 || { cat session.log; false; }"
 check "the registry received the update's stats (download_complete, set, app_launch_ready of 1.0.1)" \
   "grep -q 'stat download_complete 1.0.1' serve.log && grep -q 'stat set 1.0.1' serve.log && grep -q 'stat app_launch_ready 1.0.1' serve.log"
+
+# 6. The static way (docs/self-hosting.md): liveupdate publish with the same Capgo key, a plain
+#    static file server, updateProtocol "static"; the Capgo CLI opens what publish wrote.
+mkdir -p build-1.0.2 && cp build-1.0.1/* build-1.0.2/ && sed -i 's/1\.0\.1/1.0.2/g' build-1.0.2/index.html
+"$LU" publish --site site --channel production --version 1.0.2 --bundle build-1.0.2 --private-key .capgo_key_v2 --json > publish.json 2> publish.err || true
+pub_field() { python3 -c 'import json,sys; print(json.load(open("publish.json"))[sys.argv[1]] or "")' "$1" 2>/dev/null || true; }
+p_url=$(pub_field url); p_sum=$(pub_field checksum); p_sk=$(pub_field session_key)
+check "liveupdate publish --site site --channel production … --json: channel file, its .sig, the bundle" \
+  "[ -f site/channels/production.json ] && [ -f site/channels/production.json.sig ] && [ -f 'site/channels/$p_url' ]"
+openssl rsa -RSAPublicKey_in -in .capgo_key_v2.pub -pubout -out pub.spki.pem 2>/dev/null || true
+base64 -d site/channels/production.json.sig > sig.bin 2>/dev/null || true
+check "openssl dgst -sha256 -verify accepts the channel file's signature" \
+  "openssl dgst -sha256 -verify pub.spki.pem -signature sig.bin site/channels/production.json >/dev/null"
+cp "site/channels/$p_url" published.zip
+capgo bundle decrypt published.zip "$p_sk" --checksum "$p_sum" > decrypt.log 2>&1 || true
+check "npx @capgo/cli bundle decrypt opens the bundle publish wrote (checksum matches)" \
+  "grep -q 'Checksum matches' decrypt.log && python3 -c 'import zipfile,sys; z=zipfile.ZipFile(\"published.zip_decrypted.zip\"); sys.exit(0 if b\"1.0.2\" in z.read(\"index.html\") else 1)'"
+(cd site && exec python3 -u -m http.server 0 --bind 127.0.0.1 > ../static.log 2>&1) &
+static=$!
+surl=""
+for _ in $(seq 1 100); do
+  surl=$(grep -o 'port [0-9]*' static.log | head -n 1 | sed 's/port /http:\/\/127.0.0.1:/' || true)
+  [ -n "$surl" ] && break
+  sleep 0.1
+done
+python3 - "$surl" <<'PY'
+import json, sys
+c = json.load(open("capacitor.config.json"))
+u = c["plugins"]["CapacitorUpdater"]
+u["updateProtocol"] = "static"
+u["updateUrl"] = sys.argv[1] + "/"
+json.dump(c, open("capacitor.static.json", "w"), indent=2)
+PY
+check "a device takes 1.0.2 from the plain static server (updateProtocol static)" \
+  "python3 '$repo/scripts/session-update.py' '$LU' capacitor.static.json www 1.0.0 1.0.2 > static-session.log 2>&1 || { cat static-session.log; false; }"
+kill $static 2>/dev/null || true
 cd "$repo"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

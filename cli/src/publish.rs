@@ -73,6 +73,10 @@ impl Published {
 }
 
 type Res<T> = Result<T, String>;
+/// A bundle's files: `/`-separated names with their bytes, in name order.
+type Files = Vec<(String, Vec<u8>)>;
+/// A web folder's sub-folders and files (name, path on disk).
+type Tree = (BTreeSet<String>, Vec<(String, PathBuf)>);
 
 /// The key material: Capgo's type-1 private operation (the `rsa` crate) and the channel
 /// signature (RSASSA-PKCS1-v1_5 SHA-256, `ring`).
@@ -140,7 +144,7 @@ fn random16() -> Res<[u8; 16]> {
 }
 
 /// The files of a built web folder, `/`-separated relative paths in name order (folders too).
-fn walk(root: &Path) -> Res<(BTreeSet<String>, Vec<(String, PathBuf)>)> {
+fn walk(root: &Path) -> Res<Tree> {
     let mut dirs = BTreeSet::new();
     let mut files = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
@@ -179,7 +183,7 @@ fn walk(root: &Path) -> Res<(BTreeSet<String>, Vec<(String, PathBuf)>)> {
 
 /// The bundle's files (name, bytes) and its zip: a folder is zipped as `bundle zip` does
 /// (every non-empty file deflated, folder entries, names sorted); a zip is used as it is.
-fn bundle_files(path: &Path) -> Res<(Vec<(String, Vec<u8>)>, Vec<u8>)> {
+fn bundle_files(path: &Path) -> Res<(Files, Vec<u8>)> {
     if path.is_dir() {
         let (dirs, files) = walk(path)?;
         let mut read = Vec::new();

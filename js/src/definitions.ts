@@ -96,6 +96,13 @@ declare module '@capacitor/cli' {
       updateTimeout?: number;
       /** liveupdate: 'refuse' refuses bundles older than one that already ran. Default 'allow'. */
       downgradePolicy?: 'allow' | 'refuse';
+      /**
+       * `'static'`: `updateUrl` is the base URL (ending in `/`) of a signed static site made by
+       * `liveupdate publish` (`channels/<channel>.json` + `.sig` on any web server, CDN or bucket);
+       * channels are kept on the device and stats go only to an explicit `statsUrl`.
+       * Default `'capgo'`: a Capgo-protocol update server.
+       */
+      updateProtocol?: 'capgo' | 'static';
     };
   }
 }

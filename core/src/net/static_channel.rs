@@ -449,8 +449,16 @@ impl Registry {
         let seen = self
             .store()
             .with_state(|_, s| Ok(s.static_channels.get(&channel).cloned()))?;
+        // The decision a 304 repeats depends on this device's current and native versions.
+        let context = format!(
+            "{current}\n{}",
+            self.app().native_version.as_deref().unwrap_or("")
+        );
         let mut headers = Vec::new();
-        if let Some(s) = &seen {
+        if let Some(s) = seen
+            .as_ref()
+            .filter(|s| s.context.as_deref() == Some(context.as_str()))
+        {
             if let Some(e) = &s.etag {
                 headers.push(("If-None-Match", e.clone()));
             }
@@ -608,9 +616,11 @@ impl Registry {
             if keep_validators {
                 entry.etag = resp.etag.clone().filter(|e| e.len() <= 256);
                 entry.last_modified = resp.last_modified.clone().filter(|m| m.len() <= 256);
+                entry.context = Some(context.clone()).filter(|c| c.len() <= 2048);
             } else {
                 entry.etag = None;
                 entry.last_modified = None;
+                entry.context = None;
             }
             while s.static_channels.len() > MAX_REMEMBERED {
                 let oldest = s

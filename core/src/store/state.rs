@@ -161,6 +161,10 @@ pub struct StaticSeen {
     /// `Last-Modified` of that answer, sent as `If-Modified-Since`.
     #[serde(default)]
     pub last_modified: Option<String>,
+    /// What that "nothing to do" depended on (the current version, the native version): the
+    /// validators are sent only while it is unchanged, so an app update or a reset re-reads the file.
+    #[serde(default)]
+    pub context: Option<String>,
 }
 
 /// What the plugin layer persists besides bundles: Capgo's `CapacitorUpdater.*` preferences.
