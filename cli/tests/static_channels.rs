@@ -484,3 +484,38 @@ fn base64_line(raw: &[u8]) -> String {
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap()
 }
+
+#[test]
+fn an_app_without_a_key_takes_an_unencrypted_site_signed_or_not() {
+    let env = Env::new();
+    let config = env.config(json!({"directUpdate": "always"}));
+    // The same config without publicKey.
+    let mut c: Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+    c["plugins"]["CapacitorUpdater"]
+        .as_object_mut()
+        .unwrap()
+        .remove("publicKey");
+    fs::write(&config, c.to_string()).unwrap();
+    let p = env.publish("production", "1.0.1", &env.app("1.0.1", &[]), &["--no-encrypt"]);
+    assert!(p["session_key"].is_null(), "{p}");
+    assert_eq!(p["checksum"].as_str().unwrap().len(), 64, "{p}");
+    let sig = env.site().join("channels/production.json.sig");
+    // A malformed signature is refused even without a key.
+    let good_sig = fs::read(&sig).unwrap();
+    fs::write(&sig, "not base64 at all!").unwrap();
+    let before = env.store(&config);
+    let out = env.update(&config, "1.0");
+    assert_eq!(error_code(&out), "bad_signature", "{out}");
+    assert_eq!(env.store(&config), before);
+    // Signed (not verifiable without a key) or unsigned: installed over TLS trust alone.
+    fs::write(&sig, good_sig).unwrap();
+    let out = env.update(&config, "1.0");
+    assert_eq!(out["result"], "installed", "{out}");
+    fs::remove_file(&sig).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    env.publish("production", "1.0.2", &env.app("1.0.2", &[]), &["--no-encrypt"]);
+    fs::remove_file(&sig).unwrap();
+    let out = env.update(&config, "1.0");
+    assert_eq!(out["result"], "installed", "{out}");
+    assert_eq!(out["bundle"]["version"], "1.0.2", "{out}");
+}

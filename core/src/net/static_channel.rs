@@ -158,9 +158,9 @@ pub struct Accepted {
 
 /// Verifies `signature` (the `.sig` body, if one was served) over the exact bytes of `file`,
 /// then reads and checks the file. With keys, a missing or wrong signature refuses it before
-/// any byte is parsed; without keys an unsigned file is accepted and a present signature is
-/// still checked (it cannot be, without a key: refused, so a site signed for a keyed app is not
-/// silently trusted by a misconfigured one). Pure apart from RSA.
+/// any byte is parsed; without keys an unsigned file is accepted (TLS only, Capgo's keyless
+/// mode) and a present signature must still be one line of base64, though there is no key to
+/// verify it with. Pure apart from RSA.
 pub fn judge(
     file: &[u8],
     signature: Option<&[u8]>,
@@ -178,12 +178,11 @@ pub fn judge(
             let raw = Base64::decode_vec(text)
                 .map_err(|_| refuse("bad_signature", "the .sig is not one line of base64"))?;
             if j.keys.is_empty() {
-                return Err(refuse(
-                    "bad_signature",
-                    "the channel file is signed but the app has no public key to check it with",
-                ));
-            }
-            if !j.keys.iter().any(|k| k.verifies_pkcs1_sha256(file, &raw)) {
+                // Nothing to verify it with: the file is trusted as far as TLS (keyless mode).
+                log::warn!(
+                    "the channel file is signed but the app has no public key: the signature is not verified"
+                );
+            } else if !j.keys.iter().any(|k| k.verifies_pkcs1_sha256(file, &raw)) {
                 return Err(refuse(
                     "bad_signature",
                     "the channel file's signature does not verify under the app's public key",
