@@ -344,19 +344,23 @@ pub fn publish(p: &Publish) -> Res<Published> {
         file.insert("session_key".into(), json!(sk));
     }
     if p.delta {
-        // Capgo's delta manifest: one entry per file, the file's signed SHA-256 and its body
-        // encrypted with the release's session key (bodies are not brotli-compressed, as
-        // `bundle upload --delta --disable-brotli` writes them).
+        // Capgo's delta manifest, as `bundle upload --delta` writes it: one entry per file, the
+        // plain file's signed SHA-256, its body brotli-compressed when that pays (`.br` added to
+        // the name) and encrypted with the release's session key.
         let mut manifest = Vec::with_capacity(files.len());
-        for (name, bytes) in &files {
+        for (plain_name, bytes) in &files {
             let h = sha256(bytes);
+            let (name, plain_body) = match brotli_if_smaller(bytes)? {
+                Some(c) => (format!("{plain_name}.br"), c),
+                None => (plain_name.clone(), bytes.clone()),
+            };
             let (file_hash, body) = match key_iv {
                 Some((key, iv)) => (
                     hex(&signer.type1(&h)?),
                     cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
-                        .encrypt_padded_vec::<Pkcs7>(bytes),
+                        .encrypt_padded_vec::<Pkcs7>(&plain_body),
                 ),
-                None => (hex(&h), bytes.clone()),
+                None => (hex(&h), plain_body),
             };
             let (stored, w) = put_content(&p.site.join("files"), &body, "")?;
             written += usize::from(w);
@@ -440,4 +444,21 @@ fn liveupdate_now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The Capgo CLI's rule for delta bodies: brotli (quality 11, window 22, Node's defaults) for
+/// files of at least 8 KiB whose compressed form is more than 10 bytes smaller.
+fn brotli_if_smaller(bytes: &[u8]) -> Res<Option<Vec<u8>>> {
+    if bytes.len() < 8192 {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, 11, 22);
+        w.write_all(bytes)
+            .map_err(|e| format!("brotli compression failed: {e}"))?;
+        w.flush()
+            .map_err(|e| format!("brotli compression failed: {e}"))?;
+    }
+    Ok((out.len() + 10 < bytes.len()).then_some(out))
 }

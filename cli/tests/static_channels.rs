@@ -221,13 +221,29 @@ fn error_code(outcome: &Value) -> &str {
 fn a_published_site_updates_a_device_through_session_zip_then_delta() {
     let env = Env::new();
     let config = env.config(json!({}));
-    let v1 = env.app("1.0.1", &[("js/app.js", "console.log('one')")]);
+    let one = "console.log('one');\n".repeat(1000);
+    let v1 = env.app("1.0.1", &[("js/app.js", one.as_str())]);
     let p = env.publish("production", "1.0.1", &v1, &[]);
     assert!(p["url"].as_str().unwrap().starts_with("../bundles/"), "{p}");
     env.session_update(&config, "1.0.1");
     // The delta release: one file changed; only its body is fetched.
-    let v2 = env.app("1.0.2", &[("js/app.js", "console.log('two')")]);
+    let two = "console.log('two');\n".repeat(1000);
+    let v2 = env.app("1.0.2", &[("js/app.js", two.as_str())]);
     env.publish("production", "1.0.2", &v2, &["--delta"]);
+    // Files of 8 KiB and more that compress are brotli bodies (`.br`), as the Capgo CLI writes them.
+    let file: Value =
+        serde_json::from_slice(&fs::read(env.channel_file("production")).unwrap()).unwrap();
+    let names: Vec<&str> = file["manifest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["index.html", "js/app.js.br", "js/vendor.js.br"],
+        "{names:?}"
+    );
     let before = env.server.requests().len();
     env.session_update(&config, "1.0.2");
     let fetched: Vec<String> = env.server.requests()[before..]
@@ -496,7 +512,12 @@ fn an_app_without_a_key_takes_an_unencrypted_site_signed_or_not() {
         .unwrap()
         .remove("publicKey");
     fs::write(&config, c.to_string()).unwrap();
-    let p = env.publish("production", "1.0.1", &env.app("1.0.1", &[]), &["--no-encrypt"]);
+    let p = env.publish(
+        "production",
+        "1.0.1",
+        &env.app("1.0.1", &[]),
+        &["--no-encrypt"],
+    );
     assert!(p["session_key"].is_null(), "{p}");
     assert_eq!(p["checksum"].as_str().unwrap().len(), 64, "{p}");
     let sig = env.site().join("channels/production.json.sig");
@@ -513,7 +534,12 @@ fn an_app_without_a_key_takes_an_unencrypted_site_signed_or_not() {
     assert_eq!(out["result"], "installed", "{out}");
     fs::remove_file(&sig).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    env.publish("production", "1.0.2", &env.app("1.0.2", &[]), &["--no-encrypt"]);
+    env.publish(
+        "production",
+        "1.0.2",
+        &env.app("1.0.2", &[]),
+        &["--no-encrypt"],
+    );
     fs::remove_file(&sig).unwrap();
     let out = env.update(&config, "1.0");
     assert_eq!(out["result"], "installed", "{out}");
