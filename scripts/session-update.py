@@ -11,7 +11,9 @@ verbose = "--verbose" in sys.argv
 # LIVEUPDATE_SESSION_DATA: a data folder kept across runs (a device taking several updates).
 keep = os.environ.get("LIVEUPDATE_SESSION_DATA")
 data = keep or tempfile.mkdtemp(prefix="liveupdate-session-")
-p = subprocess.Popen([binary, "device", "--data-dir", data, "--builtin", www, "--config", config,
+# LIVEUPDATE_TEST_RUNNER: an emulator to run the binary with (cross-compiled test runs).
+runner = os.environ.get("LIVEUPDATE_TEST_RUNNER", "").split()
+p = subprocess.Popen(runner + [binary, "device", "--data-dir", data, "--builtin", www, "--config", config,
                       "--native-version", native, "session"],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 lines = queue.Queue()

@@ -44,7 +44,7 @@ impl App {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
+        let mut c = cli_command(env!("CARGO_BIN_EXE_liveupdate"));
         c.args(["device", "--data-dir"])
             .arg(self.root.join("data"))
             .arg("--builtin")
@@ -91,8 +91,10 @@ fn assert_bounded(what: &str, m: &Measured) {
         "{what}: the process was killed (abort?): {}",
         String::from_utf8_lossy(&m.stderr)
     );
+    // Under an emulator the process's RSS includes the emulator's own: the figure is printed,
+    // the bound is asserted on native runs.
     assert!(
-        m.peak_rss <= PEAK_RSS_BOUND,
+        emulated() || m.peak_rss <= PEAK_RSS_BOUND,
         "{what}: peak RSS {} B over the bound {PEAK_RSS_BOUND} B",
         m.peak_rss
     );
@@ -305,7 +307,7 @@ fn parallel_brotli_bodies_share_one_window_budget() {
         };
         assert_eq!(out["result"], want, "{what}: {out}");
         assert!(
-            m.peak_rss <= DELTA_RSS_BOUND,
+            emulated() || m.peak_rss <= DELTA_RSS_BOUND,
             "{what}: peak RSS {} B over {DELTA_RSS_BOUND} B",
             m.peak_rss
         );

@@ -1,12 +1,12 @@
 //! The `liveupdate` command line, run as a real process: exact interface, JSON output, `error:` lines, exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use liveupdate_test_support::*;
 
 fn liveupdate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+    cli_command(env!("CARGO_BIN_EXE_liveupdate"))
         .args(args)
         .output()
         .unwrap()

@@ -65,7 +65,7 @@ impl Harness {
     }
 
     fn base(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
+        let mut c = cli_command(env!("CARGO_BIN_EXE_liveupdate"));
         c.arg("device")
             .arg("--data-dir")
             .arg(&self.data)

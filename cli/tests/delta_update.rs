@@ -831,7 +831,7 @@ fn a_crash_at_every_durability_point_of_a_delta_install_leaves_a_launchable_stat
     )
     .unwrap();
     let run = |args: &[&str], crash_at: Option<u32>| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
+        let mut c = cli_command(env!("CARGO_BIN_EXE_liveupdate"));
         c.args(["device", "--data-dir"])
             .arg(&env.data)
             .arg("--builtin")

@@ -10,7 +10,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
@@ -143,7 +143,7 @@ impl Env {
     }
 
     fn device(&self, args: &[&str]) -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+        let out = cli_command(env!("CARGO_BIN_EXE_liveupdate"))
             .args(["device", "--data-dir"])
             .arg(&self.data)
             .arg("--builtin")
@@ -244,7 +244,7 @@ fn headless_after(
 }
 
 fn session_step(env: &Env, ready: bool) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+    let mut child = cli_command(env!("CARGO_BIN_EXE_liveupdate"))
         .args(["device", "--data-dir"])
         .arg(&env.data)
         .arg("--builtin")

@@ -39,7 +39,7 @@ impl Drop for ReadOnlyMount {
 }
 
 fn device(data: &Path, www: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liveupdate"))
+    cli_command(env!("CARGO_BIN_EXE_liveupdate"))
         .args(["device", "--data-dir"])
         .arg(data)
         .arg("--builtin")

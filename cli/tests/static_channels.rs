@@ -122,7 +122,7 @@ impl Env {
 
     /// `liveupdate publish … --json` with the fixture's Capgo CLI key.
     fn publish(&self, channel: &str, version: &str, bundle: &Path, extra: &[&str]) -> Value {
-        let out = Command::new(BIN)
+        let out = cli_command(BIN)
             .args(["publish", "--site"])
             .arg(self.site())
             .args(["--channel", channel, "--version", version, "--bundle"])
@@ -158,7 +158,7 @@ impl Env {
     }
 
     fn device(&self, config: &Path, native: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
+        cli_command(BIN)
             .args(["device", "--data-dir"])
             .arg(self.data())
             .arg("--builtin")
@@ -298,7 +298,7 @@ fn every_refused_channel_file_leaves_the_store_as_it_was() {
     let (_, other_private) = test_key("rsa3072");
     let key_path = other.path().join("other.pem");
     fs::write(&key_path, other_private).unwrap();
-    let status = Command::new(BIN)
+    let status = cli_command(BIN)
         .args(["publish", "--site"])
         .arg(other.path())
         .args(["--channel", "production", "--version", "1.0.2", "--bundle"])
@@ -442,7 +442,7 @@ fn channels_are_kept_on_the_device_and_listed_from_the_index() {
         json!({"id": 5, "method": "getLatest", "options": {}}),
     ];
     let input: String = calls.iter().map(|c| format!("{c}\n")).collect();
-    let mut child = Command::new(BIN)
+    let mut child = cli_command(BIN)
         .args(["device", "--data-dir"])
         .arg(env.data())
         .arg("--builtin")

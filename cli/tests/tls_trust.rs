@@ -6,7 +6,6 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,7 +127,7 @@ fn device_update(
         .to_string(),
     )
     .unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_liveupdate"));
+    let mut c = cli_command(env!("CARGO_BIN_EXE_liveupdate"));
     c.args(["device", "--data-dir"])
         .arg(tmp.join("data"))
         .arg("--builtin")

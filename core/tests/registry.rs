@@ -233,11 +233,9 @@ fn reset_stall_trickle_and_5xx_are_retried() {
         let t = Instant::now();
         let o = env.updater().update(None).unwrap();
         assert_eq!(installed(&o).checksum, env.set.sha256, "{first:?}");
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{first:?} took {:?}",
-            t.elapsed()
-        );
+        // A liveness bound (retries end), not a speed target: emulated CPUs get more room.
+        let bound = Duration::from_secs(if emulated() { 120 } else { 20 });
+        assert!(t.elapsed() < bound, "{first:?} took {:?}", t.elapsed());
     }
 }
 

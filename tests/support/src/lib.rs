@@ -444,7 +444,8 @@ pub fn run_measured(
         "stdin": path("stdin"), "stdout": path("stdout"), "stderr": path("stderr"),
         "rss": path("rss"), "limit_ms": limit.as_millis() as u64,
     });
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let me = std::env::current_exe().unwrap();
+    let status = cli_command(&me.to_string_lossy())
         .args([
             "--exact",
             "measure_launcher",
@@ -644,4 +645,29 @@ impl TestApp {
     pub fn capacitor_config(plugin: serde_json::Value) -> serde_json::Value {
         serde_json::json!({"appId": "com.example.liveupdate", "plugins": {"CapacitorUpdater": plugin}})
     }
+}
+
+/// The `liveupdate` command line at `path` as a command to spawn: run directly, or through the
+/// runner `LIVEUPDATE_TEST_RUNNER` names (cross-compiled test runs: `qemu-aarch64 -L
+/// /usr/aarch64-linux-gnu`), so the CLI suites run on emulated CPUs without binfmt_misc.
+pub fn cli_command(path: &str) -> std::process::Command {
+    let runner = std::env::var("LIVEUPDATE_TEST_RUNNER").unwrap_or_default();
+    let mut parts = runner.split_whitespace();
+    match parts.next() {
+        Some(program) => {
+            let mut c = std::process::Command::new(program);
+            c.args(parts).arg(path);
+            c
+        }
+        None => std::process::Command::new(path),
+    }
+}
+
+/// Whether the tests run under an emulator (`LIVEUPDATE_TEST_RUNNER` set): the slow harnesses
+/// take fewer iterations, and figures that measure the host process (peak RSS) are skipped.
+pub fn emulated() -> bool {
+    !std::env::var("LIVEUPDATE_TEST_RUNNER")
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
 }
