@@ -819,7 +819,6 @@ fn the_engine_downloads_a_manifest_release_and_answers_the_delta_methods() {
 #[test]
 #[cfg(feature = "crash-hooks")]
 fn a_crash_at_every_durability_point_of_a_delta_install_leaves_a_launchable_state() {
-    use std::process::Command;
     let env = Env::new(None);
     let config = env.data.parent().unwrap().join("capacitor.config.json");
     fs::write(

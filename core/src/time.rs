@@ -20,7 +20,7 @@ pub fn after(d: std::time::Duration) -> std::time::Instant {
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
 pub fn iso8601(ms: u64) -> String {
     let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
     format!(

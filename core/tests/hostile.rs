@@ -479,3 +479,117 @@ fn names_colliding_on_case_insensitive_or_normalising_file_systems_are_refused()
         );
     }
 }
+
+/// A stored zip whose `big.bin` declares `declared` bytes through a zip64 extra field (in the
+/// local header and the central directory) while holding only `data`; `index.html` first.
+fn zip64_liar(data: &[u8], declared: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    let entries: [(&[u8], &[u8], bool); 2] =
+        [(b"index.html", b"<html>", false), (b"big.bin", data, true)];
+    for (name, body, big) in entries {
+        let offset = out.len() as u32;
+        let crc = {
+            let mut c = 0xFFFF_FFFFu32;
+            for &b in body {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 != 0 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        };
+        let (size32, extra): (u32, Vec<u8>) = if big {
+            let mut x = Vec::new();
+            x.extend(1u16.to_le_bytes());
+            x.extend(16u16.to_le_bytes());
+            x.extend(declared.to_le_bytes()); // uncompressed
+            x.extend(declared.to_le_bytes()); // compressed (stored)
+            (u32::MAX, x)
+        } else {
+            (body.len() as u32, Vec::new())
+        };
+        let version: u16 = if big { 45 } else { 20 };
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend(version.to_le_bytes());
+        out.extend(0x0800u16.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(0x5A21u16.to_le_bytes());
+        out.extend(crc.to_le_bytes());
+        out.extend(size32.to_le_bytes());
+        out.extend(size32.to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend((extra.len() as u16).to_le_bytes());
+        out.extend(name);
+        out.extend(&extra);
+        out.extend(body);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(((3u16 << 8) | version).to_le_bytes());
+        central.extend(version.to_le_bytes());
+        central.extend(0x0800u16.to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend(0x5A21u16.to_le_bytes());
+        central.extend(crc.to_le_bytes());
+        central.extend(size32.to_le_bytes());
+        central.extend(size32.to_le_bytes());
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend((extra.len() as u16).to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend((0o100644u32 << 16).to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name);
+        central.extend(&extra);
+    }
+    let cd_offset = out.len() as u32;
+    let cd_len = central.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(cd_len.to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn declared_sizes_beyond_4_gib_are_refused_with_their_real_value_on_every_cpu() {
+    // 5 GiB + 16 bytes declared: on a 32-bit CPU a wrapped length would read as 16 bytes (under
+    // every limit) — the refusal must name the real figure, and nothing may be written.
+    let declared: u64 = (5 << 30) + 16;
+    let zip = zip64_liar(&[0u8; 16], declared);
+    let e = refuse_with(
+        &zip,
+        None,
+        None,
+        &sha256_hex(&zip),
+        &ExtractOptions::default(),
+    );
+    assert!(e.contains("limit exceeded"), "{e}");
+    // The real total (5 GiB + 16 bytes and index.html's 6), not a wrapped one.
+    assert!(
+        e.contains(&(declared + 6).to_string()),
+        "the real size is named: {e}"
+    );
+    // With the byte limit raised beyond 4 GiB the archive is still refused (its data is 16
+    // bytes, not 5 GiB): a clear error and, as refuse_with checks, nothing written.
+    let options = ExtractOptions {
+        limits: Limits {
+            max_bytes: 8 << 30,
+            max_files: 100,
+        },
+        ..ExtractOptions::default()
+    };
+    let e = refuse_with(&zip, None, None, &sha256_hex(&zip), &options);
+    assert!(e.contains("bad zip") || e.contains("limit exceeded"), "{e}");
+}

@@ -336,7 +336,9 @@ impl CbcFile {
                 got += n;
             }
         }
-        let want = (self.plain_len - start).min(self.window_for(start) as u64) as usize;
+        // The window is a usize already: the remaining length only ever makes it smaller.
+        let window = self.window_for(start);
+        let want = usize::try_from(self.plain_len - start).map_or(window, |left| left.min(window));
         let whole = want.div_ceil(BLOCK) * BLOCK;
         self.buf.resize(whole, 0);
         let mut got = 0;
@@ -369,8 +371,10 @@ impl Read for CbcFile {
         if self.pos < self.buf_start || self.pos >= end {
             self.fill(self.pos)?;
         }
-        let from = (self.pos - self.buf_start) as usize;
-        let n = out.len().min(self.buf.len() - from);
+        // pos lies inside the buffer (filled just above): the offset fits a usize.
+        let from = usize::try_from(self.pos - self.buf_start)
+            .map_err(|_| std::io::Error::other("read position outside the buffer"))?;
+        let n = out.len().min(self.buf.len().saturating_sub(from));
         out[..n].copy_from_slice(&self.buf[from..from + n]);
         self.pos += n as u64;
         Ok(n)
@@ -465,14 +469,14 @@ pub(crate) fn decrypt_stream(
 
 /// Length of the data in a final block with strict PKCS#7 padding, or `None` if the padding is bad.
 fn pkcs7_len(block: &[u8]) -> Option<usize> {
-    let n = *block.last()? as usize;
+    let n = usize::from(*block.last()?);
     if n == 0 || n > block.len() {
         return None;
     }
     let start = block.len() - n;
     block[start..]
         .iter()
-        .all(|&b| b as usize == n)
+        .all(|&b| usize::from(b) == n)
         .then_some(start)
 }
 

@@ -25,7 +25,7 @@ pub fn random_alnum(len: usize) -> Result<String> {
         for &b in &buf {
             // 248 = 4 * 62: accept only bytes that map uniformly.
             if b < 248 && out.len() < len {
-                out.push(ALNUM[(b % 62) as usize] as char);
+                out.push(char::from(ALNUM[usize::from(b % 62)]));
             }
         }
     }

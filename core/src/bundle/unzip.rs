@@ -342,6 +342,14 @@ fn plan<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Result<Plan
     if !has_index {
         return Err(Error::MissingIndexHtml);
     }
+    // Sizes stay u64 from the archive to here (zip64 declares up to 2^64 − 1 bytes): a bundle
+    // that declares more than the limit is refused before anything is written, on every CPU.
+    if plan.claimed_bytes > limits.max_bytes {
+        return Err(Error::Limit(format!(
+            "the archive declares {} bytes of files, more than the {}-byte limit",
+            plan.claimed_bytes, limits.max_bytes
+        )));
+    }
     Ok(plan)
 }
 
@@ -617,8 +625,10 @@ impl Read for PosFile {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let buf_end = self.buf_start + self.buf.len() as u64;
         if self.pos >= self.buf_start && self.pos < buf_end {
-            let from = (self.pos - self.buf_start) as usize;
-            let n = out.len().min(self.buf.len() - from);
+            // Inside the buffer (checked above): the offset fits a usize.
+            let from = usize::try_from(self.pos - self.buf_start)
+                .map_err(|_| io::Error::other("read position outside the buffer"))?;
+            let n = out.len().min(self.buf.len().saturating_sub(from));
             out[..n].copy_from_slice(&self.buf[from..from + n]);
             self.pos += n as u64;
             return Ok(n);

@@ -143,7 +143,8 @@ impl Pump {
         };
         match self.total {
             Some(t) if t > 0 => {
-                let p = (self.received.saturating_mul(100) / t).min(100) as u8;
+                let p =
+                    u8::try_from((self.received.saturating_mul(100) / t).min(100)).unwrap_or(100);
                 if self.last_percent != Some(p) {
                     self.last_percent = Some(p);
                     listener.on_progress(self.received, self.total, p);

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 /// large as the download's own chunks, so a 40 MB bundle costs ~160 foreign calls at most (each
 /// one a crossing of JNA or the C ABI), not ~640.
 pub const READ_CHUNK: u32 = 256 * 1024;
+/// [`READ_CHUNK`] as a length (256 KiB fits every `usize` of 32 bits and more).
+const READ_CHUNK_LEN: usize = 256 * 1024;
 
 pub use crate::hooks::{HttpTransport, TransportHead, TransportRequest};
 
@@ -83,7 +85,7 @@ pub(crate) fn exchange(
                 let got = catch_unwind(AssertUnwindSafe(|| t.read(id, READ_CHUNK)))
                     .unwrap_or_else(|_| Err("the app's HTTP transport failed".to_string()));
                 let last = match &got {
-                    Ok(b) => b.is_empty() || b.len() > READ_CHUNK as usize,
+                    Ok(b) => b.is_empty() || b.len() > READ_CHUNK_LEN,
                     Err(_) => true,
                 };
                 if last {
@@ -187,7 +189,7 @@ impl Read for TransportBody {
                     return Err(io::Error::other(e));
                 }
             };
-            if got.len() > READ_CHUNK as usize {
+            if got.len() > READ_CHUNK_LEN {
                 self.done = true;
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,

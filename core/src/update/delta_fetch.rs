@@ -363,7 +363,8 @@ impl Aggregate {
             return;
         }
         *last = now;
-        let percent = (now.1.saturating_mul(100) / self.total.max(1)).min(100) as u8;
+        let percent =
+            u8::try_from((now.1.saturating_mul(100) / self.total.max(1)).min(100)).unwrap_or(100);
         self.outer.on_progress(now.0, None, percent);
     }
 }

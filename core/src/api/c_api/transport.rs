@@ -113,7 +113,8 @@ impl crate::hooks::HttpTransport for CTransport {
     }
 
     fn read(&self, id: u64, max: u32) -> std::result::Result<Vec<u8>, String> {
-        let mut buf = vec![0u8; max as usize];
+        let mut buf =
+            vec![0u8; usize::try_from(max).map_err(|_| "read size too large".to_string())?];
         // SAFETY: `buf` is writable for its length; the callee may not keep it.
         let n = unsafe { (self.read)(self.user_data, id, buf.as_mut_ptr(), buf.len()) };
         match usize::try_from(n) {
