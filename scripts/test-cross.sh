@@ -33,6 +33,9 @@ for t in $targets; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t" >/dev/null
 done
 
+# A target folder of its own (under target/, cached between runs): the check command runs this
+# beside its other steps, whose cargo builds would otherwise wait for this one's lock.
+export CARGO_TARGET_DIR=${LIVEUPDATE_CROSS_TARGET_DIR:-$PWD/target/cross-build}
 total_p=0; total_f=0
 for t in $targets; do
   case "$t" in
