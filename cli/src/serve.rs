@@ -233,16 +233,7 @@ fn handle(mut req: Request, dir: &Path, addr: SocketAddr, shared: &Shared) {
                     );
                 }
             };
-            for e in &events {
-                log::info!(
-                    "stat {} {}",
-                    e.get("action").and_then(Value::as_str).unwrap_or("?"),
-                    e.get("version_name").and_then(Value::as_str).unwrap_or("")
-                );
-            }
-            if let Ok(mut s) = shared.stats.lock() {
-                s.extend(events);
-            }
+            record_stats(events, shared);
             json_response(200, &json!({"status": "ok"}))
         }
         (m, "/channel_self") => channel(m, parsed.as_ref(), dir, shared, req.url()),
@@ -490,6 +481,20 @@ fn channel(
     }
 }
 
+/// Logs and keeps the stats events a device sent.
+fn record_stats(events: Vec<Value>, shared: &Shared) {
+    for e in &events {
+        log::info!(
+            "stat {} {}",
+            e.get("action").and_then(Value::as_str).unwrap_or("?"),
+            e.get("version_name").and_then(Value::as_str).unwrap_or("")
+        );
+    }
+    if let Ok(mut s) = shared.stats.lock() {
+        s.extend(events);
+    }
+}
+
 /// A static site request: a file under `dir` (no `..`, no hidden names), or `POST /stats`.
 fn handle_site(mut req: Request, dir: &Path, shared: &Shared) {
     let raw = req.url().split(['?', '#']).next().unwrap_or("").to_string();
@@ -501,16 +506,7 @@ fn handle_site(mut req: Request, dir: &Path, shared: &Shared) {
             Ok(v @ Value::Object(_)) => vec![v],
             _ => Vec::new(),
         };
-        for e in &events {
-            log::info!(
-                "stat {} {}",
-                e.get("action").and_then(Value::as_str).unwrap_or("?"),
-                e.get("version_name").and_then(Value::as_str).unwrap_or("")
-            );
-        }
-        if let Ok(mut s) = shared.stats.lock() {
-            s.extend(events);
-        }
+        record_stats(events, shared);
         let _ = req.respond(json_response(200, &json!({"status": "ok"})));
         return;
     }

@@ -479,20 +479,7 @@ impl Registry {
         };
         let resp = match get(&file_url, headers, BodyCap::UPDATE) {
             Ok(r) => r,
-            Err(Error::Cancelled) => {
-                return Ok(failed(
-                    "cancelled",
-                    "the update check was cancelled".into(),
-                    None,
-                ));
-            }
-            Err(e) => {
-                return Ok(failed(
-                    "network_error",
-                    format!("Request failed: {e}"),
-                    None,
-                ));
-            }
+            Err(e) => return Ok(transport_failure(e)),
         };
         if resp.status == 304 {
             // Unchanged since an answer that left nothing to do: up to date, nothing parsed.
@@ -537,20 +524,7 @@ impl Registry {
                     Some(r.status),
                 ));
             }
-            Err(Error::Cancelled) => {
-                return Ok(failed(
-                    "cancelled",
-                    "the update check was cancelled".into(),
-                    None,
-                ));
-            }
-            Err(e) => {
-                return Ok(failed(
-                    "network_error",
-                    format!("Request failed: {e}"),
-                    None,
-                ));
-            }
+            Err(e) => return Ok(transport_failure(e)),
         };
         let cfg = self.config();
         let keys: Vec<_> = cfg
@@ -734,6 +708,27 @@ impl Registry {
             })
             .collect();
         Ok(Ok(Value::Array(list)))
+    }
+}
+
+/// A request that did not get an answer: cancelled, or Capgo's `network_error`.
+fn transport_failure(e: Error) -> Latest {
+    let (error, message) = match e {
+        Error::Cancelled => ("cancelled", "the update check was cancelled".to_string()),
+        e => ("network_error", format!("Request failed: {e}")),
+    };
+    let mut raw = Map::new();
+    raw.insert("error".into(), json!(error));
+    raw.insert("message".into(), json!(message));
+    raw.insert("kind".into(), json!("failed"));
+    Latest {
+        result: CheckResult::Failed {
+            error: error.into(),
+            message,
+            status: None,
+        },
+        raw,
+        stats: Vec::new(),
     }
 }
 

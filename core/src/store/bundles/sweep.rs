@@ -105,9 +105,11 @@ impl BundleStore {
         if s.state != before {
             s.save()?;
         }
-        let mut done = self.finish_deletes(s, deadline)?;
+        // The data folder's own temp files first: a handful of entries, so even a slow CPU's
+        // first launch after a crash removes them before the bigger work takes the budget.
+        let mut done = sweep_temp_files(s.store.root(), deadline);
+        done &= self.finish_deletes(s, deadline)?;
         done &= self.remove_unclaimed(s, installing, deadline)?;
-        done &= sweep_temp_files(s.store.root(), deadline);
         if !installing {
             // Temporary files of delta fetches that are not running; verified files older than
             // a week (a release that kept failing).
