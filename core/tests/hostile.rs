@@ -489,20 +489,7 @@ fn zip64_liar(data: &[u8], declared: u64) -> Vec<u8> {
         [(b"index.html", b"<html>", false), (b"big.bin", data, true)];
     for (name, body, big) in entries {
         let offset = out.len() as u32;
-        let crc = {
-            let mut c = 0xFFFF_FFFFu32;
-            for &b in body {
-                c ^= u32::from(b);
-                for _ in 0..8 {
-                    c = if c & 1 != 0 {
-                        (c >> 1) ^ 0xEDB8_8320
-                    } else {
-                        c >> 1
-                    };
-                }
-            }
-            !c
-        };
+        let crc = crc32(body);
         let (size32, extra): (u32, Vec<u8>) = if big {
             let mut x = Vec::new();
             x.extend(1u16.to_le_bytes());

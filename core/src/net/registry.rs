@@ -28,6 +28,29 @@ pub(crate) struct Latest {
     pub stats: Vec<Event>,
 }
 
+impl Latest {
+    /// A check that failed: Capgo's `{error, message, kind: "failed"}` (+ `statusCode`) as JS
+    /// shows it, and the typed result.
+    pub(crate) fn failed(error: &str, message: String, status: Option<u16>) -> Self {
+        let mut raw = Map::new();
+        raw.insert("error".into(), json!(error));
+        raw.insert("message".into(), json!(message));
+        raw.insert("kind".into(), json!("failed"));
+        if let Some(s) = status {
+            raw.insert("statusCode".into(), json!(s));
+        }
+        Latest {
+            result: CheckResult::Failed {
+                error: error.into(),
+                message,
+                status,
+            },
+            raw,
+            stats: Vec::new(),
+        }
+    }
+}
+
 /// The client of one app's update server: the bundle store (whose state holds the device id,
 /// channel and rate limit), the app's identity and an HTTP client. Cheap to share; rebuilt when
 /// the app changes a URL, its id or its custom id at run time.
@@ -289,24 +312,7 @@ impl Registry {
     /// Transport failures become `{error, message, kind: "failed"}` maps, as in Capgo. Blocks;
     /// network I/O.
     pub fn latest(&self, channel: Option<&str>, app_id: Option<&str>) -> Result<Latest> {
-        let fail = |error: &str, message: String, status: Option<u16>| {
-            let mut raw = Map::new();
-            raw.insert("error".into(), json!(error));
-            raw.insert("message".into(), json!(message));
-            raw.insert("kind".into(), json!("failed"));
-            if let Some(s) = status {
-                raw.insert("statusCode".into(), json!(s));
-            }
-            Latest {
-                result: CheckResult::Failed {
-                    error: error.into(),
-                    message,
-                    status,
-                },
-                raw,
-                stats: Vec::new(),
-            }
-        };
+        let fail = Latest::failed;
         if self.config().update_url.is_empty() {
             return Ok(Latest {
                 result: CheckResult::UpToDate {

@@ -408,26 +408,18 @@ impl Registry {
             .unwrap_or_else(|| DEFAULT_CHANNEL.to_string()))
     }
 
+    /// `path` under the site's base URL (`updateUrl`, with or without its final `/`).
+    fn site_url(&self, path: &str) -> String {
+        let base = &self.config().update_url;
+        format!("{}/{path}", base.trim_end_matches('/'))
+    }
+
     /// The update check of `updateProtocol: "static"` (see the module doc); the same
     /// [`Latest`] as a protocol check, so everything after it is the one update flow. Refusals
     /// send a `download_fail` stat with the code. Blocks; network I/O.
     pub(crate) fn static_latest(&self, override_channel: Option<&str>) -> Result<Latest> {
         let (_, current) = self.info()?;
-        let failed = |error: &str, message: String, status: Option<u16>| {
-            let mut raw = Map::new();
-            raw.insert("error".into(), json!(error));
-            raw.insert("message".into(), json!(message));
-            raw.insert("kind".into(), json!("failed"));
-            Latest {
-                result: CheckResult::Failed {
-                    error: error.into(),
-                    message,
-                    status,
-                },
-                raw,
-                stats: Vec::new(),
-            }
-        };
+        let failed = Latest::failed;
         if let Some((error, message)) = self.blocked_now()? {
             return Ok(failed(&error, message, None));
         }
@@ -439,12 +431,7 @@ impl Registry {
                 None,
             ));
         }
-        let base = self.config().update_url.clone();
-        let file_url = if base.ends_with('/') {
-            format!("{base}channels/{channel}.json")
-        } else {
-            format!("{base}/channels/{channel}.json")
-        };
+        let file_url = self.site_url(&format!("channels/{channel}.json"));
         let seen = self
             .store()
             .with_state(|_, s| Ok(s.static_channels.get(&channel).cloned()))?;
@@ -665,12 +652,7 @@ impl Registry {
     pub(crate) fn static_list_channels(
         &self,
     ) -> Result<std::result::Result<Value, super::ServerError>> {
-        let base = self.config().update_url.clone();
-        let url = if base.ends_with('/') {
-            format!("{base}channels/index.json")
-        } else {
-            format!("{base}/channels/index.json")
-        };
+        let url = self.site_url("channels/index.json");
         let r = match self.http().small_until(
             Method::Get,
             &url,
@@ -713,22 +695,11 @@ impl Registry {
 
 /// A request that did not get an answer: cancelled, or Capgo's `network_error`.
 fn transport_failure(e: Error) -> Latest {
-    let (error, message) = match e {
-        Error::Cancelled => ("cancelled", "the update check was cancelled".to_string()),
-        e => ("network_error", format!("Request failed: {e}")),
-    };
-    let mut raw = Map::new();
-    raw.insert("error".into(), json!(error));
-    raw.insert("message".into(), json!(message));
-    raw.insert("kind".into(), json!("failed"));
-    Latest {
-        result: CheckResult::Failed {
-            error: error.into(),
-            message,
-            status: None,
-        },
-        raw,
-        stats: Vec::new(),
+    match e {
+        Error::Cancelled => {
+            Latest::failed("cancelled", "the update check was cancelled".into(), None)
+        }
+        e => Latest::failed("network_error", format!("Request failed: {e}"), None),
     }
 }
 

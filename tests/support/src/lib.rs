@@ -185,7 +185,8 @@ impl RawEntry {
     }
 }
 
-fn crc32(data: &[u8]) -> u32 {
+/// CRC-32 (IEEE) of `data`, as zip headers carry it.
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= b as u32;
