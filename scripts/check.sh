@@ -3,16 +3,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+# Each step's wall time, printed at the end (where the 20-minute budget goes).
+step_name=""; step_start=$start; times=()
+step() {
+  local now; now=$(date +%s)
+  [ -n "$step_name" ] && times+=("$(printf '%5d s  %s' $((now - step_start)) "$step_name")")
+  step_name=$1; step_start=$now
+  echo "== $1"
+}
+step "set-up"
 bash scripts/setup.sh
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy (all targets, -D warnings)"
+step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked --features liveupdate-cli/crash-hooks -- -D warnings
-echo "== cargo test (with the crash-test hooks)"
+step "cargo test (with the crash-test hooks)"
 mkdir -p target
 cargo test --workspace --locked --features liveupdate-cli/crash-hooks 2>&1 | tee target/test-output.txt
-echo "== phone build (--no-default-features: no built-in HTTP client, the app's transport)"
+step "phone build (--no-default-features: no built-in HTTP client, the app's transport)"
 cargo clippy -p liveupdate --lib --locked --no-default-features -- -D warnings
 cargo test -p liveupdate --locked --no-default-features --test host_transport 2>&1 | tee -a target/test-output.txt
 # The cross-compiled suites (scripts/test-cross.sh, aarch64/armv7/i686 under QEMU) run beside the
@@ -24,30 +33,32 @@ if [ "${LIVEUPDATE_CHECK_CROSS:-0}" = 1 ]; then
   cross=$!
   trap 'kill "$cross" 2>/dev/null || true' EXIT
 fi
-echo "== the core builds without the CLI's dependencies (no clap, no HTTP server)"
+step "the core builds without the CLI's dependencies (no clap, no HTTP server)"
 ! cargo tree -p liveupdate -e normal --prefix none | grep -Eq '^(clap|tiny_http) '
-echo "== bindings are up to date"
+step "bindings are up to date"
 bash bindings/generate.sh --check
-echo "== Kotlin binding test (JVM, real cdylib)"
+step "Kotlin binding test (JVM, real cdylib)"
 bash scripts/test-kotlin.sh 2>&1 | tee -a target/test-output.txt
-echo "== TypeScript package (build, drop-in type test, node tests)"
+step "TypeScript package (build, drop-in type test, node tests)"
 bash scripts/test-js.sh 2>&1 | tee -a target/test-output.txt
-echo "== Android plugin on the JVM (kotlinc against Capacitor's Android sources; shell logic on the real cdylib)"
+step "Android plugin on the JVM (kotlinc against Capacitor's Android sources; shell logic on the real cdylib)"
 bash scripts/test-android-jvm.sh 2>&1 | tee -a target/test-output.txt
-echo "== Capacitor package: npm pack contents, cap add android/ios under both names, method tables"
+step "Capacitor package: npm pack contents, cap add android/ios under both names, method tables"
 bash scripts/test-capacitor.sh 2>&1 | tee -a target/test-output.txt
-echo "== The road from Capgo: fresh copy → npm pack → new Capacitor 8 app → tsc → cap add → self-hosted update (real Capgo CLI)"
+step "The road from Capgo: fresh copy → npm pack → new Capacitor 8 app → tsc → cap add → self-hosted update (real Capgo CLI)"
 bash scripts/test-road.sh 2>&1 | tee -a target/test-output.txt
-echo "== C binding test (gcc, real cdylib)"
+step "C binding test (gcc, real cdylib)"
 bash scripts/test-c.sh 2>&1 | tee -a target/test-output.txt
 if [ -n "${cross:-}" ]; then
-  echo "== cross-compiled suites (started above)"
+  step "cross-compiled suites (started above; waiting)"
   cross_rc=0
   wait "$cross" || cross_rc=$?
   cat target/cross-output.txt
   tail -n 1 target/cross-output.txt >> target/test-output.txt
   [ "$cross_rc" -eq 0 ] || { echo "cross-compiled suites failed" >&2; exit 1; }
 fi
+step "done"
+printf '%s\n' "${times[@]}"
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 echo "== all checks passed in $(( $(date +%s) - start )) s"
