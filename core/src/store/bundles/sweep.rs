@@ -105,16 +105,18 @@ impl BundleStore {
         if s.state != before {
             s.save()?;
         }
-        // The data folder's own temp files first: a handful of entries, so even a slow CPU's
-        // first launch after a crash removes them before the bigger work takes the budget.
+        // Small folders first: the data folder's own temp files, then the delta pool (outside an
+        // install it holds only what interrupted fetches left: their temp files, verified files
+        // older than a week), so even a slow CPU's first launch after a crash removes them
+        // before the bigger work takes the budget (found on armv7 under QEMU).
         let mut done = sweep_temp_files(s.store.root(), deadline);
+        if !installing {
+            done &=
+                crate::store::Pool::sweep(&self.pool_dir(), crate::store::POOL_MAX_AGE, deadline);
+        }
         done &= self.finish_deletes(s, deadline)?;
         done &= self.remove_unclaimed(s, installing, deadline)?;
         if !installing {
-            // Temporary files of delta fetches that are not running; verified files older than
-            // a week (a release that kept failing).
-            done &=
-                crate::store::Pool::sweep(&self.pool_dir(), crate::store::POOL_MAX_AGE, deadline);
             let keep: Vec<String> = s
                 .state
                 .bundles
