@@ -11,10 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-write}
 # Progress on stderr: the first builds take a minute or two.
-echo "bindings: building the library (debug) ..." >&2
-cargo build --locked -q -p liveupdate --lib
-echo "bindings: building uniffi-bindgen ..." >&2
-cargo build --locked -q -p uniffi-bindgen
+# One build of the whole workspace (the library and uniffi-bindgen): the same selection as the
+# other test scripts, so the check compiles the crates once for all of them.
+echo "bindings: building the library and uniffi-bindgen (debug) ..." >&2
+cargo build --workspace --locked -q
 echo "bindings: generating Kotlin and Swift ..." >&2
 case "$(uname -s)" in Darwin) lib=target/debug/libliveupdate.dylib ;; *) lib=target/debug/libliveupdate.so ;; esac
 out=$(mktemp -d)

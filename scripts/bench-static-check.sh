@@ -6,7 +6,7 @@
 # validators kept), and a conditional one (304). Prints one line per check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked -q -p liveupdate-cli
+cargo build --workspace --locked -q
 LU=$PWD/target/debug/liveupdate
 S=$PWD/tests/fixtures/capgo/set-a-small
 work=$(mktemp -d)

@@ -16,13 +16,19 @@ bash scripts/setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy (all targets, -D warnings)"
-cargo clippy --workspace --all-targets --locked --features liveupdate-cli/crash-hooks -- -D warnings
+# Lints run inside the build: clippy-driver compiles the workspace's own crates (what `cargo clippy
+# -- -D warnings` does) without a second, check-only pass over every dependency. Exported, so the
+# test scripts' builds below reuse these artefacts.
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+step "build and lint every target (clippy -D warnings; with the crash-test hooks)"
+cargo test --workspace --all-targets --locked --features liveupdate-cli/crash-hooks --no-run
 step "cargo test (with the crash-test hooks)"
 mkdir -p target
 cargo test --workspace --locked --features liveupdate-cli/crash-hooks 2>&1 | tee target/test-output.txt
-step "phone build (--no-default-features: no built-in HTTP client, the app's transport)"
-cargo clippy -p liveupdate --lib --locked --no-default-features -- -D warnings
+step "build and lint the libraries and binaries the other tests load (without the hooks)"
+cargo build --workspace --locked
+step "phone build (--no-default-features: no built-in HTTP client, the app's transport; linted)"
 cargo test -p liveupdate --locked --no-default-features --test host_transport 2>&1 | tee -a target/test-output.txt
 # The cross-compiled suites (scripts/test-cross.sh, aarch64/armv7/i686 under QEMU) run beside the
 # next steps when LIVEUPDATE_CHECK_CROSS=1: from a clean clone they take the check from ~15 to

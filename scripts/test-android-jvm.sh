@@ -30,7 +30,7 @@ for member in "class AndroidHost(" "fun engineOptions(): UpdaterOptions" "fun bu
   grep -qF "$member" "$SRC/AndroidHost.kt" || { echo "AndroidHost.kt lacks: $member" >&2; exit 1; }
   grep -qF "$member" android/src/jvmCheck/kotlin/app/liveupdate/capacitor/AndroidHost.kt || { echo "stand-in lacks: $member" >&2; exit 1; }
 done
-cargo build --locked -q -p liveupdate -p liveupdate-cli
+cargo build --workspace --locked -q
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$K/bin/kotlinc" -nowarn -cp "$CP" "$SRC/CapacitorUpdaterPlugin.kt" "$SRC/PluginShell.kt" "$SRC/ShellHost.kt" "$SRC/PlatformTrust.kt" "$SRC/PlatformHttp.kt" \

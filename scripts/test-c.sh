@@ -3,7 +3,7 @@
 # and the real cdylib, and runs it against the dev registry on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked -q -p liveupdate -p liveupdate-cli
+cargo build --workspace --locked -q
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh

@@ -94,7 +94,7 @@ check "the example app installs the plugin through the Capgo alias and points at
 # The example app's own config and bundles, updated end to end through the engine (everything the
 # emulator/simulator runs do except the native shells and the web view).
 if command -v zip >/dev/null; then
-  cargo build --locked -q -p liveupdate -p liveupdate-cli
+  cargo build --workspace --locked -q
   export LIVEUPDATE_BIN=$repo/target/debug/liveupdate
   check "the example app updates 0.9.0 → 2.0.0 through the engine (device … session, serve-v2.sh)" \
     "(cd example-app && LIVEUPDATE_PORT=0 && export LIVEUPDATE_PORT && . ./serve-v2.sh >/dev/null && python3 e2e-session.py '$repo/target/debug/liveupdate' \"\$REGISTRY_URL\" >/dev/null)"

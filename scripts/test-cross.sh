@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The Rust test suite on emulated phone CPUs: arm64 (aarch64) and armv7 (32-bit ARM) under QEMU
-# user mode, and 32-bit x86 (i686, linked with Debian's gcc-i686-linux-gnu) under qemu-i386 with the
-# cross sysroot's loader (the machine has no i386 multilib). Installs what it needs (rustup targets,
-# Debian cross compilers and qemu-user), prints which target runs, and "target: N passed, M failed".
+# The Rust test suite on phone CPUs: arm64 (aarch64) and armv7 (32-bit ARM) under QEMU user mode,
+# and 32-bit x86 (i686, linked with Debian's gcc-i686-linux-gnu) run natively by the x86_64 kernel
+# with the cross sysroot's loader (the machine has no i386 multilib). Installs what it needs
+# (rustup targets, Debian cross compilers and qemu-user), prints which target runs, and per target
+# "<target>: passed N, failed M (S s)", then "N passed, M failed" (the check command's sum).
 #
-# Scope per target: the core's whole suite (unit, property, fuzz-corpus replay, every integration
-# test: engine, registry and network faults, hostile archives, disk full, host transport, Capgo
-# fixtures and rules, C header). On armv7, the 32-bit phone CPU, also the command-line suites with
-# the crash and fault harnesses (crash_kill at LIVEUPDATE_KILL_ITERATIONS=30 instead of 120).
-# Reductions under emulation (tests/support `emulated()`): liveness bounds get more room and the
-# peak-RSS figures of the memory tests are not asserted (QEMU's own memory is in the process).
-# Builds with the `cross` profile (opt-level 1, no debug info): debug code under QEMU is 10–20×
-# slower. LIVEUPDATE_CROSS_TARGETS overrides the target list. Per target it prints
-# "<target>: passed N, failed M (S s)", and at the end "N passed, M failed" (the check command's sum).
+# Scope on every target: the whole suite of the core and the command line — unit, property,
+# fuzz-corpus replay, engine, registry and network faults, hostile archives, disk full, host
+# transport, Capgo fixtures and rules, C header, sessions, delta, static channels, bounded memory,
+# the crash and fault harnesses.
+# Reductions under QEMU (tests/support `emulated()`): crash_kill runs 30 kill points instead of
+# 120, liveness bounds get more room, and the peak-RSS figures of the memory tests are not
+# asserted (QEMU's own memory is in the process). i686 runs natively: nothing is reduced.
+# One cargo invocation builds the three targets (with the `cross` profile: optimised, no debug
+# info — debug code under QEMU is 10–20× slower), then each target's tests run.
+# LIVEUPDATE_CROSS_TARGETS overrides the target list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=${LIVEUPDATE_CROSS_TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-linux-gnu"}
@@ -33,30 +35,46 @@ for t in $targets; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t" >/dev/null
 done
 
-# A target folder of its own (under target/, cached between runs): the check command runs this
+# A target folder of its own (under target/, kept between runs): the check command runs this
 # beside its other steps, whose cargo builds would otherwise wait for this one's lock.
 export CARGO_TARGET_DIR=${LIVEUPDATE_CROSS_TARGET_DIR:-$PWD/target/cross-build}
-total_p=0; total_f=0
+# The check exports clippy-driver as the workspace wrapper for its host builds; these builds are
+# not linted again.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+declare -A runner
+target_args=()
 for t in $targets; do
   case "$t" in
-    aarch64-unknown-linux-gnu) cc=aarch64-linux-gnu-gcc; qemu=qemu-aarch64; sysroot=/usr/aarch64-linux-gnu ;;
-    armv7-unknown-linux-gnueabihf) cc=arm-linux-gnueabihf-gcc; qemu=qemu-arm; sysroot=/usr/arm-linux-gnueabihf ;;
-    i686-unknown-linux-gnu) cc=i686-linux-gnu-gcc; qemu=qemu-i386; sysroot=/usr/i686-linux-gnu ;;
+    aarch64-unknown-linux-gnu) cc=aarch64-linux-gnu-gcc; runner[$t]="qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
+    armv7-unknown-linux-gnueabihf) cc=arm-linux-gnueabihf-gcc; runner[$t]="qemu-arm -L /usr/arm-linux-gnueabihf" ;;
+    i686-unknown-linux-gnu)
+      cc=i686-linux-gnu-gcc; runner[$t]=""
+      # Native: the binaries name the cross sysroot's loader and libraries themselves, so the
+      # tests' child processes (the CLI) run without a runner too.
+      export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,--dynamic-linker=/usr/i686-linux-gnu/lib/ld-linux.so.2 -C link-arg=-Wl,-rpath=/usr/i686-linux-gnu/lib"
+      ;;
     *) echo "test-cross: unknown target $t" >&2; exit 2 ;;
   esac
   T=$(tr 'a-z-' 'A-Z_' <<<"$t")
-  runner="$qemu -L $sysroot"
-  export "CARGO_TARGET_${T}_LINKER=$cc" "CC_${t//-/_}=$cc" "CARGO_TARGET_${T}_RUNNER=$runner"
-  export LIVEUPDATE_TEST_RUNNER="$runner" LIVEUPDATE_KILL_ITERATIONS=30
-  packages=(-p liveupdate)
-  if [ "$t" = armv7-unknown-linux-gnueabihf ]; then
-    packages+=(-p liveupdate-cli --features liveupdate-cli/crash-hooks)
-  fi
-  echo "== cross: $t under $runner (${packages[*]})"
+  export "CARGO_TARGET_${T}_LINKER=$cc" "CC_${t//-/_}=$cc"
+  [ -n "${runner[$t]}" ] && export "CARGO_TARGET_${T}_RUNNER=${runner[$t]}"
+  target_args+=(--target "$t")
+done
+packages=(-p liveupdate -p liveupdate-cli --features liveupdate-cli/crash-hooks)
+
+echo "== cross: building the suites for $targets"
+start=$(date +%s)
+cargo test --locked --profile cross "${target_args[@]}" "${packages[@]}" --no-run 2>&1 | grep -Ev '^\s+(Compiling|Executable)' || true
+echo "cross build: $(( $(date +%s) - start )) s"
+
+total_p=0; total_f=0
+for t in $targets; do
+  echo "== cross: $t ${runner[$t]:-(native)}"
   start=$(date +%s)
   log=$(mktemp)
   rc=0
-  cargo test --locked --profile cross --target "$t" "${packages[@]}" > "$log" 2>&1 || rc=$?
+  LIVEUPDATE_TEST_RUNNER="${runner[$t]}" LIVEUPDATE_KILL_ITERATIONS=$([ -n "${runner[$t]}" ] && echo 30 || echo 120) \
+    cargo test --locked --profile cross --target "$t" "${packages[@]}" > "$log" 2>&1 || rc=$?
   p=$(grep -Eo 'test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
   f=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -14,7 +14,7 @@ if [ ! -x "$K/bin/kotlinc" ]; then
   mkdir -p .tools/kotlin
   npm install --silent --no-audit --no-fund --prefix .tools/kotlin kotlin-compiler@2.4.20 >/dev/null
 fi
-cargo build --locked -q -p liveupdate -p liveupdate-cli
+cargo build --workspace --locked -q
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh

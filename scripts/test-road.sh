@@ -23,7 +23,7 @@ NODE22_PATH="$(dirname "$N"):$PATH"
 CAPGO=$repo/.tools/capgo-cli/node_modules/@capgo/cli/dist/index.js
 [ -f "$CAPGO" ] || { mkdir -p .tools/capgo-cli; npm install --silent --no-audit --no-fund --prefix .tools/capgo-cli @capgo/cli@8.68.1 >/dev/null; }
 capgo() { PATH="$NODE22_PATH" "$N" "$CAPGO" "$@" </dev/null; }
-cargo build --locked -q -p liveupdate-cli
+cargo build --workspace --locked -q
 LU=$repo/target/debug/liveupdate
 
 # 1. A fresh copy of the repository, then npm pack.

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(uname -s)" = Darwin ] || { echo "test-swift: needs macOS with Xcode" >&2; exit 1; }
-cargo build --locked -q -p liveupdate -p liveupdate-cli
+cargo build --workspace --locked -q
 work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/start-registry.sh
