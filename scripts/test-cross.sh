@@ -74,14 +74,16 @@ for t in $targets; do
   log=$(mktemp)
   rc=0
   LIVEUPDATE_TEST_RUNNER="${runner[$t]}" LIVEUPDATE_KILL_ITERATIONS=$([ -n "${runner[$t]}" ] && echo 30 || echo 120) \
-    cargo test --locked --profile cross --target "$t" "${packages[@]}" > "$log" 2>&1 || rc=$?
+    cargo test --locked --no-fail-fast --profile cross --target "$t" "${packages[@]}" > "$log" 2>&1 || rc=$?
   p=$(grep -Eo 'test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
   f=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1   # a build failure or a crashed test binary
     tail -n 30 "$log"
   fi
-  grep -E '^test .* FAILED|panicked at' "$log" | head -n 20 || true
+  grep -E -A4 'panicked at' "$log" | head -n 40 || true
+  # The slowest test binaries, for the record.
+  awk '/Running /{b=$2} /finished in/{print $NF, b}' "$log" | sort -rn | head -n 4 | tr '\n' ' ' | sed 's/^/  slowest: /; s/$/\n/'
   rm -f "$log"
   echo "$t: passed $p, failed $f ($(( $(date +%s) - start )) s)"
   total_p=$((total_p + p)); total_f=$((total_f + f))

@@ -21,6 +21,10 @@ pub const LAUNCH_SWEEP: Duration = Duration::from_millis(15);
 /// the disk is at that moment; thousands wait for the next steps.
 const MIN_RENAMES: usize = 64;
 
+/// Entries of the data folder and of its partial-download folder examined even past the
+/// deadline (one `stat`, at most one unlink each): both hold a handful of names.
+const MIN_ENTRIES: usize = 64;
+
 impl BundleStore {
     /// With the install lock held by the caller, every `downloading` record and staging folder is
     /// a leftover of a killed install: remove them now, so repeated interrupted installs never
@@ -253,14 +257,16 @@ fn sweep_temp_files(root: &Path, deadline: Instant) -> bool {
     })
 }
 
-/// Removes the files of `dir` whose names `pick` selects, until `deadline`. Returns whether
-/// the listing was finished (a missing folder is).
+/// Removes the files of `dir` whose names `pick` selects, until `deadline` — but always the
+/// first [`MIN_ENTRIES`]: a slow CPU's launch may spend its whole budget on the state write
+/// before it gets here, and the few files a crash leaves must still go (found on aarch64 under
+/// QEMU). Returns whether the listing was finished (a missing folder is).
 pub(crate) fn remove_entries(dir: &Path, deadline: Instant, pick: impl Fn(&str) -> bool) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return true;
     };
-    for e in entries.flatten() {
-        if Instant::now() >= deadline {
+    for (seen, e) in entries.flatten().enumerate() {
+        if seen >= MIN_ENTRIES && Instant::now() >= deadline {
             return false;
         }
         let name = e.file_name().to_string_lossy().into_owned();
