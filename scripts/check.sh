@@ -16,14 +16,18 @@ bash scripts/setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-# The cross-compiled suites (scripts/test-cross.sh: aarch64 and armv7 under QEMU, i686 natively)
-# are the longest chain of work: they start now, in the background with their own target folder,
-# and the host steps run beside them (the host's tests, npm and JVM steps leave a core idle often).
+# The cross-compiled suites (scripts/test-cross.sh: aarch64 and armv7 under QEMU, i686 natively),
+# with LIVEUPDATE_CHECK_CROSS=1: from a clean clone they take this check from ~15 to ~40 minutes on
+# 2 cores (docs/testing.md), past the 20-minute budget, so they are not in the default run yet.
+# They are the longest chain of work: they start now, in the background with their own target
+# folder, and the host steps run beside them.
 mkdir -p target
-echo "== cross-compiled suites on phone CPUs (aarch64, armv7, i686): started in the background"
-bash scripts/test-cross.sh > target/cross-output.txt 2>&1 &
-cross=$!
-trap 'kill "$cross" 2>/dev/null || true' EXIT
+if [ "${LIVEUPDATE_CHECK_CROSS:-0}" = 1 ]; then
+  echo "== cross-compiled suites on phone CPUs (aarch64, armv7, i686): started in the background"
+  bash scripts/test-cross.sh > target/cross-output.txt 2>&1 &
+  cross=$!
+  trap 'kill "$cross" 2>/dev/null || true' EXIT
+fi
 # Lints run inside the build: clippy-driver compiles the workspace's own crates (what `cargo clippy
 # -- -D warnings` does) without a second, check-only pass over every dependency. Exported, so the
 # test scripts' builds below reuse these artefacts.
@@ -54,13 +58,15 @@ step "The road from Capgo: fresh copy → npm pack → new Capacitor 8 app → t
 bash scripts/test-road.sh 2>&1 | tee -a target/test-output.txt
 step "C binding test (gcc, real cdylib)"
 bash scripts/test-c.sh 2>&1 | tee -a target/test-output.txt
-step "cross-compiled suites on phone CPUs (started at the beginning; waiting for them)"
-cross_rc=0
-wait "$cross" || cross_rc=$?
-trap - EXIT
-cat target/cross-output.txt
-tail -n 1 target/cross-output.txt >> target/test-output.txt
-[ "$cross_rc" -eq 0 ] || { echo "cross-compiled suites failed" >&2; exit 1; }
+if [ -n "${cross:-}" ]; then
+  step "cross-compiled suites on phone CPUs (started at the beginning; waiting for them)"
+  cross_rc=0
+  wait "$cross" || cross_rc=$?
+  trap - EXIT
+  cat target/cross-output.txt
+  tail -n 1 target/cross-output.txt >> target/test-output.txt
+  [ "$cross_rc" -eq 0 ] || { echo "cross-compiled suites failed" >&2; exit 1; }
+fi
 step "done"
 printf '%s\n' "${times[@]}"
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
