@@ -69,8 +69,8 @@ pub fn sweep(data_dir: &Path, keep: &[String], deadline: std::time::Instant) -> 
     let Ok(entries) = fs::read_dir(data_dir.join(DIR)) else {
         return true;
     };
-    for e in entries.flatten() {
-        if std::time::Instant::now() >= deadline {
+    for (seen, e) in entries.flatten().enumerate() {
+        if super::sweep_stops(seen, deadline) {
             return false;
         }
         let name = e.file_name().to_string_lossy().into_owned();

@@ -7,10 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::bundle::checksum::to_hex;
 use crate::error::{Error, Result};
 
-/// Pool entries a sweep examines even past its deadline (one `stat`, at most one unlink each):
-/// outside an install the pool holds only what interrupted or failed fetches left.
-pub const SWEEP_MIN_ENTRIES: usize = 256;
-
 /// One place a planned file may be: a path under a source folder, opened without following a
 /// link on any component.
 #[derive(Debug, Clone)]
@@ -91,16 +87,14 @@ impl Pool {
     }
 
     /// Removes temporary files (interrupted fetches) and files older than `max_age`, until
-    /// `deadline` — but always the first [`SWEEP_MIN_ENTRIES`] entries, so the few files a killed
-    /// fetch leaves are gone after one launch however slow the CPU is at that moment. Call only
-    /// when no install runs. Returns whether the folder was gone through. Does I/O.
+    /// `deadline` (as every sweep: [`super::sweep_stops`]). Call only when no install runs. Returns whether the folder was gone through. Does I/O.
     pub fn sweep(dir: &Path, max_age: Duration, deadline: Instant) -> bool {
         let Ok(entries) = fs::read_dir(dir) else {
             return true;
         };
         let now = SystemTime::now();
         for (seen, e) in entries.flatten().enumerate() {
-            if seen >= SWEEP_MIN_ENTRIES && Instant::now() >= deadline {
+            if super::sweep_stops(seen, deadline) {
                 return false;
             }
             let name = e.file_name().to_string_lossy().into_owned();

@@ -16,15 +16,6 @@ use super::*;
 /// engine's background maintenance or the next launch.
 pub const LAUNCH_SWEEP: Duration = Duration::from_millis(15);
 
-/// Unclaimed entries of `bundles/` a sweep takes out (one rename each) even past its deadline:
-/// the few a killed install or delete leaves are always gone after one launch, however slow
-/// the disk is at that moment; thousands wait for the next steps.
-const MIN_RENAMES: usize = 64;
-
-/// Entries of the data folder and of its partial-download folder examined even past the
-/// deadline (one `stat`, at most one unlink each): both hold a handful of names.
-const MIN_ENTRIES: usize = 64;
-
 impl BundleStore {
     /// With the install lock held by the caller, every `downloading` record and staging folder is
     /// a leftover of a killed install: remove them now, so repeated interrupted installs never
@@ -153,9 +144,7 @@ impl BundleStore {
                 finished.push(id);
                 continue;
             }
-            // The first renames are made even past the deadline: an interrupted delete is
-            // resumed by the next launch however slow the CPU is (found on aarch64 under QEMU).
-            if n >= MIN_RENAMES && Instant::now() >= deadline {
+            if crate::store::sweep_stops(n, deadline) {
                 done = false;
                 break;
             }
@@ -184,7 +173,7 @@ impl BundleStore {
         };
         let mut done = true;
         for (seen, e) in entries.enumerate() {
-            if seen >= MIN_RENAMES && Instant::now() >= deadline {
+            if crate::store::sweep_stops(seen, deadline) {
                 done = false;
                 break;
             }
@@ -259,16 +248,14 @@ fn sweep_temp_files(root: &Path, deadline: Instant) -> bool {
     })
 }
 
-/// Removes the files of `dir` whose names `pick` selects, until `deadline` — but always the
-/// first [`MIN_ENTRIES`]: a slow CPU's launch may spend its whole budget on the state write
-/// before it gets here, and the few files a crash leaves must still go (found on aarch64 under
-/// QEMU). Returns whether the listing was finished (a missing folder is).
+/// Removes the files of `dir` whose names `pick` selects, until `deadline` (as every sweep:
+/// [`crate::store::sweep_stops`]). Returns whether the listing was finished (a missing folder is).
 pub(crate) fn remove_entries(dir: &Path, deadline: Instant, pick: impl Fn(&str) -> bool) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return true;
     };
     for (seen, e) in entries.flatten().enumerate() {
-        if seen >= MIN_ENTRIES && Instant::now() >= deadline {
+        if crate::store::sweep_stops(seen, deadline) {
             return false;
         }
         let name = e.file_name().to_string_lossy().into_owned();
