@@ -19,11 +19,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=${LIVEUPDATE_CROSS_TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-linux-gnu"}
 
+# What the chosen targets need: a cross linker each, QEMU for the ARM ones.
 need=()
-command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
-command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
-command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf)
-command -v i686-linux-gnu-gcc >/dev/null || need+=(gcc-i686-linux-gnu)
+for t in $targets; do
+  case "$t" in
+    aarch64-unknown-linux-gnu)
+      command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+      command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu) ;;
+    armv7-unknown-linux-gnueabihf)
+      command -v qemu-arm >/dev/null || need+=(qemu-user)
+      command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf) ;;
+    i686-unknown-linux-gnu)
+      command -v i686-linux-gnu-gcc >/dev/null || need+=(gcc-i686-linux-gnu) ;;
+  esac
+done
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | grep . || true)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "test-cross: installing ${need[*]} with apt-get" >&2
