@@ -87,8 +87,8 @@ check "build-android.sh: 4 ABIs, API 24, library only, 16 KB pages, checked with
   "grep -q -- '-t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 --platform 24' scripts/build-android.sh && grep -q -- '--no-default-features' scripts/build-android.sh && grep -q 'max-page-size=16384' scripts/build-android.sh && grep -q 'llvm-readelf' scripts/build-android.sh"
 check "build-ios.sh: device and simulator slices into an xcframework with headers and module map" \
   "grep -q 'aarch64-apple-ios-sim' scripts/build-ios.sh && grep -q -- '-create-xcframework' scripts/build-ios.sh && grep -q -- '--no-default-features' scripts/build-ios.sh"
-check "workflows parse and run the emulator (API 30, 35), simulator, npm pack and check jobs" \
-  "python3 -c 'import yaml,sys; j=yaml.safe_load(open(\".github/workflows/mobile.yml\"))[\"jobs\"]; sys.exit(0 if {\"android-emulator\",\"ios-simulator\",\"npm-pack\",\"checks\",\"android-build\",\"ios-build\"} <= set(j) and j[\"android-emulator\"][\"strategy\"][\"matrix\"][\"api-level\"] == [30, 35] else 1)'"
+check "workflows parse and run the emulator (API 30, 35), simulator, npm pack, check and phone-CPU jobs" \
+  "python3 -c 'import yaml,sys; j=yaml.safe_load(open(\".github/workflows/mobile.yml\"))[\"jobs\"]; sys.exit(0 if {\"android-emulator\",\"ios-simulator\",\"npm-pack\",\"checks\",\"phone-cpus\",\"android-build\",\"ios-build\"} <= set(j) and j[\"android-emulator\"][\"strategy\"][\"matrix\"][\"api-level\"] == [30, 35] else 1)'"
 check "the example app installs the plugin through the Capgo alias and points at a loopback registry" \
   "python3 -c 'import json,sys; p=json.load(open(\"example-app/package.json\")); c=json.load(open(\"example-app/capacitor.config.json\")); sys.exit(0 if p[\"dependencies\"][\"@capgo/capacitor-updater\"]==\"file:..\" and c[\"plugins\"][\"CapacitorUpdater\"][\"updateUrl\"].startswith(\"http://127.0.0.1:\") else 1)'"
 # The example app's own config and bundles, updated end to end through the engine (everything the
