@@ -74,7 +74,9 @@ packages=(-p liveupdate -p liveupdate-cli --features liveupdate-cli/crash-hooks)
 
 echo "== cross: building the suites for $targets"
 start=$(date +%s)
-cargo test --locked --profile cross "${target_args[@]}" "${packages[@]}" --no-run 2>&1 | grep -Ev '^\s+(Compiling|Executable)' || true
+# At a lower priority: in the check the host steps beside it are the longer chain, and their
+# tests have time bounds; a build has none.
+nice -n 10 cargo test --locked --profile cross "${target_args[@]}" "${packages[@]}" --no-run 2>&1 | grep -Ev '^\s+(Compiling|Executable)' || true
 echo "cross build: $(( $(date +%s) - start )) s"
 
 total_p=0; total_f=0
