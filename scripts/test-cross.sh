@@ -14,7 +14,8 @@
 # asserted (QEMU's own memory is in the process). i686 runs natively: nothing is reduced.
 # One cargo invocation builds the three targets (with the `cross` profile: optimised, no debug
 # info — debug code under QEMU is 10–20× slower), then each target's tests run.
-# LIVEUPDATE_CROSS_TARGETS overrides the target list.
+# LIVEUPDATE_CROSS_TARGETS overrides the target list: the check command runs i686 alone (all three
+# with LIVEUPDATE_CHECK_CROSS=1); the CI job phone-cpus runs the three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=${LIVEUPDATE_CROSS_TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-linux-gnu"}
