@@ -13,6 +13,8 @@ keep = os.environ.get("LIVEUPDATE_SESSION_DATA")
 data = keep or tempfile.mkdtemp(prefix="liveupdate-session-")
 # LIVEUPDATE_TEST_RUNNER: an emulator to run the binary with (cross-compiled test runs).
 runner = os.environ.get("LIVEUPDATE_TEST_RUNNER", "").split()
+# Under an emulator every step runs 5-20x slower, beside the host's own tests: each wait gets 4x.
+room = 4 if runner else 1
 p = subprocess.Popen(runner + [binary, "device", "--data-dir", data, "--builtin", www, "--config", config,
                       "--native-version", native, "session"],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -33,7 +35,7 @@ def send(o):
     p.stdin.flush()
 
 def until(what, pred, timeout=30):
-    end = time.time() + timeout
+    end = time.time() + timeout * room
     while time.time() < end:
         try:
             m = lines.get(timeout=0.2)
@@ -58,7 +60,7 @@ try:
     r = until("answer", lambda m: m.get("id") == 1)
     assert r["resolve"]["bundle"]["status"] == "success", r
     p.stdin.close()
-    p.wait(timeout=20)
+    p.wait(timeout=20 * room)
     print(f"updated to {expected} and confirmed by its page")
 finally:
     if p.poll() is None:

@@ -84,7 +84,8 @@ total_p=0; total_f=0
 for t in $targets; do
   echo "== cross: $t ${runner[$t]:-(native)}"
   start=$(date +%s)
-  log=$(mktemp)
+  # Kept after the run (target/cross-build/test-<target>.log): a failure's whole output.
+  log=$CARGO_TARGET_DIR/test-$t.log
   rc=0
   LIVEUPDATE_TEST_RUNNER="${runner[$t]}" LIVEUPDATE_KILL_ITERATIONS=$([ -n "${runner[$t]}" ] && echo 30 || echo 120) \
     cargo test --locked --no-fail-fast --profile cross --target "$t" "${packages[@]}" > "$log" 2>&1 || rc=$?
@@ -97,7 +98,7 @@ for t in $targets; do
   grep -E -A4 'panicked at' "$log" | head -n 40 || true
   # The slowest test binaries, for the record.
   awk '/Running /{b=$2} /finished in/{print $NF, b}' "$log" | sort -rn | head -n 4 | tr '\n' ' ' | sed 's/^/  slowest: /; s/$/\n/'
-  rm -f "$log"
+  [ "$f" -eq 0 ] || echo "  whole output: $log"
   echo "$t: passed $p, failed $f ($(( $(date +%s) - start )) s)"
   total_p=$((total_p + p)); total_f=$((total_f + f))
 done
