@@ -20,19 +20,34 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=${LIVEUPDATE_CROSS_TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf i686-unknown-linux-gnu"}
 
-# What the chosen targets need: a cross linker each, QEMU for the ARM ones.
-need=()
+# Per target: its cross C compiler (and linker), the emulator that runs it (none: native), and
+# the Debian packages those come from.
+declare -A cc runner pkgs
 for t in $targets; do
   case "$t" in
     aarch64-unknown-linux-gnu)
-      command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
-      command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu) ;;
+      cc[$t]=aarch64-linux-gnu-gcc; runner[$t]="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+      pkgs[$t]="gcc-aarch64-linux-gnu qemu-user" ;;
     armv7-unknown-linux-gnueabihf)
-      command -v qemu-arm >/dev/null || need+=(qemu-user)
-      command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf) ;;
+      cc[$t]=arm-linux-gnueabihf-gcc; runner[$t]="qemu-arm -L /usr/arm-linux-gnueabihf"
+      pkgs[$t]="gcc-arm-linux-gnueabihf qemu-user" ;;
     i686-unknown-linux-gnu)
-      command -v i686-linux-gnu-gcc >/dev/null || need+=(gcc-i686-linux-gnu) ;;
+      # Native: the binaries name the cross sysroot's loader and libraries themselves, so the
+      # tests' child processes (the CLI) run without a runner too.
+      cc[$t]=i686-linux-gnu-gcc; runner[$t]=""; pkgs[$t]="gcc-i686-linux-gnu"
+      export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,--dynamic-linker=/usr/i686-linux-gnu/lib/ld-linux.so.2 -C link-arg=-Wl,-rpath=/usr/i686-linux-gnu/lib"
+      ;;
+    *) echo "test-cross: unknown target $t" >&2; exit 2 ;;
   esac
+done
+
+# Install what a target's compiler or emulator lacks.
+need=()
+for t in $targets; do
+  emulator=${runner[$t]%% *}
+  if ! command -v "${cc[$t]}" >/dev/null || { [ -n "$emulator" ] && ! command -v "$emulator" >/dev/null; }; then
+    read -ra list <<<"${pkgs[$t]}"; need+=("${list[@]}")
+  fi
 done
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | grep . || true)
 if [ ${#need[@]} -gt 0 ]; then
@@ -52,22 +67,10 @@ export CARGO_TARGET_DIR=${LIVEUPDATE_CROSS_TARGET_DIR:-$PWD/target/cross-build}
 # The check exports clippy-driver as the workspace wrapper for its host builds; these builds are
 # not linted again.
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-declare -A runner
 target_args=()
 for t in $targets; do
-  case "$t" in
-    aarch64-unknown-linux-gnu) cc=aarch64-linux-gnu-gcc; runner[$t]="qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
-    armv7-unknown-linux-gnueabihf) cc=arm-linux-gnueabihf-gcc; runner[$t]="qemu-arm -L /usr/arm-linux-gnueabihf" ;;
-    i686-unknown-linux-gnu)
-      cc=i686-linux-gnu-gcc; runner[$t]=""
-      # Native: the binaries name the cross sysroot's loader and libraries themselves, so the
-      # tests' child processes (the CLI) run without a runner too.
-      export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,--dynamic-linker=/usr/i686-linux-gnu/lib/ld-linux.so.2 -C link-arg=-Wl,-rpath=/usr/i686-linux-gnu/lib"
-      ;;
-    *) echo "test-cross: unknown target $t" >&2; exit 2 ;;
-  esac
   T=$(tr 'a-z-' 'A-Z_' <<<"$t")
-  export "CARGO_TARGET_${T}_LINKER=$cc" "CC_${t//-/_}=$cc"
+  export "CARGO_TARGET_${T}_LINKER=${cc[$t]}" "CC_${t//-/_}=${cc[$t]}"
   [ -n "${runner[$t]}" ] && export "CARGO_TARGET_${T}_RUNNER=${runner[$t]}"
   target_args+=(--target "$t")
 done

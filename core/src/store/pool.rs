@@ -87,7 +87,8 @@ impl Pool {
     }
 
     /// Removes temporary files (interrupted fetches) and files older than `max_age`, until
-    /// `deadline` (as every sweep: [`super::sweep_stops`]). Call only when no install runs. Returns whether the folder was gone through. Does I/O.
+    /// `deadline` (as every sweep: [`super::sweep_stops`]). Call only when no install runs.
+    /// Returns whether the folder was gone through. Does I/O.
     pub fn sweep(dir: &Path, max_age: Duration, deadline: Instant) -> bool {
         let Ok(entries) = fs::read_dir(dir) else {
             return true;
